@@ -1,0 +1,16 @@
+/* JSON helpers shared by every loader: file loading with positions, and finding the
+ * source line of a JSON pointer (jansson keeps no positions for parsed values). */
+#ifndef CM_JSON_H
+#define CM_JSON_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/** The 1-based line where the value at JSON pointer @p pointer ("/clients/0/id")
+ * starts in @p text, or 0 when it cannot be found. */
+int cm_json_pointer_line(const char *text, size_t len, const char *pointer);
+/** Read a whole file. Returns a malloc'd NUL-terminated buffer (caller frees) and its
+ * length in @p len, or NULL with errno set. */
+char *cm_file_read(const char *path, size_t *len);
+
+#endif

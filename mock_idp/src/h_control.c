@@ -1,0 +1,190 @@
+/* The control API under /_mock/ (docs/control-api.md): clock, login, trace, state,
+ * key rotation and reset. JSON in and out; times in seconds. */
+#include "idp_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct control_route {
+    const char *method, *path;
+    void (*fn)(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body);
+} control_route;
+
+static void fail(idp_resp *rs, int status, const char *msg)
+{
+    idp_resp_json(rs, status, json_pack("{s:s}", "error", msg));
+}
+
+static void clock_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
+{
+    (void)body;
+    (void)s;
+    idp_resp_json(rs, 200, json_pack("{s:o}", "now", idp_seconds(rq->now_ms)));
+}
+
+static void clock_post(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
+{
+    json_t *adv = json_object_get(body, "advance"), *set = json_object_get(body, "set");
+    int64_t target;
+    if (adv && !set && json_is_number(adv) && json_number_value(adv) >= 0)
+        target = rq->now_ms + llround(json_number_value(adv) * 1000.0);
+    else if (set && !adv && json_is_number(set) && json_number_value(set) >= 0)
+        target = llround(json_number_value(set) * 1000.0);
+    else {
+        fail(rs, 400, "expected {\"advance\": seconds >= 0} or {\"set\": epoch seconds}");
+        return;
+    }
+    if (s->clock->set_ms(s->clock->ctx, target) != 0) {
+        fail(rs, 409, "this clock cannot be moved there");
+        return;
+    }
+    idp_resp_json(rs, 200, json_pack("{s:o}", "now", idp_seconds(cm_clock_now(s->clock))));
+}
+
+static idp_session *login_session(idp_server *s, idp_req *rq, idp_resp *rs, const char *sub)
+{
+    if (!idp_config_user(s->cfg, sub)) {
+        fail(rs, 400, "unknown user (\"sub\" must name a configured user)");
+        return NULL;
+    }
+    idp_session *sess = idp_session_create(s, sub, rq->now_ms);
+    if (!sess)
+        fail(rs, 500, "cannot create a session");
+    return sess;
+}
+
+static void login_post(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
+{
+    json_t *consent = json_object_get(body, "consent");
+    if (consent && !json_is_array(consent)) {
+        fail(rs, 400, "\"consent\" must be an array of client ids");
+        return;
+    }
+    idp_session *sess = login_session(s, rq, rs, json_string_value(json_object_get(body, "sub")));
+    if (!sess)
+        return;
+    size_t i;
+    json_t *cid;
+    json_array_foreach(consent, i, cid)
+    {
+        if (json_is_string(cid))
+            cm_map_put(&sess->consents, json_string_value(cid), (void *)1);
+    }
+    char cookie[256];
+    snprintf(cookie, sizeof cookie, "%s=%s", s->cfg->cookie.name, sess->cookie);
+    idp_resp_json(
+        rs, 200,
+        json_pack("{s:s, s:s, s:s}", "cookie", cookie, "session", sess->label, "sub", sess->sub));
+}
+
+static void login_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
+{
+    (void)body;
+    const char *ret = cm_form_get(&rq->query, "return_to");
+    if (!ret || (strncmp(ret, "http://", 7) && strncmp(ret, "https://", 8))) {
+        fail(rs, 400, "return_to must be an absolute http(s) URL");
+        return;
+    }
+    idp_session *sess = login_session(s, rq, rs, cm_form_get(&rq->query, "sub"));
+    if (!sess)
+        return;
+    idp_resp_redirect(rs, ret);
+    idp_set_session_cookie(s, rs, sess);
+}
+
+static void trace_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
+{
+    (void)rq, (void)body;
+    idp_resp_json(rs, 200, json_pack("{s:O, s:i}", "requests", s->trace.entries, "dropped", 0));
+}
+
+static void trace_delete(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
+{
+    (void)rq, (void)body;
+    json_array_clear(s->trace.entries);
+    idp_resp_json(rs, 200, json_pack("{s:b}", "cleared", 1));
+}
+
+static void state_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
+{
+    (void)body;
+    idp_resp_json(rs, 200, idp_store_state(s, rq->now_ms));
+}
+
+static void keys_rotate(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
+{
+    json_t *ov = json_object_get(body, "overlap");
+    if (ov && (!json_is_number(ov) || json_number_value(ov) < 0)) {
+        fail(rs, 400, "\"overlap\" must be seconds >= 0");
+        return;
+    }
+    int64_t overlap = ov ? llround(json_number_value(ov) * 1000.0) : s->cfg->key_overlap_ms;
+    if (idp_keys_rotate(&s->keys, rq->now_ms, overlap) != 0) {
+        fail(rs, 500, "cannot generate a new key");
+        return;
+    }
+    json_t *jwks = idp_keys_jwks(&s->keys, rq->now_ms);
+    json_object_set_new(jwks, "kid", json_string(s->keys.items[s->keys.n - 1].kid));
+    idp_resp_json(rs, 200, jwks);
+}
+
+static void reset_post(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
+{
+    (void)rq;
+    json_t *clock = json_object_get(body, "clock");
+    if (clock && !json_is_boolean(clock)) {
+        fail(rs, 400, "\"clock\" must be true or false");
+        return;
+    }
+    idp_store_reset(s);
+    json_array_clear(s->trace.entries);
+    s->trace.next_seq = 0;
+    if (json_is_true(clock))
+        s->clock->set_ms(s->clock->ctx, cm_wallclock_ms());
+    idp_resp_json(rs, 200, json_pack("{s:b, s:b}", "reset", 1, "clock", json_is_true(clock)));
+}
+
+static const control_route ROUTES[] = {
+    {"GET", "/_mock/clock", clock_get},   {"POST", "/_mock/clock", clock_post},
+    {"POST", "/_mock/login", login_post}, {"GET", "/_mock/login", login_get},
+    {"GET", "/_mock/trace", trace_get},   {"DELETE", "/_mock/trace", trace_delete},
+    {"GET", "/_mock/state", state_get},   {"POST", "/_mock/keys/rotate", keys_rotate},
+    {"POST", "/_mock/reset", reset_post},
+};
+
+static json_t *parse_body(idp_req *rq, idp_resp *rs)
+{
+    if (rq->body_len == 0)
+        return json_object();
+    json_error_t err;
+    json_t *body = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &err);
+    if (!body || !json_is_object(body)) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "body must be a JSON object: %s",
+                 body ? "not an object" : err.text);
+        json_decref(body);
+        fail(rs, 400, msg);
+        return NULL;
+    }
+    return body;
+}
+
+void idp_h_control(idp_server *s, idp_req *rq, idp_resp *rs)
+{
+    int path_known = 0;
+    for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++) {
+        if (strcmp(rq->path, ROUTES[i].path) != 0)
+            continue;
+        path_known = 1;
+        if (strcmp(rq->method, ROUTES[i].method) != 0)
+            continue;
+        json_t *body = parse_body(rq, rs);
+        if (body)
+            ROUTES[i].fn(s, rq, rs, body);
+        json_decref(body);
+        return;
+    }
+    fail(rs, path_known ? 405 : 404,
+         path_known ? "method not allowed here" : "unknown control endpoint");
+}

@@ -1,0 +1,306 @@
+/* mock_idp internals: config model, state store, keys, trace and the request/response
+ * structs every handler works on (so handlers can be unit-tested without a socket). */
+#ifndef IDP_INT_H
+#define IDP_INT_H
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cm_clock.h"
+#include "cm_form.h"
+#include "cm_map.h"
+#include "cm_rng.h"
+#include "cm_strbuf.h"
+#include "mock_idp.h"
+#include "oidc_names.h"
+
+/* ---- configuration ---------------------------------------------------------------- */
+
+enum { IDP_GT_CODE = 1, IDP_GT_REFRESH = 2, IDP_GT_CLIENT_CREDENTIALS = 4 };
+
+typedef struct idp_refresh_policy {
+    int issue;                  /* issue refresh tokens at all */
+    int rotation;               /* a new refresh token on every refresh */
+    int reuse_detection;        /* a rotated token presented again revokes the family */
+    int64_t reuse_grace_ms;     /* a rotated token stays usable this long (0 = never) */
+    int64_t absolute_ms;        /* family lifetime from the grant (0 = unlimited) */
+    int64_t idle_ms;            /* expires when unused this long (0 = unlimited) */
+    int require_offline_access; /* only when the grant includes offline_access */
+    int id_token;               /* refresh responses carry an ID token (§12.2) */
+} idp_refresh_policy;
+
+typedef struct idp_strlist {
+    char **items;
+    size_t n;
+} idp_strlist;
+
+typedef struct idp_client {
+    char *client_id;
+    char *secret; /* NULL for a public client */
+    idp_strlist redirect_uris, post_logout_redirect_uris, allowed_origins, scopes;
+    unsigned grants;
+    int require_consent, require_pkce, introspect_any, end_session_revokes;
+    int64_t access_token_ms, id_token_ms;
+    idp_refresh_policy refresh;
+} idp_client;
+
+typedef struct idp_user {
+    char *sub, *password, *name, *email;
+} idp_user;
+
+typedef struct idp_cookie_policy {
+    char *name, *same_site;
+    int secure;
+    int64_t lifetime_ms;
+} idp_cookie_policy;
+
+struct idp_config {
+    char *issuer, *signing_alg, *key_file;
+    int64_t key_overlap_ms, code_ms, session_ms;
+    idp_cookie_policy cookie;
+    idp_client *clients;
+    size_t n_clients;
+    idp_user *users;
+    size_t n_users;
+};
+
+const idp_client *idp_config_client(const idp_config *cfg, const char *client_id);
+const idp_user *idp_config_user(const idp_config *cfg, const char *sub);
+int idp_strlist_has(const idp_strlist *l, const char *s);
+
+/* ---- keys and JWS ----------------------------------------------------------------- */
+
+typedef enum { IDP_ALG_RS256, IDP_ALG_ES256, IDP_ALG_EDDSA } idp_alg;
+
+typedef struct idp_key {
+    char kid[24];
+    idp_alg alg;
+    EVP_PKEY *pkey;
+    int64_t retire_ms; /* 0: published until rotated; else removed from JWKS after this */
+} idp_key;
+
+typedef struct idp_keys {
+    idp_key *items; /* items[n-1] is the signing key */
+    size_t n;
+} idp_keys;
+
+int idp_alg_parse(const char *name, idp_alg *out);
+const char *idp_alg_name(idp_alg alg);
+int idp_keys_add_generated(idp_keys *k, idp_alg alg);
+int idp_keys_add_pem(idp_keys *k, const char *path, char *err, size_t errlen);
+/** Make a new signing key; the old ones leave the JWKS @p overlap_ms after @p now_ms. */
+int idp_keys_rotate(idp_keys *k, int64_t now_ms, int64_t overlap_ms);
+void idp_keys_dispose(idp_keys *k);
+/** The JWKS document (new reference) of the keys still published at @p now_ms. */
+json_t *idp_keys_jwks(idp_keys *k, int64_t now_ms);
+/** Sign @p claims (borrowed) as compact JWS with header typ @p typ. Caller frees. */
+char *idp_jws_sign(const idp_keys *k, const char *typ, json_t *claims);
+/** Verify a compact JWS made by one of our keys; returns its claims (new reference) or
+ * NULL when malformed or not ours. Expiry is not checked. */
+json_t *idp_jws_verify(const idp_keys *k, const char *token);
+/** at_hash / c_hash (OIDC Core §3.1.3.6) of @p value for @p alg into @p out (>= 64 bytes). */
+void idp_half_hash(idp_alg alg, const char *value, char *out);
+
+/* ---- state: sessions, codes, grants (families), tokens ---------------------------- */
+
+typedef struct idp_session {
+    char label[24]; /* "sess#N" */
+    char *cookie;   /* cookie value */
+    char *sub;
+    int64_t auth_time_ms, expires_ms;
+    cm_map consents; /* client_id -> (void*)1 */
+} idp_session;
+
+typedef enum { IDP_TOK_ACCESS, IDP_TOK_REFRESH } idp_token_kind;
+
+typedef struct idp_family idp_family;
+
+typedef struct idp_token {
+    idp_token_kind kind;
+    char label[24]; /* "at#N" / "rt#N" */
+    char *value;
+    idp_family *family; /* NULL for client_credentials access tokens */
+    char *client_id, *sub, *scope;
+    int64_t issued_ms, expires_ms, last_used_ms;
+    int64_t rotated_ms; /* refresh tokens: when superseded (0 = current) */
+    int revoked;
+    struct idp_token *next_in_family;
+} idp_token;
+
+struct idp_family {
+    char label[24]; /* "f#N" */
+    char *client_id, *sub, *scope, *nonce, *session_label;
+    int64_t auth_time_ms, created_ms, expires_ms; /* expires_ms 0 = no absolute limit */
+    int revoked;
+    char *revoked_why;
+    idp_token *tokens; /* newest first */
+    idp_token *current_rt;
+};
+
+typedef struct idp_code {
+    char label[24];
+    char *value, *client_id, *redirect_uri, *sub, *scope, *nonce, *challenge, *session_label;
+    int64_t auth_time_ms, expires_ms;
+    int used;
+    idp_family *family; /* the grant it produced, revoked if the code is replayed */
+} idp_code;
+
+typedef struct idp_store {
+    cm_map sessions; /* cookie value -> idp_session */
+    cm_map codes;    /* code value -> idp_code */
+    cm_map tokens;   /* token value -> idp_token */
+    cm_map pending;  /* interaction id -> json_t (authorize parameters) */
+    idp_family **families;
+    size_t n_families, cap_families;
+    unsigned long next_session, next_code, next_family, next_at, next_rt;
+} idp_store;
+
+void idp_store_init(idp_store *st);
+void idp_store_dispose(idp_store *st);
+
+/* ---- trace ------------------------------------------------------------------------ */
+
+typedef struct idp_trace {
+    json_t *entries; /* array */
+    unsigned long next_seq;
+    FILE *out; /* optional JSON-lines copy */
+} idp_trace;
+
+/* ---- requests and responses ------------------------------------------------------- */
+
+typedef struct idp_header {
+    char *name, *value;
+} idp_header;
+
+typedef struct idp_req {
+    const char *method; /* "GET", "POST", "OPTIONS", ... */
+    char *path;
+    cm_form query;
+    int query_status;
+    const char *query_bad;
+    cm_form form; /* parsed only for application/x-www-form-urlencoded bodies */
+    int form_status;
+    const char *form_bad;
+    int form_parsed;
+    const char *body;
+    size_t body_len;
+    idp_header *headers; /* borrowed from the transport */
+    size_t n_headers;
+    int peer_loopback;
+    int64_t now_ms; /* read once per request */
+} idp_req;
+
+typedef struct idp_resp {
+    int status;
+    idp_header headers[16];
+    size_t n_headers;
+    cm_strbuf body;
+    const char *error; /* OAuth error code of the answer, for the trace (static) */
+    json_t *trace;     /* the request's trace entry; handlers add fields */
+} idp_resp;
+
+const char *idp_req_header(const idp_req *rq, const char *name);
+/** A query parameter, or for POST a form parameter. */
+const char *idp_req_param(const idp_req *rq, const char *name);
+/** The session cookie's value, or NULL. */
+const char *idp_req_cookie(const idp_req *rq, const char *cookie_name, char *buf, size_t n);
+
+void idp_resp_init(idp_resp *rs);
+void idp_resp_dispose(idp_resp *rs);
+void idp_resp_header(idp_resp *rs, const char *name, const char *value);
+/** Answer @p status with @p body (taken over; reference stolen). */
+void idp_resp_json(idp_resp *rs, int status, json_t *body);
+/** RFC 6749 §5.2 style error JSON with Cache-Control: no-store. */
+void idp_resp_oauth_error(idp_resp *rs, int status, const char *error, const char *desc);
+/** RFC 6750 §3 Bearer error: 401/403 with WWW-Authenticate and a JSON body. */
+void idp_resp_bearer_error(idp_resp *rs, int status, const char *error, const char *desc);
+void idp_resp_redirect(idp_resp *rs, const char *url);
+/** Answer an HTML page; @p html is taken over (malloc'd). */
+void idp_resp_html(idp_resp *rs, int status, char *html);
+
+/* ---- the server ------------------------------------------------------------------- */
+
+struct idp_server {
+    idp_config *cfg;
+    char *issuer;
+    struct event_base *base;
+    cm_clock *clock;
+    cm_rng rng;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    int port;
+    void *ssl_ctx; /* SSL_CTX when serving HTTPS */
+    char *control_secret;
+    char *issuer_template;
+    idp_keys keys;
+    idp_store store;
+    idp_trace trace;
+};
+
+typedef void (*idp_handler)(idp_server *s, idp_req *rq, idp_resp *rs);
+
+/** Route one request: CORS, control-API access, handler, trace. Always fills @p rs. */
+void idp_dispatch(idp_server *s, idp_req *rq, idp_resp *rs);
+
+/* handlers (one area per file) */
+void idp_h_discovery(idp_server *s, idp_req *rq, idp_resp *rs);
+void idp_h_jwks(idp_server *s, idp_req *rq, idp_resp *rs);
+void idp_h_authorize(idp_server *s, idp_req *rq, idp_resp *rs);
+void idp_h_login_form(idp_server *s, idp_req *rq, idp_resp *rs);
+void idp_h_consent_form(idp_server *s, idp_req *rq, idp_resp *rs);
+void idp_h_token(idp_server *s, idp_req *rq, idp_resp *rs);
+void idp_h_revoke(idp_server *s, idp_req *rq, idp_resp *rs);
+void idp_h_introspect(idp_server *s, idp_req *rq, idp_resp *rs);
+void idp_h_userinfo(idp_server *s, idp_req *rq, idp_resp *rs);
+void idp_h_resource(idp_server *s, idp_req *rq, idp_resp *rs);
+void idp_h_end_session(idp_server *s, idp_req *rq, idp_resp *rs);
+void idp_h_control(idp_server *s, idp_req *rq, idp_resp *rs);
+
+/* shared protocol pieces */
+/** Authenticate the client of a token/revoke/introspect request (RFC 6749 §2.3). On
+ * failure the error answer is already in @p rs and NULL is returned. */
+const idp_client *idp_client_authenticate(idp_server *s, idp_req *rq, idp_resp *rs,
+                                          int require_confidential);
+/** Look up a live access token from an Authorization: Bearer header; on failure the
+ * RFC 6750 error is already in @p rs. */
+idp_token *idp_bearer_token(idp_server *s, idp_req *rq, idp_resp *rs);
+/** Token lifecycle (store.c). */
+idp_session *idp_session_create(idp_server *s, const char *sub, int64_t now_ms);
+idp_session *idp_session_find(idp_server *s, const char *cookie, int64_t now_ms);
+void idp_session_end(idp_server *s, idp_session *sess);
+idp_family *idp_family_create(idp_server *s, const idp_code *code, int64_t now_ms);
+idp_token *idp_token_issue(idp_server *s, idp_token_kind kind, idp_family *fam, const idp_client *c,
+                           const char *sub, const char *scope, int64_t now_ms);
+idp_token *idp_token_find(idp_server *s, const char *value);
+/** Revoke a family and every token in it; @p why is recorded in the state. */
+void idp_family_revoke(idp_family *fam, const char *why);
+/** Whether a token is usable now (not revoked, not expired, family alive). */
+int idp_token_live(const idp_token *t, int64_t now_ms);
+json_t *idp_store_state(idp_server *s, int64_t now_ms);
+void idp_store_reset(idp_server *s);
+/** Build a signed ID token for @p fam at @p now_ms; @p access_token for at_hash (may be
+ * NULL); @p nonce NULL = none. Caller frees. */
+char *idp_id_token(idp_server *s, const idp_family *fam, const idp_client *c,
+                   const char *access_token, const char *nonce, int64_t now_ms);
+/** Scope helpers (space-separated lists). */
+int idp_scope_has(const char *scope, const char *item);
+int idp_scope_subset(const char *sub, const char *super);
+/** Whether every item of @p scope is among the client's allowed scopes. */
+int idp_scope_allowed(const idp_client *c, const char *scope);
+
+/** Set-Cookie for a session / for ending it, with the configured attributes. */
+void idp_set_session_cookie(idp_server *s, idp_resp *rs, const idp_session *sess);
+void idp_clear_session_cookie(idp_server *s, idp_resp *rs);
+
+/* trace.c */
+json_t *idp_trace_begin(idp_server *s, const idp_req *rq, const char *endpoint);
+void idp_trace_end(idp_server *s, json_t *entry, const idp_resp *rs, int64_t real_start_ms);
+void idp_trace_dispose(idp_trace *t);
+/** Seconds as a JSON number from milliseconds. */
+json_t *idp_seconds(int64_t ms);
+/** Constant-time string equality (secrets, PKCE verifiers). */
+int idp_str_equal_ct(const char *a, const char *b);
+
+#endif

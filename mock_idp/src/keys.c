@@ -1,0 +1,341 @@
+/* Signing keys, JWKS and compact JWS (RS256, ES256, EdDSA) with OpenSSL 3.
+ * The IdP's own code: renew_core validates tokens with code of its own (DESIGN.md). */
+#include "idp_int.h"
+
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cm_b64url.h"
+
+int idp_alg_parse(const char *name, idp_alg *out)
+{
+    if (strcmp(name, "RS256") == 0)
+        *out = IDP_ALG_RS256;
+    else if (strcmp(name, "ES256") == 0)
+        *out = IDP_ALG_ES256;
+    else if (strcmp(name, "EdDSA") == 0)
+        *out = IDP_ALG_EDDSA;
+    else
+        return -1;
+    return 0;
+}
+
+const char *idp_alg_name(idp_alg alg)
+{
+    return alg == IDP_ALG_RS256 ? "RS256" : alg == IDP_ALG_ES256 ? "ES256" : "EdDSA";
+}
+
+static char *b64(const unsigned char *p, size_t n)
+{
+    char *out = malloc(cm_b64url_encoded_size(n));
+    if (out)
+        cm_b64url_encode(p, n, out);
+    return out;
+}
+
+/* kid: the first 12 bytes of SHA-256 over the DER public key, base64url. Stable for a
+ * loaded key, distinct per generated key. */
+static void make_kid(EVP_PKEY *pkey, char *kid)
+{
+    unsigned char *der = NULL, md[SHA256_DIGEST_LENGTH];
+    int n = i2d_PUBKEY(pkey, &der);
+    SHA256(der, n > 0 ? (size_t)n : 0, md);
+    OPENSSL_free(der);
+    cm_b64url_encode(md, 12, kid);
+}
+
+static int push_key(idp_keys *k, EVP_PKEY *pkey, idp_alg alg)
+{
+    idp_key *items = realloc(k->items, (k->n + 1) * sizeof *items);
+    if (!items) {
+        EVP_PKEY_free(pkey);
+        return IDP_ENOMEM;
+    }
+    k->items = items;
+    idp_key *key = &k->items[k->n++];
+    memset(key, 0, sizeof *key);
+    key->alg = alg;
+    key->pkey = pkey;
+    make_kid(pkey, key->kid);
+    return 0;
+}
+
+int idp_keys_add_generated(idp_keys *k, idp_alg alg)
+{
+    EVP_PKEY *pkey = alg == IDP_ALG_RS256   ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)
+                     : alg == IDP_ALG_ES256 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
+                                            : EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    if (!pkey)
+        return IDP_EKEY;
+    return push_key(k, pkey, alg);
+}
+
+int idp_keys_add_pem(idp_keys *k, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open signing key", path);
+        return IDP_EKEY;
+    }
+    EVP_PKEY *pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    if (!pkey) {
+        snprintf(err, errlen, "%s: not a PEM private key", path);
+        return IDP_EKEY;
+    }
+    idp_alg alg;
+    if (EVP_PKEY_is_a(pkey, "RSA"))
+        alg = IDP_ALG_RS256;
+    else if (EVP_PKEY_is_a(pkey, "EC"))
+        alg = IDP_ALG_ES256;
+    else if (EVP_PKEY_is_a(pkey, "ED25519"))
+        alg = IDP_ALG_EDDSA;
+    else {
+        EVP_PKEY_free(pkey);
+        snprintf(err, errlen, "%s: key type not supported (RSA, EC P-256, Ed25519)", path);
+        return IDP_EKEY;
+    }
+    return push_key(k, pkey, alg);
+}
+
+int idp_keys_rotate(idp_keys *k, int64_t now_ms, int64_t overlap_ms)
+{
+    for (size_t i = 0; i < k->n; i++)
+        if (!k->items[i].retire_ms)
+            k->items[i].retire_ms = now_ms + overlap_ms;
+    return idp_keys_add_generated(k, k->items[k->n - 1].alg);
+}
+
+void idp_keys_dispose(idp_keys *k)
+{
+    for (size_t i = 0; i < k->n; i++)
+        EVP_PKEY_free(k->items[i].pkey);
+    free(k->items);
+    memset(k, 0, sizeof *k);
+}
+
+static char *bn_param(EVP_PKEY *pkey, const char *name)
+{
+    BIGNUM *bn = NULL;
+    if (!EVP_PKEY_get_bn_param(pkey, name, &bn))
+        return NULL;
+    int n = BN_num_bytes(bn);
+    unsigned char *buf = malloc((size_t)n);
+    char *out = NULL;
+    if (buf) {
+        BN_bn2bin(bn, buf);
+        out = b64(buf, (size_t)n);
+    }
+    free(buf);
+    BN_free(bn);
+    return out;
+}
+
+static json_t *jwk_public(const idp_key *key)
+{
+    json_t *jwk =
+        json_pack("{s:s, s:s, s:s}", "kid", key->kid, "use", "sig", "alg", idp_alg_name(key->alg));
+    if (key->alg == IDP_ALG_RS256) {
+        char *n = bn_param(key->pkey, OSSL_PKEY_PARAM_RSA_N);
+        char *e = bn_param(key->pkey, OSSL_PKEY_PARAM_RSA_E);
+        json_object_set_new(jwk, "kty", json_string("RSA"));
+        json_object_set_new(jwk, "n", json_string(n ? n : ""));
+        json_object_set_new(jwk, "e", json_string(e ? e : ""));
+        free(n), free(e);
+    } else if (key->alg == IDP_ALG_ES256) {
+        unsigned char pt[65];
+        size_t len = 0;
+        EVP_PKEY_get_octet_string_param(key->pkey, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof pt, &len);
+        char *x = b64(pt + 1, 32), *y = b64(pt + 33, 32); /* uncompressed point 04||X||Y */
+        json_object_set_new(jwk, "kty", json_string("EC"));
+        json_object_set_new(jwk, "crv", json_string("P-256"));
+        json_object_set_new(jwk, "x", json_string(x ? x : ""));
+        json_object_set_new(jwk, "y", json_string(y ? y : ""));
+        free(x), free(y);
+    } else {
+        unsigned char raw[32];
+        size_t len = sizeof raw;
+        EVP_PKEY_get_raw_public_key(key->pkey, raw, &len);
+        char *x = b64(raw, len);
+        json_object_set_new(jwk, "kty", json_string("OKP"));
+        json_object_set_new(jwk, "crv", json_string("Ed25519"));
+        json_object_set_new(jwk, "x", json_string(x ? x : ""));
+        free(x);
+    }
+    return jwk;
+}
+
+json_t *idp_keys_jwks(idp_keys *k, int64_t now_ms)
+{
+    json_t *keys = json_array();
+    for (size_t i = k->n; i-- > 0;) /* newest (the signing key) first */
+        if (!k->items[i].retire_ms || k->items[i].retire_ms > now_ms)
+            json_array_append_new(keys, jwk_public(&k->items[i]));
+    return json_pack("{s:o}", "keys", keys);
+}
+
+/* ECDSA signatures come as DER; JWS wants the raw 64-byte R||S (RFC 7518 §3.4). */
+static int der_to_raw(const unsigned char *der, size_t len, unsigned char raw[64])
+{
+    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &der, (long)len);
+    if (!sig)
+        return -1;
+    const BIGNUM *r, *s;
+    ECDSA_SIG_get0(sig, &r, &s);
+    int ok = BN_bn2binpad(r, raw, 32) == 32 && BN_bn2binpad(s, raw + 32, 32) == 32;
+    ECDSA_SIG_free(sig);
+    return ok ? 0 : -1;
+}
+
+static int raw_to_der(const unsigned char *raw, size_t len, unsigned char *der, size_t *derlen)
+{
+    if (len != 64)
+        return -1;
+    ECDSA_SIG *sig = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(raw, 32, NULL), *s = BN_bin2bn(raw + 32, 32, NULL);
+    if (!sig || !r || !s || !ECDSA_SIG_set0(sig, r, s)) {
+        ECDSA_SIG_free(sig), BN_free(r), BN_free(s);
+        return -1;
+    }
+    unsigned char *p = der;
+    int n = i2d_ECDSA_SIG(sig, &p);
+    ECDSA_SIG_free(sig);
+    if (n <= 0)
+        return -1;
+    *derlen = (size_t)n;
+    return 0;
+}
+
+static const EVP_MD *alg_md(idp_alg alg)
+{
+    return alg == IDP_ALG_EDDSA ? NULL : EVP_sha256();
+}
+
+static int sign_input(const idp_key *key, const char *input, unsigned char *sig, size_t *siglen)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char der[512];
+    size_t derlen = sizeof der;
+    int ok = md && EVP_DigestSignInit(md, NULL, alg_md(key->alg), NULL, key->pkey) == 1 &&
+             EVP_DigestSign(md, der, &derlen, (const unsigned char *)input, strlen(input)) == 1;
+    EVP_MD_CTX_free(md);
+    if (!ok)
+        return -1;
+    if (key->alg == IDP_ALG_ES256) {
+        *siglen = 64;
+        return der_to_raw(der, derlen, sig);
+    }
+    memcpy(sig, der, derlen);
+    *siglen = derlen;
+    return 0;
+}
+
+char *idp_jws_sign(const idp_keys *k, const char *typ, json_t *claims)
+{
+    const idp_key *key = &k->items[k->n - 1];
+    json_t *hdr =
+        json_pack("{s:s, s:s, s:s}", "alg", idp_alg_name(key->alg), "kid", key->kid, "typ", typ);
+    char *h = json_dumps(hdr, JSON_COMPACT | JSON_SORT_KEYS);
+    char *p = json_dumps(claims, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(hdr);
+    char *hb = h ? b64((unsigned char *)h, strlen(h)) : NULL;
+    char *pb = p ? b64((unsigned char *)p, strlen(p)) : NULL;
+    free(h), free(p);
+    char *out = NULL;
+    cm_strbuf sb;
+    cm_strbuf_init(&sb);
+    if (hb && pb) {
+        cm_strbuf_printf(&sb, "%s.%s", hb, pb);
+        unsigned char sig[512];
+        size_t siglen;
+        char *input = cm_strbuf_take(&sb);
+        if (input && sign_input(key, input, sig, &siglen) == 0) {
+            char *sb64 = b64(sig, siglen);
+            cm_strbuf_printf(&sb, "%s.%s", input, sb64 ? sb64 : "");
+            free(sb64);
+            out = cm_strbuf_take(&sb);
+        }
+        free(input);
+    }
+    cm_strbuf_dispose(&sb);
+    free(hb), free(pb);
+    return out;
+}
+
+static const idp_key *key_by_kid(const idp_keys *k, const char *kid)
+{
+    for (size_t i = 0; kid && i < k->n; i++)
+        if (strcmp(k->items[i].kid, kid) == 0)
+            return &k->items[i];
+    return NULL;
+}
+
+static json_t *decode_json_part(const char *p, size_t n)
+{
+    uint8_t *buf = malloc(n * 3 / 4 + 1);
+    long len = buf ? cm_b64url_decode(p, n, buf) : -1;
+    json_t *j =
+        len >= 0 ? json_loadb((char *)buf, (size_t)len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    free(buf);
+    if (j && !json_is_object(j)) {
+        json_decref(j);
+        j = NULL;
+    }
+    return j;
+}
+
+static int verify_sig(const idp_key *key, const char *input, size_t inlen, const char *sigb64,
+                      size_t siglen_b64)
+{
+    unsigned char sig[512], der[512];
+    if (siglen_b64 > 680)
+        return -1;
+    long n = cm_b64url_decode(sigb64, siglen_b64, sig);
+    if (n < 0)
+        return -1;
+    const unsigned char *vsig = sig;
+    size_t vlen = (size_t)n;
+    if (key->alg == IDP_ALG_ES256) {
+        if (raw_to_der(sig, (size_t)n, der, &vlen) != 0)
+            return -1;
+        vsig = der;
+    }
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md && EVP_DigestVerifyInit(md, NULL, alg_md(key->alg), NULL, key->pkey) == 1 &&
+             EVP_DigestVerify(md, vsig, vlen, (const unsigned char *)input, inlen) == 1;
+    EVP_MD_CTX_free(md);
+    return ok ? 0 : -1;
+}
+
+json_t *idp_jws_verify(const idp_keys *k, const char *token)
+{
+    const char *d1 = strchr(token, '.');
+    const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+    if (!d2 || strchr(d2 + 1, '.'))
+        return NULL;
+    json_t *hdr = decode_json_part(token, (size_t)(d1 - token));
+    const char *alg = json_string_value(json_object_get(hdr, "alg"));
+    const idp_key *key = key_by_kid(k, json_string_value(json_object_get(hdr, "kid")));
+    int ok = key && alg && strcmp(alg, idp_alg_name(key->alg)) == 0 &&
+             verify_sig(key, token, (size_t)(d2 - token), d2 + 1, strlen(d2 + 1)) == 0;
+    json_decref(hdr);
+    return ok ? decode_json_part(d1 + 1, (size_t)(d2 - d1 - 1)) : NULL;
+}
+
+void idp_half_hash(idp_alg alg, const char *value, char *out)
+{
+    unsigned char md[SHA512_DIGEST_LENGTH];
+    size_t half;
+    if (alg == IDP_ALG_EDDSA) { /* Ed25519 pairs with SHA-512 for at_hash */
+        SHA512((const unsigned char *)value, strlen(value), md);
+        half = SHA512_DIGEST_LENGTH / 2;
+    } else {
+        SHA256((const unsigned char *)value, strlen(value), md);
+        half = SHA256_DIGEST_LENGTH / 2;
+    }
+    cm_b64url_encode(md, half, out);
+}

@@ -1,0 +1,195 @@
+/* mock-idp: the command-line front of the mock OpenID Connect provider. */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mock_idp.h"
+
+#define EXIT_USAGE 2
+
+typedef struct cli {
+    const char *listen, *config;
+    idp_options opts;
+    uint64_t seed;
+    int seeded;
+} cli;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: mock-idp [--listen HOST:PORT] [--issuer URL] [--config FILE] [--seed N]\n"
+            "                [--trace-out FILE] [--control-secret S] [--tls-cert F --tls-key F]\n"
+            "\n"
+            "A mock OpenID Connect provider for token-renewal testing.\n"
+            "  --listen HOST:PORT   address to bind (default 127.0.0.1:9400; port 0 = any free)\n"
+            "  --issuer URL         issuer identifier; \"{port}\" becomes the bound port\n"
+            "                       (default: the config's, else http://HOST:PORT)\n"
+            "  --config FILE        JSON config (default: the built-in demo config)\n"
+            "  --seed N             seed token values and ids (deterministic runs)\n"
+            "  --trace-out FILE     append every trace entry to FILE as JSON lines\n"
+            "  --control-secret S   allow /_mock/ from anywhere with header\n"
+            "                       X-Mock-Control-Secret: S (default: loopback only)\n"
+            "  --tls-cert F --tls-key F   serve HTTPS with this PEM certificate and key\n"
+            "  --help, --version\n"
+            "Once listening it prints \"mock-idp listening issuer=URL\". Exit: 0 after\n"
+            "SIGINT/SIGTERM, 2 on bad arguments or config. See docs/control-api.md.\n");
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *s == '\0' || *s == '-' || *end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, cli *c)
+{
+    static const struct option longopts[] = {{"listen", required_argument, 0, 'l'},
+                                             {"issuer", required_argument, 0, 'i'},
+                                             {"config", required_argument, 0, 'c'},
+                                             {"seed", required_argument, 0, 's'},
+                                             {"trace-out", required_argument, 0, 't'},
+                                             {"control-secret", required_argument, 0, 'S'},
+                                             {"tls-cert", required_argument, 0, 'C'},
+                                             {"tls-key", required_argument, 0, 'K'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {"version", no_argument, 0, 'V'},
+                                             {0, 0, 0, 0}};
+    int ch;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'l':
+            c->listen = optarg;
+            break;
+        case 'i':
+            c->opts.issuer = optarg;
+            break;
+        case 'c':
+            c->config = optarg;
+            break;
+        case 't':
+            c->opts.trace_out = optarg;
+            break;
+        case 'S':
+            c->opts.control_secret = optarg;
+            break;
+        case 'C':
+            c->opts.tls_cert = optarg;
+            break;
+        case 'K':
+            c->opts.tls_key = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case 'V':
+            printf("mock-idp %s\n", RENEWLAB_VERSION);
+            exit(0);
+        case 's':
+            if (parse_u64(optarg, &c->seed) != 0) {
+                fprintf(stderr, "mock-idp: --seed needs a non-negative integer, got \"%s\"\n",
+                        optarg);
+                return -1;
+            }
+            c->seeded = 1;
+            break;
+        default:
+            fprintf(stderr, "mock-idp: unknown or incomplete option \"%s\"\n", argv[optind - 1]);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "mock-idp: unexpected argument \"%s\"\n", argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+/* "HOST:PORT" or "[V6]:PORT" into host (in buf) and port. */
+static int split_listen(const char *spec, char *host, size_t n, int *port)
+{
+    const char *colon = strrchr(spec, ':');
+    const char *h = spec;
+    size_t hlen = colon ? (size_t)(colon - spec) : 0;
+    if (!colon || hlen == 0)
+        return -1;
+    if (h[0] == '[' && h[hlen - 1] == ']')
+        h++, hlen -= 2;
+    uint64_t p;
+    if (hlen == 0 || hlen >= n || parse_u64(colon + 1, &p) != 0 || p > 65535)
+        return -1;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig, (void)what;
+    event_base_loopbreak(arg);
+}
+
+static int serve(cli *c, idp_config *cfg, const char *host, int port)
+{
+    char err[512] = "";
+    struct event_base *base = event_base_new();
+    cm_clock *clock = base ? cm_realclock_new(base) : NULL;
+    cm_seeded_rng state;
+    cm_rng rng = c->seeded ? cm_rng_seeded(&state, c->seed) : cm_rng_openssl();
+    idp_server *s = NULL;
+    int rc =
+        clock ? idp_server_new(base, clock, rng, cfg, &c->opts, &s, err, sizeof err) : IDP_ENOMEM;
+    if (rc == 0)
+        rc = idp_server_listen(s, host, port, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "mock-idp: %s\n", *err ? err : idp_strerror(rc));
+    } else {
+        struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
+        struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+        event_add(sigint, NULL);
+        event_add(sigterm, NULL);
+        printf("mock-idp listening issuer=%s\n", idp_server_issuer(s));
+        fflush(stdout);
+        event_base_dispatch(base);
+        event_free(sigint);
+        event_free(sigterm);
+    }
+    idp_server_free(s);
+    cm_realclock_free(clock);
+    if (base)
+        event_base_free(base);
+    return rc == 0 ? 0 : EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    cli c = {.listen = "127.0.0.1:9400"};
+    char host[256], err[512];
+    int port;
+    if (parse_args(argc, argv, &c) != 0) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (split_listen(c.listen, host, sizeof host, &port) != 0) {
+        fprintf(stderr, "mock-idp: --listen needs HOST:PORT, got \"%s\"\n", c.listen);
+        return EXIT_USAGE;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    idp_config *cfg = NULL;
+    int rc = c.config ? idp_config_load(c.config, &cfg, err, sizeof err) : idp_config_demo(&cfg);
+    if (rc != 0) {
+        fprintf(stderr, "mock-idp: %s\n", c.config ? err : "cannot build the demo config");
+        return EXIT_USAGE;
+    }
+    return serve(&c, cfg, host, port);
+}

@@ -1,0 +1,161 @@
+/* Request accessors and response builders shared by every handler. */
+#include "idp_int.h"
+
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *idp_req_header(const idp_req *rq, const char *name)
+{
+    for (size_t i = 0; i < rq->n_headers; i++)
+        if (strcasecmp(rq->headers[i].name, name) == 0)
+            return rq->headers[i].value;
+    return NULL;
+}
+
+const char *idp_req_param(const idp_req *rq, const char *name)
+{
+    if (rq->form_parsed) {
+        const char *v = cm_form_get(&rq->form, name);
+        if (v || strcmp(rq->method, "POST") == 0)
+            return v;
+    }
+    return cm_form_get(&rq->query, name);
+}
+
+const char *idp_req_cookie(const idp_req *rq, const char *cookie_name, char *buf, size_t n)
+{
+    size_t name_len = strlen(cookie_name);
+    for (size_t i = 0; i < rq->n_headers; i++) {
+        if (strcasecmp(rq->headers[i].name, "Cookie") != 0)
+            continue;
+        for (const char *p = rq->headers[i].value; *p;) {
+            p += strspn(p, " ;");
+            size_t len = strcspn(p, ";");
+            if (len > name_len && strncmp(p, cookie_name, name_len) == 0 && p[name_len] == '=') {
+                size_t vlen = len - name_len - 1;
+                while (vlen && p[name_len + vlen] == ' ')
+                    vlen--;
+                if (vlen >= n)
+                    return NULL;
+                memcpy(buf, p + name_len + 1, vlen);
+                buf[vlen] = '\0';
+                return buf;
+            }
+            p += len;
+        }
+    }
+    return NULL;
+}
+
+void idp_resp_init(idp_resp *rs)
+{
+    memset(rs, 0, sizeof *rs);
+    rs->status = 500;
+    cm_strbuf_init(&rs->body);
+}
+
+void idp_resp_dispose(idp_resp *rs)
+{
+    for (size_t i = 0; i < rs->n_headers; i++) {
+        free(rs->headers[i].name);
+        free(rs->headers[i].value);
+    }
+    cm_strbuf_dispose(&rs->body);
+    rs->n_headers = 0;
+}
+
+void idp_resp_header(idp_resp *rs, const char *name, const char *value)
+{
+    for (size_t i = 0; i < rs->n_headers; i++) {
+        if (strcasecmp(rs->headers[i].name, name) == 0) {
+            free(rs->headers[i].value);
+            rs->headers[i].value = strdup(value);
+            return;
+        }
+    }
+    if (rs->n_headers < sizeof rs->headers / sizeof rs->headers[0]) {
+        rs->headers[rs->n_headers].name = strdup(name);
+        rs->headers[rs->n_headers].value = strdup(value);
+        rs->n_headers++;
+    }
+}
+
+static void reset_body(idp_resp *rs)
+{
+    cm_strbuf_dispose(&rs->body);
+    cm_strbuf_init(&rs->body);
+}
+
+void idp_resp_json(idp_resp *rs, int status, json_t *body)
+{
+    reset_body(rs);
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(body);
+    rs->status = text ? status : 500;
+    cm_strbuf_puts(&rs->body, text ? text : "{\"error\":\"server_error\"}");
+    free(text);
+    idp_resp_header(rs, "Content-Type", "application/json");
+}
+
+void idp_resp_oauth_error(idp_resp *rs, int status, const char *error, const char *desc)
+{
+    rs->error = error;
+    idp_resp_json(
+        rs, status,
+        json_pack("{s:s, s:s}", "error", error, "error_description", desc ? desc : error));
+    idp_resp_header(rs, "Cache-Control", "no-store");
+    idp_resp_header(rs, "Pragma", "no-cache");
+    if (status == 401) /* RFC 6749 §5.2: invalid_client over 401 names the scheme */
+        idp_resp_header(rs, "WWW-Authenticate", "Basic realm=\"mock-idp\"");
+}
+
+void idp_resp_bearer_error(idp_resp *rs, int status, const char *error, const char *desc)
+{
+    char hdr[512];
+    if (error) {
+        snprintf(hdr, sizeof hdr,
+                 "Bearer realm=\"mock-idp\", error=\"%s\", error_description=\"%s\"", error,
+                 desc ? desc : error);
+        rs->error = error;
+        idp_resp_json(
+            rs, status,
+            json_pack("{s:s, s:s}", "error", error, "error_description", desc ? desc : error));
+    } else { /* RFC 6750 §3.1: no credentials at all gets no error code */
+        snprintf(hdr, sizeof hdr, "Bearer realm=\"mock-idp\"");
+        idp_resp_json(rs, status, json_pack("{s:s}", "error_description", desc));
+    }
+    idp_resp_header(rs, "WWW-Authenticate", hdr);
+}
+
+void idp_resp_redirect(idp_resp *rs, const char *url)
+{
+    reset_body(rs);
+    rs->status = 302;
+    idp_resp_header(rs, "Location", url);
+    idp_resp_header(rs, "Cache-Control", "no-store");
+}
+
+void idp_resp_html(idp_resp *rs, int status, char *html)
+{
+    reset_body(rs);
+    rs->status = html ? status : 500;
+    cm_strbuf_puts(&rs->body, html ? html : "server error");
+    free(html);
+    idp_resp_header(rs, "Content-Type", "text/html; charset=utf-8");
+    idp_resp_header(rs, "Cache-Control", "no-store");
+}
+
+int idp_str_equal_ct(const char *a, const char *b)
+{
+    if (!a || !b)
+        return 0;
+    size_t la = strlen(a), lb = strlen(b);
+    /* compare over the longer length so timing reveals neither content nor prefix */
+    size_t n = la > lb ? la : lb;
+    unsigned char diff = la != lb;
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)(i < la ? a[i] : 0) ^ (unsigned char)(i < lb ? b[i] : 0);
+    return diff == 0;
+}

@@ -1,0 +1,343 @@
+/* IdP state: sessions, authorization codes, grants (refresh-token families) and tokens.
+ * Token values are keys of the store; the trace and the state only ever show labels. */
+#include "idp_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void idp_store_init(idp_store *st)
+{
+    memset(st, 0, sizeof *st);
+    cm_map_init(&st->sessions);
+    cm_map_init(&st->codes);
+    cm_map_init(&st->tokens);
+    cm_map_init(&st->pending);
+}
+
+static void token_free(idp_token *t)
+{
+    free(t->value), free(t->client_id), free(t->sub), free(t->scope);
+    free(t);
+}
+
+static void family_free(idp_family *f)
+{
+    for (idp_token *t = f->tokens, *next; t; t = next) {
+        next = t->next_in_family;
+        token_free(t);
+    }
+    free(f->client_id), free(f->sub), free(f->scope), free(f->nonce), free(f->session_label);
+    free(f->revoked_why);
+    free(f);
+}
+
+static void session_free(idp_session *s)
+{
+    cm_map_dispose(&s->consents);
+    free(s->cookie), free(s->sub);
+    free(s);
+}
+
+static void code_free(idp_code *c)
+{
+    free(c->value), free(c->client_id), free(c->redirect_uri), free(c->sub), free(c->scope);
+    free(c->nonce), free(c->challenge), free(c->session_label);
+    free(c);
+}
+
+void idp_store_dispose(idp_store *st)
+{
+    size_t pos = 0;
+    const char *key;
+    void *v;
+    while (cm_map_next(&st->sessions, &pos, &key, &v))
+        session_free(v);
+    for (pos = 0; cm_map_next(&st->codes, &pos, &key, &v);)
+        code_free(v);
+    for (pos = 0; cm_map_next(&st->tokens, &pos, &key, &v);)
+        if (!((idp_token *)v)->family) /* family tokens are freed with their family */
+            token_free(v);
+    for (pos = 0; cm_map_next(&st->pending, &pos, &key, &v);)
+        json_decref(v);
+    for (size_t i = 0; i < st->n_families; i++)
+        family_free(st->families[i]);
+    free(st->families);
+    cm_map_dispose(&st->sessions);
+    cm_map_dispose(&st->codes);
+    cm_map_dispose(&st->tokens);
+    cm_map_dispose(&st->pending);
+    memset(st, 0, sizeof *st);
+}
+
+void idp_store_reset(idp_server *s)
+{
+    idp_store_dispose(&s->store);
+    idp_store_init(&s->store);
+}
+
+static char *random_value(idp_server *s)
+{
+    char buf[64];
+    if (cm_rng_token(&s->rng, 32, buf, sizeof buf) != 0)
+        return NULL;
+    return strdup(buf);
+}
+
+idp_session *idp_session_create(idp_server *s, const char *sub, int64_t now_ms)
+{
+    idp_session *sess = calloc(1, sizeof *sess);
+    if (!sess)
+        return NULL;
+    cm_map_init(&sess->consents);
+    sess->cookie = random_value(s);
+    sess->sub = strdup(sub);
+    sess->auth_time_ms = now_ms;
+    sess->expires_ms = now_ms + s->cfg->session_ms;
+    snprintf(sess->label, sizeof sess->label, "sess#%lu", ++s->store.next_session);
+    if (!sess->cookie || !sess->sub || cm_map_put(&s->store.sessions, sess->cookie, sess) != 0) {
+        session_free(sess);
+        return NULL;
+    }
+    return sess;
+}
+
+idp_session *idp_session_find(idp_server *s, const char *cookie, int64_t now_ms)
+{
+    idp_session *sess = cookie ? cm_map_get(&s->store.sessions, cookie) : NULL;
+    if (sess && sess->expires_ms <= now_ms)
+        return NULL;
+    return sess;
+}
+
+void idp_session_end(idp_server *s, idp_session *sess)
+{
+    cm_map_remove(&s->store.sessions, sess->cookie);
+    session_free(sess);
+}
+
+idp_family *idp_family_create(idp_server *s, const idp_code *code, int64_t now_ms)
+{
+    const idp_client *c = idp_config_client(s->cfg, code->client_id);
+    idp_store *st = &s->store;
+    if (st->n_families == st->cap_families) {
+        size_t cap = st->cap_families ? st->cap_families * 2 : 16;
+        idp_family **f = realloc(st->families, cap * sizeof *f);
+        if (!f)
+            return NULL;
+        st->families = f;
+        st->cap_families = cap;
+    }
+    idp_family *fam = calloc(1, sizeof *fam);
+    if (!fam)
+        return NULL;
+    snprintf(fam->label, sizeof fam->label, "f#%lu", ++st->next_family);
+    fam->client_id = strdup(code->client_id);
+    fam->sub = strdup(code->sub);
+    fam->scope = strdup(code->scope);
+    fam->nonce = code->nonce ? strdup(code->nonce) : NULL;
+    fam->session_label = code->session_label ? strdup(code->session_label) : NULL;
+    fam->auth_time_ms = code->auth_time_ms;
+    fam->created_ms = now_ms;
+    /* the absolute lifetime counts from the grant; rotation never extends it */
+    fam->expires_ms = c && c->refresh.absolute_ms ? now_ms + c->refresh.absolute_ms : 0;
+    st->families[st->n_families++] = fam;
+    return fam;
+}
+
+static char *access_jwt(idp_server *s, const idp_client *c, const char *sub, const char *scope,
+                        int64_t now_ms, int64_t exp_ms)
+{
+    char jti[32];
+    if (cm_rng_token(&s->rng, 16, jti, sizeof jti) != 0)
+        return NULL;
+    /* RFC 9068 JWT access token; the demo resource checks it by lookup, not signature */
+    json_t *claims =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", s->issuer, "sub", sub, "aud",
+                  c->client_id, "client_id", c->client_id, "scope", scope, "iat",
+                  (json_int_t)(now_ms / 1000), "exp", (json_int_t)(exp_ms / 1000), "jti", jti);
+    char *jwt = claims ? idp_jws_sign(&s->keys, "at+jwt", claims) : NULL;
+    json_decref(claims);
+    return jwt;
+}
+
+idp_token *idp_token_issue(idp_server *s, idp_token_kind kind, idp_family *fam, const idp_client *c,
+                           const char *sub, const char *scope, int64_t now_ms)
+{
+    idp_token *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->kind = kind;
+    t->family = fam;
+    t->client_id = strdup(c->client_id);
+    t->sub = strdup(sub);
+    t->scope = strdup(scope);
+    t->issued_ms = t->last_used_ms = now_ms;
+    if (kind == IDP_TOK_ACCESS) {
+        snprintf(t->label, sizeof t->label, "at#%lu", ++s->store.next_at);
+        t->expires_ms = now_ms + c->access_token_ms;
+        t->value = access_jwt(s, c, sub, scope, now_ms, t->expires_ms);
+    } else {
+        snprintf(t->label, sizeof t->label, "rt#%lu", ++s->store.next_rt);
+        t->expires_ms = fam ? fam->expires_ms : 0;
+        t->value = random_value(s);
+    }
+    if (!t->value || cm_map_put(&s->store.tokens, t->value, t) != 0) {
+        token_free(t);
+        return NULL;
+    }
+    if (fam) {
+        t->next_in_family = fam->tokens;
+        fam->tokens = t;
+        if (kind == IDP_TOK_REFRESH)
+            fam->current_rt = t;
+    }
+    return t;
+}
+
+idp_token *idp_token_find(idp_server *s, const char *value)
+{
+    return value ? cm_map_get(&s->store.tokens, value) : NULL;
+}
+
+void idp_family_revoke(idp_family *fam, const char *why)
+{
+    if (fam->revoked)
+        return;
+    fam->revoked = 1;
+    fam->revoked_why = strdup(why);
+    for (idp_token *t = fam->tokens; t; t = t->next_in_family)
+        t->revoked = 1; /* cascades to the grant's access tokens (RFC 7009 §2.1) */
+}
+
+int idp_token_live(const idp_token *t, int64_t now_ms)
+{
+    if (t->revoked || (t->family && t->family->revoked))
+        return 0;
+    if (t->expires_ms && t->expires_ms <= now_ms)
+        return 0;
+    return 1;
+}
+
+static const char *token_state(const idp_token *t, int64_t now_ms)
+{
+    if (t->revoked || (t->family && t->family->revoked))
+        return "revoked";
+    if (t->expires_ms && t->expires_ms <= now_ms)
+        return "expired";
+    if (t->kind == IDP_TOK_REFRESH && t->rotated_ms)
+        return "rotated";
+    return "active";
+}
+
+static json_t *family_json(const idp_family *f, int64_t now_ms)
+{
+    json_t *toks = json_array();
+    for (const idp_token *t = f->tokens; t; t = t->next_in_family)
+        json_array_append_new(
+            toks, json_pack("{s:s, s:s, s:o, s:o}", "id", t->label, "state", token_state(t, now_ms),
+                            "issued_at", idp_seconds(t->issued_ms), "expires_at",
+                            t->expires_ms ? idp_seconds(t->expires_ms) : json_null()));
+    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s?, s:o, s:o, s:s?, s:o}", "family", f->label,
+                     "client_id", f->client_id, "sub", f->sub, "scope", f->scope, "revoked",
+                     f->revoked, "revoked_reason", f->revoked_why, "created_at",
+                     idp_seconds(f->created_ms), "expires_at",
+                     f->expires_ms ? idp_seconds(f->expires_ms) : json_null(), "session",
+                     f->session_label, "tokens", toks);
+}
+
+json_t *idp_store_state(idp_server *s, int64_t now_ms)
+{
+    json_t *grants = json_array(), *sessions = json_array();
+    for (size_t i = 0; i < s->store.n_families; i++)
+        json_array_append_new(grants, family_json(s->store.families[i], now_ms));
+    size_t pos = 0;
+    const char *key;
+    void *v;
+    while (cm_map_next(&s->store.sessions, &pos, &key, &v)) {
+        idp_session *sess = v;
+        json_t *consents = json_array();
+        size_t cp = 0;
+        const char *cid;
+        void *unused;
+        while (cm_map_next(&sess->consents, &cp, &cid, &unused))
+            json_array_append_new(consents, json_string(cid));
+        json_array_append_new(
+            sessions, json_pack("{s:s, s:s, s:o, s:o, s:o}", "session", sess->label, "sub",
+                                sess->sub, "auth_time", idp_seconds(sess->auth_time_ms),
+                                "expires_at", idp_seconds(sess->expires_ms), "consents", consents));
+    }
+    return json_pack("{s:o, s:o}", "grants", grants, "sessions", sessions);
+}
+
+char *idp_id_token(idp_server *s, const idp_family *fam, const idp_client *c,
+                   const char *access_token, const char *nonce, int64_t now_ms)
+{
+    json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "iss", s->issuer, "sub", fam->sub,
+                               "aud", c->client_id, "iat", (json_int_t)(now_ms / 1000), "exp",
+                               (json_int_t)((now_ms + c->id_token_ms) / 1000), "auth_time",
+                               (json_int_t)(fam->auth_time_ms / 1000));
+    if (!claims)
+        return NULL;
+    if (nonce)
+        json_object_set_new(claims, "nonce", json_string(nonce));
+    if (access_token) {
+        char h[96];
+        idp_half_hash(s->keys.items[s->keys.n - 1].alg, access_token, h);
+        json_object_set_new(claims, "at_hash", json_string(h));
+    }
+    const idp_user *u = idp_config_user(s->cfg, fam->sub);
+    if (u && u->name && idp_scope_has(fam->scope, "profile"))
+        json_object_set_new(claims, "name", json_string(u->name));
+    if (u && u->email && idp_scope_has(fam->scope, "email"))
+        json_object_set_new(claims, "email", json_string(u->email));
+    char *jwt = idp_jws_sign(&s->keys, "JWT", claims);
+    json_decref(claims);
+    return jwt;
+}
+
+int idp_scope_has(const char *scope, const char *item)
+{
+    size_t n = strlen(item);
+    for (const char *p = scope; p && *p;) {
+        size_t len = strcspn(p, " ");
+        if (len == n && strncmp(p, item, n) == 0)
+            return 1;
+        p += len;
+        p += strspn(p, " ");
+    }
+    return 0;
+}
+
+int idp_scope_subset(const char *sub, const char *super)
+{
+    char item[128];
+    for (const char *p = sub; p && *p;) {
+        size_t len = strcspn(p, " ");
+        if (len >= sizeof item)
+            return 0;
+        memcpy(item, p, len);
+        item[len] = '\0';
+        if (len && !idp_scope_has(super, item))
+            return 0;
+        p += len;
+        p += strspn(p, " ");
+    }
+    return 1;
+}
+
+int idp_scope_allowed(const idp_client *c, const char *scope)
+{
+    char item[128];
+    for (const char *p = scope; p && *p;) {
+        size_t len = strcspn(p, " ");
+        if (len >= sizeof item)
+            return 0;
+        memcpy(item, p, len);
+        item[len] = '\0';
+        if (len && !idp_strlist_has(&c->scopes, item))
+            return 0;
+        p += len;
+        p += strspn(p, " ");
+    }
+    return 1;
+}

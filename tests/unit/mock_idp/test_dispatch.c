@@ -1,0 +1,130 @@
+/* Handlers driven in memory through idp_dispatch: routing, access control, protocol. */
+#include <criterion/criterion.h>
+
+#include "helpers.h"
+
+static fake_clock clk;
+static idp_server *srv;
+
+static void setup(void)
+{
+    fake_clock_init(&clk, 1800000000000LL);
+    srv = test_server(&clk);
+}
+
+static void teardown(void)
+{
+    idp_server_free(srv);
+}
+
+TestSuite(dispatch, .init = setup, .fini = teardown);
+
+Test(dispatch, control_api_refuses_non_loopback_callers_without_a_secret)
+{
+    idp_resp rs;
+    call(srv, &rs, "GET", "/_mock/clock", NULL, NULL, NULL, 0, 0);
+    cr_assert_eq(rs.status, 403);
+    idp_resp_dispose(&rs);
+    call(srv, &rs, "GET", "/_mock/clock", NULL, NULL, NULL, 0, 1);
+    cr_assert_eq(rs.status, 200);
+    cr_assert_str_eq(rs.body.data, "{\"now\":1800000000}");
+    idp_resp_dispose(&rs);
+}
+
+Test(dispatch, control_secret_admits_remote_callers_and_refuses_loopback_without_it)
+{
+    srv->control_secret = strdup("k");
+    idp_header good = {"X-Mock-Control-Secret", "k"}, bad = {"x-mock-control-secret", "K"};
+    idp_resp rs;
+    call(srv, &rs, "GET", "/_mock/clock", NULL, NULL, &good, 1, 0);
+    cr_assert_eq(rs.status, 200);
+    idp_resp_dispose(&rs);
+    call(srv, &rs, "GET", "/_mock/clock", NULL, NULL, &bad, 1, 0);
+    cr_assert_eq(rs.status, 401);
+    idp_resp_dispose(&rs);
+    call(srv, &rs, "GET", "/_mock/clock", NULL, NULL, NULL, 0, 1);
+    cr_assert_eq(rs.status, 401);
+    idp_resp_dispose(&rs);
+}
+
+Test(dispatch, clock_advance_moves_the_injected_clock)
+{
+    idp_resp rs;
+    call(srv, &rs, "POST", "/_mock/clock", NULL, "{\"advance\": 1.5}", NULL, 0, 1);
+    cr_assert_eq(rs.status, 200);
+    cr_assert_eq(clk.now, 1800000001500LL);
+    idp_resp_dispose(&rs);
+}
+
+Test(dispatch, every_non_control_request_is_traced_with_its_status)
+{
+    idp_resp rs;
+    call(srv, &rs, "GET", "/nowhere", NULL, NULL, NULL, 0, 1);
+    idp_resp_dispose(&rs);
+    call(srv, &rs, "POST", "/token", NULL, "grant_type=x&grant_type=y", NULL, 0, 1);
+    cr_assert_eq(rs.status, 400);
+    idp_resp_dispose(&rs);
+    cr_assert_eq(json_array_size(srv->trace.entries), 2);
+    json_t *e = json_array_get(srv->trace.entries, 1);
+    cr_assert_str_eq(json_string_value(json_object_get(e, "endpoint")), "token");
+    cr_assert_str_eq(json_string_value(json_object_get(e, "error")), "invalid_request");
+    cr_assert_eq(json_integer_value(json_object_get(e, "status")), 400);
+    cr_assert_eq(json_integer_value(json_object_get(e, "t")), 1800000000);
+}
+
+Test(dispatch, prompt_none_without_session_redirects_login_required)
+{
+    idp_resp rs;
+    call(srv, &rs, "GET", "/authorize",
+         "client_id=demo-spa&redirect_uri=http%3A%2F%2F127.0.0.1%3A8080%2Fcallback"
+         "&response_type=code&prompt=none&state=s&code_challenge="
+         "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+         NULL, NULL, 0, 1);
+    cr_assert_eq(rs.status, 302);
+    const char *loc = NULL;
+    for (size_t i = 0; i < rs.n_headers; i++)
+        if (!strcmp(rs.headers[i].name, "Location"))
+            loc = rs.headers[i].value;
+    cr_assert_str_eq(loc, "http://127.0.0.1:8080/callback?error=login_required&error_description="
+                          "no%20session&state=s&iss=http%3A%2F%2Fidp.test");
+    idp_resp_dispose(&rs);
+}
+
+Test(dispatch, client_credentials_token_then_introspection)
+{
+    idp_resp rs;
+    call(srv, &rs, "POST", "/token", NULL,
+         "grant_type=client_credentials&client_id=demo-backend&client_secret=demo-secret", NULL, 0,
+         1);
+    cr_assert_eq(rs.status, 200, "%s", rs.body.data);
+    json_t *tok = body_json(&rs);
+    idp_resp_dispose(&rs);
+    char body[4096];
+    snprintf(body, sizeof body, "token=%s&client_id=demo-backend&client_secret=demo-secret",
+             json_string_value(json_object_get(tok, "access_token")));
+    call(srv, &rs, "POST", "/introspect", NULL, body, NULL, 0, 1);
+    json_t *info = body_json(&rs);
+    cr_assert(json_is_true(json_object_get(info, "active")));
+    cr_assert_str_eq(json_string_value(json_object_get(info, "sub")), "demo-backend");
+    idp_resp_dispose(&rs);
+    clk.now += 301 * 1000;
+    call(srv, &rs, "POST", "/introspect", NULL, body, NULL, 0, 1);
+    cr_assert_str_eq(rs.body.data, "{\"active\":false}");
+    idp_resp_dispose(&rs);
+    json_decref(tok);
+    json_decref(info);
+}
+
+Test(dispatch, cors_preflight_answers_registered_origin_only)
+{
+    idp_header ok[] = {{"Origin", "http://127.0.0.1:8080"},
+                       {"Access-Control-Request-Method", "POST"}};
+    idp_header no[] = {{"Origin", "http://other.test"}, {"Access-Control-Request-Method", "POST"}};
+    idp_resp rs;
+    call(srv, &rs, "OPTIONS", "/token", NULL, NULL, ok, 2, 1);
+    cr_assert_eq(rs.status, 204);
+    idp_resp_dispose(&rs);
+    call(srv, &rs, "OPTIONS", "/token", NULL, NULL, no, 2, 1);
+    cr_assert_eq(rs.status, 403);
+    idp_resp_dispose(&rs);
+}

@@ -153,12 +153,18 @@ class MockIdp:
         tr = self.post("/token", form)
         assert tr.status == 200, tr.text
         tokens = tr.json()
+        if "id_token" in tokens:  # every ID token is checked against /jwks, not trusted
+            claims = self.verify_id_token(tokens["id_token"], client_id)
+            assert claims["nonce"] == nonce and claims["sub"] == sub
         tokens["_nonce"] = nonce
         return tokens
 
     def refresh(self, refresh_token, client_id="demo-spa", **extra):
-        return self.post("/token", {"grant_type": "refresh_token", "refresh_token": refresh_token,
-                                    "client_id": client_id, **extra})
+        r = self.post("/token", {"grant_type": "refresh_token", "refresh_token": refresh_token,
+                                 "client_id": client_id, **extra})
+        if r.status == 200 and "id_token" in r.json():
+            self.verify_id_token(r.json()["id_token"], client_id)
+        return r
 
     def jwks(self):
         return jwt.PyJWKSet.from_dict(self.get("/jwks").json())

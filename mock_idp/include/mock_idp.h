@@ -33,6 +33,8 @@ typedef struct idp_options {
     const char *trace_out;      /* append each trace entry as a JSON line; NULL: none */
     const char *control_secret; /* NULL: control API on loopback only */
     const char *tls_cert, *tls_key;
+    const char *const *presets; /* applied in order after the config */
+    size_t n_presets;
 } idp_options;
 
 /** A short English description of an idp_status. */
@@ -56,6 +58,10 @@ int idp_server_listen(idp_server *s, const char *host, int port, char *err, size
 const char *idp_server_issuer(const idp_server *s);
 /** The bound port, or -1 before listen. */
 int idp_server_port(const idp_server *s);
+/** Stop accepting connections and end every answer a fault rule holds or hangs with
+ * 503. Returns how many were ended; the caller then runs the loop a little longer (a
+ * drain) to flush them. */
+int idp_server_shutdown(idp_server *s);
 /** Stop serving and free everything. NULL is a no-op. */
 void idp_server_free(idp_server *s);
 

@@ -101,6 +101,10 @@ static int fail(load_ctx *cx, const char *pointer, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
+    if (!cx->text) { /* a live change through the control API: no file, no line */
+        snprintf(cx->err, cx->errlen, "%s: %s", *pointer ? pointer : "/", reason);
+        return IDP_ECONFIG;
+    }
     int line = cm_json_pointer_line(cx->text, cx->len, pointer);
     snprintf(cx->err, cx->errlen, "%s:%d: %s: %s", cx->file, line ? line : 1,
              *pointer ? pointer : "/", reason);
@@ -261,12 +265,13 @@ static int url_origin(const char *url, char *out, size_t n)
     return 0;
 }
 
-static int client_check(idp_config *cfg, idp_client *c, load_ctx *cx, const char *ptr)
+static int client_check(idp_config *cfg, idp_client *c, load_ctx *cx, const char *ptr, int patching)
 {
     char sub[300], origin[256];
     if (!c->client_id || !*c->client_id)
         return fail(cx, ptr, "client_id is required");
-    if (idp_config_client(cfg, c->client_id) != c)
+    const idp_client *same = idp_config_client(cfg, c->client_id);
+    if (same && same != c && !patching)
         return fail(cx, ptr, "duplicate client_id \"%s\"", c->client_id);
     if ((c->grants & IDP_GT_CLIENT_CREDENTIALS) && !c->secret)
         return fail(cx, ptr, "client_credentials needs a client_secret");
@@ -315,7 +320,7 @@ static int load_clients(idp_config *cfg, json_t *arr, load_ctx *cx)
         if (rc == 0)
             rc = client_grants(c, obj, cx, ptr);
         if (rc == 0)
-            rc = client_check(cfg, c, cx, ptr);
+            rc = client_check(cfg, c, cx, ptr, 0);
         if (rc != 0)
             return rc;
     }
@@ -351,6 +356,32 @@ static int load_users(idp_config *cfg, json_t *arr, load_ctx *cx)
         if (!u->password)
             u->password = strdup(u->sub);
     }
+    return 0;
+}
+
+/* Fault rules in the config are checked here, so errors carry the file and line. */
+static int load_faults(idp_config *cfg, json_t *arr, load_ctx *cx)
+{
+    if (!arr)
+        return 0;
+    if (!json_is_array(arr))
+        return fail(cx, "/faults", "expected an array of fault rules");
+    size_t i;
+    json_t *rule;
+    json_array_foreach(arr, i, rule)
+    {
+        char why[300], ptr[350];
+        idp_fault *f = idp_fault_parse(rule, "x", why, sizeof why);
+        if (!f) {
+            const char *colon = strstr(why, ": ");
+            snprintf(ptr, sizeof ptr, "/faults/%zu%.*s", i, colon ? (int)(colon - why) : 0, why);
+            if (strcmp(ptr + strlen(ptr) - 1, "/") == 0)
+                ptr[strlen(ptr) - 1] = '\0';
+            return fail(cx, ptr, "%s", colon ? colon + 2 : why);
+        }
+        idp_fault_free(f);
+    }
+    cfg->faults = json_incref(arr);
     return 0;
 }
 
@@ -404,6 +435,8 @@ static int config_from_text(const char *file, const char *text, size_t len, idp_
         rc = load_clients(cfg, json_object_get(doc, "clients"), &cx);
     if (rc == 0)
         rc = load_users(cfg, json_object_get(doc, "users"), &cx);
+    if (rc == 0)
+        rc = load_faults(cfg, json_object_get(doc, "faults"), &cx);
     if (rc == 0)
         rc = config_check(cfg, &cx);
     json_decref(doc);
@@ -466,6 +499,7 @@ void idp_config_free(idp_config *cfg)
     free(cfg->users);
     free(cfg->issuer), free(cfg->signing_alg), free(cfg->key_file);
     free(cfg->cookie.name), free(cfg->cookie.same_site);
+    json_decref(cfg->faults);
     free(cfg);
 }
 
@@ -491,4 +525,100 @@ int idp_strlist_has(const idp_strlist *l, const char *s)
         if (strcmp(l->items[i], s) == 0)
             return 1;
     return 0;
+}
+
+static void strlist_copy(idp_strlist *dst, const idp_strlist *src)
+{
+    dst->n = 0;
+    dst->items = calloc(src->n + 1, sizeof(char *));
+    for (size_t i = 0; dst->items && i < src->n; i++)
+        dst->items[dst->n++] = strdup(src->items[i]);
+}
+
+static void client_copy(idp_client *dst, const idp_client *src)
+{
+    *dst = *src;
+    dst->client_id = strdup(src->client_id);
+    dst->secret = src->secret ? strdup(src->secret) : NULL;
+    strlist_copy(&dst->redirect_uris, &src->redirect_uris);
+    strlist_copy(&dst->post_logout_redirect_uris, &src->post_logout_redirect_uris);
+    strlist_copy(&dst->allowed_origins, &src->allowed_origins);
+    strlist_copy(&dst->scopes, &src->scopes);
+}
+
+int idp_client_patch(idp_config *cfg, const char *client_id, json_t *patch, char *err,
+                     size_t errlen)
+{
+    load_ctx cx = {.err = err, .errlen = errlen};
+    idp_client *c = (idp_client *)idp_config_client(cfg, client_id);
+    if (!c) {
+        snprintf(err, errlen, "/: unknown client \"%s\"", client_id ? client_id : "");
+        return IDP_ECONFIG;
+    }
+    if (!json_is_object(patch))
+        return fail(&cx, "", "expected an object of client settings");
+    json_t *id = json_object_get(patch, "client_id");
+    if (id && !(json_is_string(id) && strcmp(json_string_value(id), client_id) == 0))
+        return fail(&cx, "/client_id", "a client id cannot be changed");
+    idp_client copy;
+    client_copy(&copy, c); /* work on a copy: an invalid patch changes nothing */
+    int rc = parse_fields(CLIENT_FIELDS, patch, &copy, &cx, "");
+    if (rc == 0)
+        rc = client_grants(&copy, patch, &cx, "");
+    if (rc == 0)
+        rc = client_check(cfg, &copy, &cx, "", 1);
+    if (rc != 0) {
+        client_free(&copy);
+        return rc;
+    }
+    client_free(c);
+    *c = copy;
+    return 0;
+}
+
+json_t *idp_client_describe(const idp_client *c)
+{
+    json_t *grants = json_array();
+    if (c->grants & IDP_GT_CODE)
+        json_array_append_new(grants, json_string(OIDC_GRANT_AUTHORIZATION_CODE));
+    if (c->grants & IDP_GT_REFRESH)
+        json_array_append_new(grants, json_string(OIDC_GRANT_REFRESH_TOKEN));
+    if (c->grants & IDP_GT_CLIENT_CREDENTIALS)
+        json_array_append_new(grants, json_string(OIDC_GRANT_CLIENT_CREDENTIALS));
+    const idp_refresh_policy *r = &c->refresh;
+    json_t *refresh = json_pack(
+        "{s:b, s:b, s:b, s:o, s:o, s:o, s:b, s:b}", "issue", r->issue, "rotation", r->rotation,
+        "reuse_detection", r->reuse_detection, "reuse_grace", idp_seconds(r->reuse_grace_ms),
+        "absolute_lifetime", idp_seconds(r->absolute_ms), "idle_lifetime", idp_seconds(r->idle_ms),
+        "require_offline_access", r->require_offline_access, "id_token", r->id_token);
+    return json_pack("{s:s, s:b, s:o, s:b, s:b, s:b, s:b, s:o, s:o, s:o}", "client_id",
+                     c->client_id, "confidential", c->secret != NULL, "grant_types", grants,
+                     "require_consent", c->require_consent, "require_pkce", c->require_pkce,
+                     "introspect_any", c->introspect_any, "end_session_revokes",
+                     c->end_session_revokes, "access_token_lifetime",
+                     idp_seconds(c->access_token_ms), "id_token_lifetime",
+                     idp_seconds(c->id_token_ms), "refresh", refresh);
+}
+
+idp_client *idp_clients_snapshot(const idp_config *cfg)
+{
+    idp_client *copy = calloc(cfg->n_clients + 1, sizeof *copy);
+    for (size_t i = 0; copy && i < cfg->n_clients; i++)
+        client_copy(&copy[i], &cfg->clients[i]);
+    return copy;
+}
+
+void idp_clients_restore(idp_config *cfg, const idp_client *snapshot)
+{
+    for (size_t i = 0; snapshot && i < cfg->n_clients; i++) {
+        client_free(&cfg->clients[i]);
+        client_copy(&cfg->clients[i], &snapshot[i]);
+    }
+}
+
+void idp_clients_snapshot_free(idp_client *snapshot, size_t n)
+{
+    for (size_t i = 0; snapshot && i < n; i++)
+        client_free(&snapshot[i]);
+    free(snapshot);
 }

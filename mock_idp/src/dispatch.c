@@ -112,6 +112,23 @@ static int params_ok(const idp_req *rq, idp_resp *rs)
     return 0;
 }
 
+/* An OIDC route: fault rule, CORS, parameters, handler. */
+static void serve(idp_server *s, const route *r, idp_req *rq, idp_resp *rs)
+{
+    const idp_fault *f = idp_faults_select(s, rq, rs, r->endpoint);
+    if (apply_cors(s, r, rq, rs))
+        ; /* preflight answered */
+    else if (f && idp_fault_before(s, rq, rs, f))
+        ; /* the rule answered (or dropped) before the handler */
+    else if (params_ok(rq, rs)) {
+        s->active_fault = f;
+        r->handler(s, rq, rs);
+        s->active_fault = NULL;
+    }
+    if (f)
+        idp_fault_after(s, rq, rs, f);
+}
+
 void idp_dispatch(idp_server *s, idp_req *rq, idp_resp *rs)
 {
     int64_t real_start = cm_wallclock_ms();
@@ -121,12 +138,11 @@ void idp_dispatch(idp_server *s, idp_req *rq, idp_resp *rs)
     rs->trace = entry;
     if (!r)
         idp_resp_json(rs, 404, json_pack("{s:s}", "error", "not_found"));
-    else if (control && !control_allowed(s, rq, rs))
-        ;
-    else if (apply_cors(s, r, rq, rs))
-        ;
-    else if (params_ok(rq, rs))
-        r->handler(s, rq, rs);
+    else if (control) {
+        if (control_allowed(s, rq, rs) && params_ok(rq, rs))
+            r->handler(s, rq, rs);
+    } else
+        serve(s, r, rq, rs);
     rs->trace = NULL;
     idp_trace_end(s, entry, rs, real_start);
 }

@@ -61,6 +61,23 @@ static void add_param(cm_strbuf *b, char *sep, const char *name, const char *val
 }
 
 /* Redirect back to the client with code or error (query or fragment response mode). */
+/* The "error page that navigates _top" fault: instead of redirecting, an HTML error page
+ * whose script sends the top-level window (the iframe's parent) to the client. */
+static void error_page_top(idp_resp *rs, const char *url, const char *error)
+{
+    cm_strbuf b;
+    cm_strbuf_init(&b);
+    cm_strbuf_puts(&b,
+                   "<!doctype html><html><head><title>Error</title></head><body><p id=\"error\">");
+    cm_strbuf_html(&b, error);
+    cm_strbuf_puts(&b, "</p><a id=\"continue\" target=\"_top\" href=\"");
+    cm_strbuf_html(&b, url);
+    cm_strbuf_puts(&b, "\">Continue</a><script>window.top.location.href = "
+                       "document.getElementById('continue').href;</script></body></html>");
+    idp_resp_html(rs, 200, cm_strbuf_take(&b));
+    rs->error = error;
+}
+
 static void redirect_back(idp_server *s, const authz *a, idp_resp *rs, const char *code,
                           const char *error, const char *desc)
 {
@@ -77,7 +94,10 @@ static void redirect_back(idp_server *s, const authz *a, idp_resp *rs, const cha
     add_param(&b, &sep, "state", P(a, "state"));
     add_param(&b, &sep, "iss", s->issuer); /* RFC 9207 */
     char *url = cm_strbuf_take(&b);
-    idp_resp_redirect(rs, url ? url : uri);
+    if (error && idp_fault_active(s, FA_ERROR_PAGE_TOP))
+        error_page_top(rs, url ? url : uri, error);
+    else
+        idp_resp_redirect(rs, url ? url : uri);
     free(url);
     if (error)
         rs->error = error;
@@ -213,6 +233,10 @@ static void continue_flow(idp_server *s, authz *a, const idp_req *rq, idp_resp *
     const char *problem = session_problem(s, a, rq);
     if (a->sess)
         note(rs, "sub", a->sess->sub);
+    if (none && idp_fault_active(s, FA_PROMPT_NONE_IGNORED)) {
+        show_login(s, a, rs, NULL); /* as Dex does: prompt=none is not supported */
+        return;
+    }
     if (none) {
         if (problem)
             redirect_back(s, a, rs, NULL, OIDC_ERR_LOGIN_REQUIRED, problem);
@@ -293,6 +317,9 @@ void idp_h_authorize(idp_server *s, idp_req *rq, idp_resp *rs)
                       "client may not use the code flow");
     else if ((desc = check_scope_pkce(&a, &error)) != NULL)
         redirect_back(s, &a, rs, NULL, error, desc);
+    else if (idp_fault_active(s, FA_AUTHORIZE_ERROR))
+        redirect_back(s, &a, rs, NULL, idp_fault_str(s->active_fault, "error"),
+                      "answered by a fault rule");
     else {
         a.sess = cookie_session(s, rq);
         continue_flow(s, &a, rq, rs);

@@ -7,7 +7,7 @@
 #include <string.h>
 
 typedef struct control_route {
-    const char *method, *path;
+    const char *method, *path; /* a path ending in '/' takes an id after it */
     void (*fn)(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body);
 } control_route;
 
@@ -140,18 +140,170 @@ static void reset_post(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
     idp_store_reset(s);
     json_array_clear(s->trace.entries);
     s->trace.next_seq = 0;
+    idp_faults_clear(s);
+    size_t i;
+    json_t *rule;
+    json_array_foreach(s->startup_faults, i, rule)
+    {
+        idp_faults_add(s, rule, NULL, 0, NULL);
+    }
+    idp_clients_restore(s->cfg, s->startup_clients);
     if (json_is_true(clock))
         s->clock->set_ms(s->clock->ctx, cm_wallclock_ms());
     idp_resp_json(rs, 200, json_pack("{s:b, s:b}", "reset", 1, "clock", json_is_true(clock)));
 }
 
+/* The id after a prefix route's path ("/_mock/faults/ID" -> "ID"). */
+static const char *route_id(const idp_req *rq, const char *prefix)
+{
+    return rq->path + strlen(prefix);
+}
+
+static void faults_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
+{
+    (void)body;
+    idp_resp_json(rs, 200, idp_faults_list(s, rq->now_ms));
+}
+
+static void faults_post(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
+{
+    (void)rq;
+    char err[300];
+    const char *id;
+    if (idp_faults_add(s, body, err, sizeof err, &id) != 0) {
+        fail(rs, 400, err);
+        return;
+    }
+    idp_resp_json(rs, 201, json_pack("{s:s}", "id", id));
+}
+
+static void faults_delete(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
+{
+    (void)rq, (void)body;
+    size_t n = s->n_faults;
+    idp_faults_clear(s);
+    idp_resp_json(rs, 200, json_pack("{s:I}", "removed", (json_int_t)n));
+}
+
+static void fault_delete(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
+{
+    (void)body;
+    if (idp_faults_remove(s, route_id(rq, "/_mock/faults/")) != 0) {
+        fail(rs, 404, "no fault rule with that id");
+        return;
+    }
+    idp_resp_json(rs, 200, json_pack("{s:I}", "removed", (json_int_t)1));
+}
+
+static void presets_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
+{
+    (void)s, (void)rq, (void)body;
+    idp_resp_json(rs, 200, idp_presets_list());
+}
+
+static void presets_post(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
+{
+    (void)rq;
+    char err[300];
+    const char *name = json_string_value(json_object_get(body, "name"));
+    if (idp_preset_apply(s, name, err, sizeof err) != 0) {
+        fail(rs, 400, err);
+        return;
+    }
+    idp_resp_json(rs, 200, json_pack("{s:s}", "applied", name));
+}
+
+static void clients_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
+{
+    (void)rq, (void)body;
+    json_t *list = json_array();
+    for (size_t i = 0; i < s->cfg->n_clients; i++)
+        json_array_append_new(list, idp_client_describe(&s->cfg->clients[i]));
+    idp_resp_json(rs, 200, json_pack("{s:o}", "clients", list));
+}
+
+static void client_patch(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
+{
+    char err[300];
+    const char *id = route_id(rq, "/_mock/clients/");
+    if (!idp_config_client(s->cfg, id)) {
+        fail(rs, 404, "unknown client");
+        return;
+    }
+    if (idp_client_patch(s->cfg, id, body, err, sizeof err) != 0) {
+        fail(rs, 400, err);
+        return;
+    }
+    idp_resp_json(rs, 200, idp_client_describe(idp_config_client(s->cfg, id)));
+}
+
+/* An administrator revokes grants: one family, a user's, a client's, or all. */
+static void grants_revoke(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
+{
+    (void)rq;
+    const char *fam = json_string_value(json_object_get(body, "family"));
+    const char *sub = json_string_value(json_object_get(body, "sub"));
+    const char *cid = json_string_value(json_object_get(body, "client_id"));
+    json_t *revoked = json_array();
+    for (size_t i = 0; i < s->store.n_families; i++) {
+        idp_family *f = s->store.families[i];
+        if ((fam && strcmp(fam, f->label)) || (sub && strcmp(sub, f->sub)) ||
+            (cid && strcmp(cid, f->client_id)) || f->revoked)
+            continue;
+        idp_family_revoke(f, "grant revoked by an administrator");
+        json_array_append_new(revoked, json_string(f->label));
+    }
+    idp_resp_json(rs, 200, json_pack("{s:o}", "revoked", revoked));
+}
+
+/* "Logged out elsewhere": end every session, or a user's. */
+static void sessions_end(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
+{
+    (void)rq;
+    const char *sub = json_string_value(json_object_get(body, "sub"));
+    json_t *ended = json_array();
+    size_t pos = 0;
+    const char *key;
+    void *v;
+    while (cm_map_next(&s->store.sessions, &pos, &key, &v)) {
+        idp_session *sess = v;
+        if (sub && strcmp(sub, sess->sub) != 0)
+            continue;
+        json_array_append_new(ended, json_string(sess->label));
+        idp_session_end(s, sess); /* removal leaves a tombstone: iteration stays valid */
+    }
+    idp_resp_json(rs, 200, json_pack("{s:o}", "ended", ended));
+}
+
 static const control_route ROUTES[] = {
-    {"GET", "/_mock/clock", clock_get},   {"POST", "/_mock/clock", clock_post},
-    {"POST", "/_mock/login", login_post}, {"GET", "/_mock/login", login_get},
-    {"GET", "/_mock/trace", trace_get},   {"DELETE", "/_mock/trace", trace_delete},
-    {"GET", "/_mock/state", state_get},   {"POST", "/_mock/keys/rotate", keys_rotate},
+    {"GET", "/_mock/clock", clock_get},
+    {"POST", "/_mock/clock", clock_post},
+    {"POST", "/_mock/login", login_post},
+    {"GET", "/_mock/login", login_get},
+    {"GET", "/_mock/trace", trace_get},
+    {"DELETE", "/_mock/trace", trace_delete},
+    {"GET", "/_mock/state", state_get},
+    {"POST", "/_mock/keys/rotate", keys_rotate},
     {"POST", "/_mock/reset", reset_post},
+    {"GET", "/_mock/faults", faults_get},
+    {"POST", "/_mock/faults", faults_post},
+    {"DELETE", "/_mock/faults", faults_delete},
+    {"DELETE", "/_mock/faults/", fault_delete},
+    {"GET", "/_mock/presets", presets_get},
+    {"POST", "/_mock/presets", presets_post},
+    {"GET", "/_mock/clients", clients_get},
+    {"PATCH", "/_mock/clients/", client_patch},
+    {"POST", "/_mock/grants/revoke", grants_revoke},
+    {"POST", "/_mock/sessions/end", sessions_end},
 };
+
+static int path_matches(const control_route *r, const char *path)
+{
+    size_t n = strlen(r->path);
+    if (r->path[n - 1] == '/') /* an id must follow */
+        return strncmp(path, r->path, n) == 0 && path[n] != '\0' && !strchr(path + n, '/');
+    return strcmp(path, r->path) == 0;
+}
 
 static json_t *parse_body(idp_req *rq, idp_resp *rs)
 {
@@ -174,7 +326,7 @@ void idp_h_control(idp_server *s, idp_req *rq, idp_resp *rs)
 {
     int path_known = 0;
     for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++) {
-        if (strcmp(rq->path, ROUTES[i].path) != 0)
+        if (!path_matches(&ROUTES[i], rq->path))
             continue;
         path_known = 1;
         if (strcmp(rq->method, ROUTES[i].method) != 0)

@@ -207,7 +207,10 @@ static void grant_refresh(idp_server *s, idp_req *rq, idp_resp *rs, const idp_cl
                     .id_token = client->refresh.id_token &&
                                 idp_scope_has(t->family->scope, OIDC_SCOPE_OPENID)};
     t->last_used_ms = rq->now_ms;
-    if (client->refresh.rotation)
+    const idp_fault *f = idp_fault_active(s, FA_TOKEN_RESPONSE);
+    if (f && idp_fault_bool(f, "same_refresh_token"))
+        a.new_rt = t; /* the presented token comes back, unrotated */
+    else if (client->refresh.rotation)
         rotate(s, t, &a, rq->now_ms);
     answer_tokens(s, rq, rs, &a);
 }

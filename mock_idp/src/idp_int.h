@@ -13,6 +13,7 @@
 #include "cm_map.h"
 #include "cm_rng.h"
 #include "cm_strbuf.h"
+#include "fault.h"
 #include "mock_idp.h"
 #include "oidc_names.h"
 
@@ -64,7 +65,19 @@ struct idp_config {
     size_t n_clients;
     idp_user *users;
     size_t n_users;
+    json_t *faults; /* fault rules from the file (validated), or NULL */
 };
+
+/** Change a client's settings live (same keys as the config's client objects). On error,
+ * nothing changes and @p err gets "/pointer: reason". */
+int idp_client_patch(idp_config *cfg, const char *client_id, json_t *patch, char *err,
+                     size_t errlen);
+/** Copies of every client's settings (restored by reset), and their release. */
+idp_client *idp_clients_snapshot(const idp_config *cfg);
+void idp_clients_restore(idp_config *cfg, const idp_client *snapshot);
+void idp_clients_snapshot_free(idp_client *snapshot, size_t n);
+/** A client's effective settings as JSON (new reference; the secret is never shown). */
+json_t *idp_client_describe(const idp_client *c);
 
 const idp_client *idp_config_client(const idp_config *cfg, const char *client_id);
 const idp_user *idp_config_user(const idp_config *cfg, const char *sub);
@@ -97,6 +110,9 @@ void idp_keys_dispose(idp_keys *k);
 json_t *idp_keys_jwks(idp_keys *k, int64_t now_ms);
 /** Sign @p claims (borrowed) as compact JWS with header typ @p typ. Caller frees. */
 char *idp_jws_sign(const idp_keys *k, const char *typ, json_t *claims);
+/** As idp_jws_sign, with a deliberate defect: @p mode "unknown_kid", "alg_none",
+ * "hs256_public_key" or "bad_signature" (NULL = none). */
+char *idp_jws_sign_mode(const idp_keys *k, const char *typ, json_t *claims, const char *mode);
 /** Verify a compact JWS made by one of our keys; returns its claims (new reference) or
  * NULL when malformed or not ours. Expiry is not checked. */
 json_t *idp_jws_verify(const idp_keys *k, const char *token);
@@ -192,8 +208,19 @@ typedef struct idp_req {
     int64_t now_ms; /* read once per request */
 } idp_req;
 
+/* How the transport finishes a request (fault rules can hold or drop the answer). */
+typedef enum {
+    IDP_SEND,  /* send the answer now */
+    IDP_HOLD,  /* send it after delay_ms on the IdP clock */
+    IDP_HANG,  /* never answer; the client gives up, or shutdown ends it */
+    IDP_RESET, /* drop the connection with a TCP reset, no answer */
+    IDP_CLOSE, /* close the connection without an answer */
+} idp_disposition;
+
 typedef struct idp_resp {
     int status;
+    idp_disposition disposition;
+    int64_t delay_ms;
     idp_header headers[16];
     size_t n_headers;
     cm_strbuf body;
@@ -237,6 +264,13 @@ struct idp_server {
     idp_keys keys;
     idp_store store;
     idp_trace trace;
+    idp_fault **faults; /* in order of addition; the first that fires applies */
+    size_t n_faults;
+    unsigned long next_fault;
+    const idp_fault *active_fault; /* the rule applied to the request being handled */
+    json_t *startup_faults;        /* rules from the config and presets, for reset */
+    idp_client *startup_clients;   /* client settings after config and presets, for reset */
+    struct idp_held *held;         /* answers held or hung by fault rules */
 };
 
 typedef void (*idp_handler)(idp_server *s, idp_req *rq, idp_resp *rs);
@@ -293,6 +327,26 @@ int idp_scope_allowed(const idp_client *c, const char *scope);
 /** Set-Cookie for a session / for ending it, with the configured attributes. */
 void idp_set_session_cookie(idp_server *s, idp_resp *rs, const idp_session *sess);
 void idp_clear_session_cookie(idp_server *s, idp_resp *rs);
+
+/* fault_apply.c */
+/** Add a rule (spec borrowed); 0, or -1 with "/pointer: reason" in err. */
+int idp_faults_add(idp_server *s, json_t *spec, char *err, size_t errlen, const char **id);
+int idp_faults_remove(idp_server *s, const char *id);
+void idp_faults_clear(idp_server *s);
+json_t *idp_faults_list(idp_server *s, int64_t now_ms);
+/** The rule that fires for this request (counters updated, trace noted), or NULL. */
+const idp_fault *idp_faults_select(idp_server *s, idp_req *rq, idp_resp *rs, const char *endpoint);
+/** Apply the parts of @p f that act before the handler; 1 when the answer is complete. */
+int idp_fault_before(idp_server *s, idp_req *rq, idp_resp *rs, const idp_fault *f);
+/** Apply the parts of @p f that act on the handler's answer. */
+void idp_fault_after(idp_server *s, idp_req *rq, idp_resp *rs, const idp_fault *f);
+/** The active rule when it is of @p kind, else NULL. */
+const idp_fault *idp_fault_active(const idp_server *s, idp_fault_kind kind);
+
+/* presets.c */
+json_t *idp_presets_list(void);
+/** Apply a preset to every client (and add its rule). Returns 0 or IDP_ECONFIG. */
+int idp_preset_apply(idp_server *s, const char *name, char *err, size_t errlen);
 
 /* trace.c */
 json_t *idp_trace_begin(idp_server *s, const idp_req *rq, const char *endpoint);

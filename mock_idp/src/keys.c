@@ -4,6 +4,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
@@ -234,26 +235,74 @@ static int sign_input(const idp_key *key, const char *input, unsigned char *sig,
     return 0;
 }
 
-char *idp_jws_sign(const idp_keys *k, const char *typ, json_t *claims)
+/* HS256 keyed with the PEM of our public key: the algorithm-confusion attack a client
+ * must refuse (it must never verify HS* with an asymmetric key). */
+static int hmac_public_pem(const idp_key *key, const char *input, unsigned char *sig,
+                           size_t *siglen)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *pem = NULL;
+    long n = bio && PEM_write_bio_PUBKEY(bio, key->pkey) ? BIO_get_mem_data(bio, &pem) : 0;
+    unsigned int len = 0;
+    int ok = n > 0 && HMAC(EVP_sha256(), pem, (int)n, (const unsigned char *)input, strlen(input),
+                           sig, &len) != NULL;
+    BIO_free(bio);
+    *siglen = len;
+    return ok ? 0 : -1;
+}
+
+static json_t *jws_header(const idp_key *key, const char *typ, const char *mode)
+{
+    char kid[40];
+    const char *alg = idp_alg_name(key->alg);
+    snprintf(kid, sizeof kid, "%s", key->kid);
+    if (mode && strcmp(mode, "unknown_kid") == 0)
+        snprintf(kid, sizeof kid, "unknown-%s", key->kid);
+    if (mode && strcmp(mode, "alg_none") == 0)
+        return json_pack("{s:s, s:s}", "alg", "none", "typ", typ);
+    if (mode && strcmp(mode, "hs256_public_key") == 0)
+        alg = "HS256";
+    return json_pack("{s:s, s:s, s:s}", "alg", alg, "kid", kid, "typ", typ);
+}
+
+static char *b64_json(json_t *j)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *out = text ? b64((unsigned char *)text, strlen(text)) : NULL;
+    free(text);
+    return out;
+}
+
+static int sign_with_mode(const idp_key *key, const char *input, const char *mode,
+                          unsigned char *sig, size_t *siglen)
+{
+    if (mode && strcmp(mode, "alg_none") == 0) {
+        *siglen = 0;
+        return 0;
+    }
+    if (mode && strcmp(mode, "hs256_public_key") == 0)
+        return hmac_public_pem(key, input, sig, siglen);
+    if (sign_input(key, input, sig, siglen) != 0)
+        return -1;
+    if (mode && strcmp(mode, "bad_signature") == 0)
+        sig[*siglen / 2] ^= 0x01;
+    return 0;
+}
+
+char *idp_jws_sign_mode(const idp_keys *k, const char *typ, json_t *claims, const char *mode)
 {
     const idp_key *key = &k->items[k->n - 1];
-    json_t *hdr =
-        json_pack("{s:s, s:s, s:s}", "alg", idp_alg_name(key->alg), "kid", key->kid, "typ", typ);
-    char *h = json_dumps(hdr, JSON_COMPACT | JSON_SORT_KEYS);
-    char *p = json_dumps(claims, JSON_COMPACT | JSON_SORT_KEYS);
+    json_t *hdr = jws_header(key, typ, mode);
+    char *hb = b64_json(hdr), *pb = b64_json(claims), *out = NULL;
     json_decref(hdr);
-    char *hb = h ? b64((unsigned char *)h, strlen(h)) : NULL;
-    char *pb = p ? b64((unsigned char *)p, strlen(p)) : NULL;
-    free(h), free(p);
-    char *out = NULL;
     cm_strbuf sb;
     cm_strbuf_init(&sb);
     if (hb && pb) {
         cm_strbuf_printf(&sb, "%s.%s", hb, pb);
+        char *input = cm_strbuf_take(&sb);
         unsigned char sig[512];
         size_t siglen;
-        char *input = cm_strbuf_take(&sb);
-        if (input && sign_input(key, input, sig, &siglen) == 0) {
+        if (input && sign_with_mode(key, input, mode, sig, &siglen) == 0) {
             char *sb64 = b64(sig, siglen);
             cm_strbuf_printf(&sb, "%s.%s", input, sb64 ? sb64 : "");
             free(sb64);
@@ -264,6 +313,11 @@ char *idp_jws_sign(const idp_keys *k, const char *typ, json_t *claims)
     cm_strbuf_dispose(&sb);
     free(hb), free(pb);
     return out;
+}
+
+char *idp_jws_sign(const idp_keys *k, const char *typ, json_t *claims)
+{
+    return idp_jws_sign_mode(k, typ, claims, NULL);
 }
 
 static const idp_key *key_by_kid(const idp_keys *k, const char *kid)

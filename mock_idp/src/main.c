@@ -11,8 +11,11 @@
 
 #define EXIT_USAGE 2
 
+#define MAX_PRESETS 16
+
 typedef struct cli {
     const char *listen, *config;
+    const char *presets[MAX_PRESETS];
     idp_options opts;
     uint64_t seed;
     int seeded;
@@ -20,23 +23,28 @@ typedef struct cli {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: mock-idp [--listen HOST:PORT] [--issuer URL] [--config FILE] [--seed N]\n"
-            "                [--trace-out FILE] [--control-secret S] [--tls-cert F --tls-key F]\n"
-            "\n"
-            "A mock OpenID Connect provider for token-renewal testing.\n"
-            "  --listen HOST:PORT   address to bind (default 127.0.0.1:9400; port 0 = any free)\n"
-            "  --issuer URL         issuer identifier; \"{port}\" becomes the bound port\n"
-            "                       (default: the config's, else http://HOST:PORT)\n"
-            "  --config FILE        JSON config (default: the built-in demo config)\n"
-            "  --seed N             seed token values and ids (deterministic runs)\n"
-            "  --trace-out FILE     append every trace entry to FILE as JSON lines\n"
-            "  --control-secret S   allow /_mock/ from anywhere with header\n"
-            "                       X-Mock-Control-Secret: S (default: loopback only)\n"
-            "  --tls-cert F --tls-key F   serve HTTPS with this PEM certificate and key\n"
-            "  --help, --version\n"
-            "Once listening it prints \"mock-idp listening issuer=URL\". Exit: 0 after\n"
-            "SIGINT/SIGTERM, 2 on bad arguments or config. See docs/control-api.md.\n");
+    fprintf(
+        out,
+        "usage: mock-idp [--listen HOST:PORT] [--issuer URL] [--config FILE] [--preset NAME]...\n"
+        "                [--seed N] [--trace-out FILE] [--control-secret S]\n"
+        "                [--tls-cert F --tls-key F]\n"
+        "\n"
+        "A mock OpenID Connect provider for token-renewal testing.\n"
+        "  --listen HOST:PORT   address to bind (default 127.0.0.1:9400; port 0 = any free)\n"
+        "  --issuer URL         issuer identifier; \"{port}\" becomes the bound port\n"
+        "                       (default: the config's, else http://HOST:PORT)\n"
+        "  --config FILE        JSON config (default: the built-in demo config)\n"
+        "  --preset NAME        apply a preset to every client (repeatable): dex-no-prompt-none,\n"
+        "                       non-rotating, strict-rotation, rotation-with-grace,\n"
+        "                       short-idle-lifetime, offline-access-required, no-refresh-tokens\n"
+        "  --seed N             seed token values and ids (deterministic runs)\n"
+        "  --trace-out FILE     append every trace entry to FILE as JSON lines\n"
+        "  --control-secret S   allow /_mock/ from anywhere with header\n"
+        "                       X-Mock-Control-Secret: S (default: loopback only)\n"
+        "  --tls-cert F --tls-key F   serve HTTPS with this PEM certificate and key\n"
+        "  --help, --version\n"
+        "Once listening it prints \"mock-idp listening issuer=URL\". Exit: 0 after\n"
+        "SIGINT/SIGTERM, 2 on bad arguments or config. See docs/control-api.md.\n");
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -61,6 +69,7 @@ static int parse_args(int argc, char **argv, cli *c)
                                              {"tls-cert", required_argument, 0, 'C'},
                                              {"tls-key", required_argument, 0, 'K'},
                                              {"help", no_argument, 0, 'h'},
+                                             {"preset", required_argument, 0, 'P'},
                                              {"version", no_argument, 0, 'V'},
                                              {0, 0, 0, 0}};
     int ch;
@@ -87,6 +96,14 @@ static int parse_args(int argc, char **argv, cli *c)
             break;
         case 'K':
             c->opts.tls_key = optarg;
+            break;
+        case 'P':
+            if (c->opts.n_presets == MAX_PRESETS) {
+                fprintf(stderr, "mock-idp: at most %d presets\n", MAX_PRESETS);
+                return -1;
+            }
+            c->presets[c->opts.n_presets++] = optarg;
+            c->opts.presets = c->presets;
             break;
         case 'h':
             usage(stdout);
@@ -133,10 +150,18 @@ static int split_listen(const char *spec, char *host, size_t n, int *port)
     return 0;
 }
 
+typedef struct running {
+    struct event_base *base;
+    idp_server *server;
+} running;
+
+/* Stop accepting, end held answers, then let the loop flush them for a short drain. */
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)sig, (void)what;
-    event_base_loopbreak(arg);
+    running *r = arg;
+    struct timeval drain = {.tv_sec = 0, .tv_usec = 300 * 1000}, none = {0, 0};
+    event_base_loopexit(r->base, idp_server_shutdown(r->server) ? &drain : &none);
 }
 
 static int serve(cli *c, idp_config *cfg, const char *host, int port)
@@ -154,8 +179,9 @@ static int serve(cli *c, idp_config *cfg, const char *host, int port)
     if (rc != 0) {
         fprintf(stderr, "mock-idp: %s\n", *err ? err : idp_strerror(rc));
     } else {
-        struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
-        struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+        running r = {.base = base, .server = s};
+        struct event *sigint = evsignal_new(base, SIGINT, on_signal, &r);
+        struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, &r);
         event_add(sigint, NULL);
         event_add(sigterm, NULL);
         printf("mock-idp listening issuer=%s\n", idp_server_issuer(s));

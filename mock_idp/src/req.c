@@ -91,7 +91,9 @@ static void reset_body(idp_resp *rs)
 void idp_resp_json(idp_resp *rs, int status, json_t *body)
 {
     reset_body(rs);
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    /* 15 significant digits: epoch seconds keep their milliseconds without float noise */
+    char *text =
+        body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(body);
     rs->status = text ? status : 500;
     cm_strbuf_puts(&rs->body, text ? text : "{\"error\":\"server_error\"}");

@@ -121,6 +121,88 @@ static void send_resp(struct evhttp_request *req, idp_resp *rs)
         evbuffer_free(buf);
 }
 
+/* An answer a fault rule holds back, or a connection it drops. */
+typedef struct idp_held {
+    idp_server *s;
+    struct evhttp_request *req;
+    struct evhttp_connection *evcon;
+    cm_timer *timer;
+    idp_resp rs;
+    struct idp_held *prev, *next;
+} idp_held;
+
+static void held_unlink(idp_held *h)
+{
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        h->s->held = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
+    evhttp_connection_set_closecb(h->evcon, NULL, NULL);
+    if (h->timer)
+        h->s->clock->timer_cancel(h->s->clock->ctx, h->timer);
+    idp_resp_dispose(&h->rs);
+    free(h);
+}
+
+/* The client went away (or the server is freed): forget the answer; libevent frees the
+ * request with its connection, so it is never touched again. */
+static void held_on_close(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    held_unlink(arg);
+}
+
+static void held_on_timer(void *arg)
+{
+    idp_held *h = arg;
+    h->timer = NULL;
+    send_resp(h->req, &h->rs);
+    held_unlink(h);
+}
+
+/* Drop a connection without an answer. Runs from its own event, never inside the request
+ * callback: freeing the connection there can double-free (libevent issue 997). */
+static void held_drop(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    idp_held *h = arg;
+    struct evhttp_connection *evcon = h->evcon;
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+    if (h->rs.disposition == IDP_RESET && bev) {
+        struct linger lg = {.l_onoff = 1, .l_linger = 0}; /* close() then sends RST */
+        setsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+    held_unlink(h);
+    evhttp_connection_free(evcon);
+}
+
+static void hold(idp_server *s, struct evhttp_request *req, idp_resp *rs)
+{
+    idp_held *h = calloc(1, sizeof *h);
+    if (!h) {
+        evhttp_send_error(req, 503, NULL);
+        return;
+    }
+    h->s = s;
+    h->req = req;
+    h->evcon = evhttp_request_get_connection(req);
+    h->rs = *rs; /* takes over headers and body */
+    idp_resp_init(rs);
+    h->next = s->held;
+    if (s->held)
+        s->held->prev = h;
+    s->held = h;
+    evhttp_connection_set_closecb(h->evcon, held_on_close, h);
+    if (h->rs.disposition == IDP_HOLD) {
+        h->timer = s->clock->timer_start(s->clock->ctx, h->rs.delay_ms, held_on_timer, h);
+    } else if (h->rs.disposition != IDP_HANG) {
+        struct timeval now = {0, 0};
+        event_base_once(s->base, -1, EV_TIMEOUT, held_drop, h, &now);
+    }
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     idp_server *s = arg;
@@ -129,12 +211,36 @@ static void on_request(struct evhttp_request *req, void *arg)
     idp_resp_init(&rs);
     fill_req(s, req, &rq);
     idp_dispatch(s, &rq, &rs);
-    send_resp(req, &rs);
+    if (rs.disposition == IDP_SEND)
+        send_resp(req, &rs);
+    else
+        hold(s, req, &rs);
     idp_resp_dispose(&rs);
     cm_form_dispose(&rq.query);
     cm_form_dispose(&rq.form);
     free(rq.headers);
     free(rq.path);
+}
+
+int idp_server_shutdown(idp_server *s)
+{
+    int ended = 0;
+    if (s->bound) {
+        evhttp_del_accept_socket(s->http, s->bound);
+        s->bound = NULL;
+    }
+    /* held and hung answers end now, with 503, so clients are not left waiting */
+    while (s->held) {
+        idp_held *h = s->held;
+        if (h->rs.disposition == IDP_HOLD || h->rs.disposition == IDP_HANG) {
+            idp_resp_oauth_error(&h->rs, 503, OIDC_ERR_TEMPORARILY_UNAVAILABLE,
+                                 "server shutting down");
+            send_resp(h->req, &h->rs);
+            ended++;
+        }
+        held_unlink(h);
+    }
+    return ended;
 }
 
 static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
@@ -193,7 +299,24 @@ static int server_init(idp_server *s, const idp_options *o, char *err, size_t er
         if (rc != 0)
             return rc;
     }
-    return setup_keys(s, err, errlen);
+    int rc = setup_keys(s, err, errlen);
+    size_t i;
+    json_t *rule;
+    json_array_foreach(s->cfg->faults, i, rule)
+    {
+        if (rc == 0)
+            rc = idp_faults_add(s, rule, err, errlen, NULL) == 0 ? 0 : IDP_ECONFIG;
+    }
+    /* precedence: the config file, then presets in order, then live changes */
+    for (size_t p = 0; rc == 0 && p < o->n_presets; p++)
+        rc = idp_preset_apply(s, o->presets[p], err, errlen);
+    if (rc == 0) { /* the baseline that POST /_mock/reset returns to */
+        s->startup_faults = json_array();
+        for (size_t f = 0; f < s->n_faults; f++)
+            json_array_append(s->startup_faults, s->faults[f]->spec);
+        s->startup_clients = idp_clients_snapshot(s->cfg);
+    }
+    return rc;
 }
 
 int idp_server_new(struct event_base *base, cm_clock *clock, cm_rng rng, idp_config *cfg,
@@ -293,7 +416,13 @@ void idp_server_free(idp_server *s)
     if (!s)
         return;
     if (s->http)
-        evhttp_free(s->http);
+        evhttp_free(s->http); /* closes connections: held answers are forgotten */
+    while (s->held)
+        held_unlink(s->held);
+    idp_faults_clear(s);
+    json_decref(s->startup_faults);
+    if (s->cfg)
+        idp_clients_snapshot_free(s->startup_clients, s->cfg->n_clients);
     if (s->ssl_ctx)
         SSL_CTX_free(s->ssl_ctx);
     idp_store_dispose(&s->store);

@@ -144,9 +144,18 @@ idp_family *idp_family_create(idp_server *s, const idp_code *code, int64_t now_m
     return fam;
 }
 
+/* The clock_skew fault: the IdP stamps iat/exp as if its clock were off by N seconds. */
+static int64_t skew_ms(const idp_server *s)
+{
+    const idp_fault *f = idp_fault_active(s, FA_CLOCK_SKEW);
+    return f ? (int64_t)(idp_fault_num(f, "seconds", 0) * 1000.0) : 0;
+}
+
 static char *access_jwt(idp_server *s, const idp_client *c, const char *sub, const char *scope,
                         int64_t now_ms, int64_t exp_ms)
 {
+    now_ms += skew_ms(s);
+    exp_ms += skew_ms(s);
     char jti[32];
     if (cm_rng_token(&s->rng, 16, jti, sizeof jti) != 0)
         return NULL;
@@ -269,9 +278,38 @@ json_t *idp_store_state(idp_server *s, int64_t now_ms)
     return json_pack("{s:o, s:o}", "grants", grants, "sessions", sessions);
 }
 
+/* Claim-level ID-token faults (fault rule action "id_token"). */
+static void id_token_claim_fault(json_t *claims, const char *fault, const idp_family *fam,
+                                 int64_t now_ms)
+{
+    json_int_t now = (json_int_t)(now_ms / 1000);
+    if (!strcmp(fault, "wrong_aud"))
+        json_object_set_new(claims, "aud", json_string("another-client"));
+    else if (!strcmp(fault, "wrong_iss"))
+        json_object_set_new(claims, "iss", json_string("https://attacker.invalid"));
+    else if (!strcmp(fault, "other_sub"))
+        json_object_set_new(claims, "sub", json_string("mallory"));
+    else if (!strcmp(fault, "add_azp"))
+        json_object_set_new(claims, "azp", json_object_get(claims, "aud"));
+    else if (!strcmp(fault, "auth_time_changed"))
+        json_object_set_new(claims, "auth_time", json_integer(now));
+    else if (!strcmp(fault, "expired")) {
+        json_object_set_new(claims, "iat", json_integer(now - 600));
+        json_object_set_new(claims, "exp", json_integer(now - 300));
+    } else if (!strcmp(fault, "iat_future"))
+        json_object_set_new(claims, "iat", json_integer(now + 3600));
+    else if (!strcmp(fault, "nonce_wrong"))
+        json_object_set_new(claims, "nonce", json_string("not-the-nonce-you-sent"));
+    else if (!strcmp(fault, "nonce_original") && fam->nonce)
+        json_object_set_new(claims, "nonce", json_string(fam->nonce));
+    else if (!strcmp(fault, "bad_at_hash"))
+        json_object_set_new(claims, "at_hash", json_string("AAAAAAAAAAAAAAAAAAAAAA"));
+}
+
 char *idp_id_token(idp_server *s, const idp_family *fam, const idp_client *c,
                    const char *access_token, const char *nonce, int64_t now_ms)
 {
+    now_ms += skew_ms(s);
     json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "iss", s->issuer, "sub", fam->sub,
                                "aud", c->client_id, "iat", (json_int_t)(now_ms / 1000), "exp",
                                (json_int_t)((now_ms + c->id_token_ms) / 1000), "auth_time",
@@ -290,7 +328,11 @@ char *idp_id_token(idp_server *s, const idp_family *fam, const idp_client *c,
         json_object_set_new(claims, "name", json_string(u->name));
     if (u && u->email && idp_scope_has(fam->scope, "email"))
         json_object_set_new(claims, "email", json_string(u->email));
-    char *jwt = idp_jws_sign(&s->keys, "JWT", claims);
+    const idp_fault *f = idp_fault_active(s, FA_ID_TOKEN);
+    const char *fault = f ? idp_fault_str(f, "fault") : NULL;
+    if (fault)
+        id_token_claim_fault(claims, fault, fam, now_ms);
+    char *jwt = idp_jws_sign_mode(&s->keys, "JWT", claims, fault);
     json_decref(claims);
     return jwt;
 }

@@ -29,12 +29,15 @@ void idp_trace_end(idp_server *s, json_t *entry, const idp_resp *rs, int64_t rea
 {
     if (!entry)
         return;
+    static const char *const outcome[] = {"sent", "held", "hung", "reset", "closed"};
     json_object_set_new(entry, "status", json_integer(rs->status));
+    if (rs->disposition != IDP_SEND)
+        json_object_set_new(entry, "delivery", json_string(outcome[rs->disposition]));
     if (rs->error)
         json_object_set_new(entry, "error", json_string(rs->error));
     json_object_set_new(entry, "latency", idp_seconds(cm_wallclock_ms() - real_start_ms));
     if (s->trace.out) {
-        char *line = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
+        char *line = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
         if (line) {
             fprintf(s->trace.out, "%s\n", line);
             fflush(s->trace.out);

@@ -92,6 +92,7 @@ static const field TOP_FIELDS[] = {
     {"lifetimes", F_OBJ, 0, LIFETIME_FIELDS},
     {"clients", F_SKIP, 0, NULL}, /* load_clients() */
     {"users", F_SKIP, 0, NULL},   /* load_users() */
+    {"faults", F_SKIP, 0, NULL},  /* load_faults() */
     {NULL, 0, 0, NULL}};
 
 static int fail(load_ctx *cx, const char *pointer, const char *fmt, ...)
@@ -105,7 +106,14 @@ static int fail(load_ctx *cx, const char *pointer, const char *fmt, ...)
         snprintf(cx->err, cx->errlen, "%s: %s", *pointer ? pointer : "/", reason);
         return IDP_ECONFIG;
     }
-    int line = cm_json_pointer_line(cx->text, cx->len, pointer);
+    /* a missing key has no line: report its nearest ancestor that exists */
+    char at[300];
+    snprintf(at, sizeof at, "%s", pointer);
+    int line = cm_json_pointer_line(cx->text, cx->len, at);
+    for (char *cut; !line && (cut = strrchr(at, '/')) != NULL;) {
+        *cut = '\0';
+        line = cm_json_pointer_line(cx->text, cx->len, at);
+    }
     snprintf(cx->err, cx->errlen, "%s:%d: %s: %s", cx->file, line ? line : 1,
              *pointer ? pointer : "/", reason);
     return IDP_ECONFIG;

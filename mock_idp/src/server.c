@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* Bodies beyond this get libevent's own 413; OAuth requests are a few hundred bytes. */
 #define IDP_MAX_BODY (64 * 1024)
@@ -162,6 +163,21 @@ static void held_on_timer(void *arg)
     held_unlink(h);
 }
 
+/* Abort a TCP connection with RST. evhttp_connection_free() shuts the socket down for
+ * writing (a FIN) before closing it, so the client would see a clean end first. Instead:
+ * linger 0, then dup2 an unconnected socket over the descriptor, which closes the real
+ * socket at once (sending RST); libevent's later shutdown and close hit the stand-in. */
+static void reset_socket(evutil_socket_t fd)
+{
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    int stand_in = socket(AF_INET, SOCK_STREAM, 0);
+    if (stand_in >= 0) {
+        dup2(stand_in, fd);
+        close(stand_in);
+    }
+}
+
 /* Drop a connection without an answer. Runs from its own event, never inside the request
  * callback: freeing the connection there can double-free (libevent issue 997). */
 static void held_drop(evutil_socket_t fd, short what, void *arg)
@@ -170,10 +186,8 @@ static void held_drop(evutil_socket_t fd, short what, void *arg)
     idp_held *h = arg;
     struct evhttp_connection *evcon = h->evcon;
     struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
-    if (h->rs.disposition == IDP_RESET && bev) {
-        struct linger lg = {.l_onoff = 1, .l_linger = 0}; /* close() then sends RST */
-        setsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    }
+    if (h->rs.disposition == IDP_RESET && bev)
+        reset_socket(bufferevent_getfd(bev));
     held_unlink(h);
     evhttp_connection_free(evcon);
 }

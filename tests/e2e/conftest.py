@@ -173,7 +173,13 @@ class MockIdp:
         """Verify an ID token's signature, iss and aud against /jwks with PyJWT (not the
         server's code). Times follow the IdP's virtual clock, so tests check exp/iat."""
         header = jwt.get_unverified_header(token)
-        key = next(k for k in self.jwks().keys if k.key_id == header["kid"])
+        jwks = self.get("/jwks").json()["keys"]
+        jwk = next((k for k in jwks if k["kid"] == header.get("kid")), None)
+        if jwk is None:
+            raise jwt.InvalidTokenError(f"no key in /jwks for kid {header.get('kid')!r}")
+        if header.get("alg") != jwk["alg"]:  # never let the token choose the algorithm
+            raise jwt.InvalidTokenError(f"alg {header.get('alg')!r} is not the key's {jwk['alg']!r}")
+        key = jwt.PyJWK(jwk)
         return jwt.decode(token, key=key.key, algorithms=[header["alg"]], audience=audience,
                           issuer=self.issuer, options={"verify_exp": False, "verify_iat": False, "verify_nbf": False}, **kw)
 

@@ -128,12 +128,22 @@ typedef struct idp_held {
     struct evhttp_request *req;
     struct evhttp_connection *evcon;
     cm_timer *timer;
+    struct event *drop; /* the deferred drop, owned so unlinking can cancel it */
     idp_resp rs;
     struct idp_held *prev, *next;
 } idp_held;
 
+/* A held answer waits on the IdP clock, not on I/O: while held it does not count as in
+ * flight, so a virtual clock can jump to its deadline (cm_loop_run). */
+static void held_inflight(idp_held *h, int delta)
+{
+    if (h->s->clock->inflight)
+        h->s->clock->inflight(h->s->clock->ctx, delta);
+}
+
 static void held_unlink(idp_held *h)
 {
+    held_inflight(h, +1);
     if (h->prev)
         h->prev->next = h->next;
     else
@@ -143,6 +153,8 @@ static void held_unlink(idp_held *h)
     evhttp_connection_set_closecb(h->evcon, NULL, NULL);
     if (h->timer)
         h->s->clock->timer_cancel(h->s->clock->ctx, h->timer);
+    if (h->drop)
+        event_free(h->drop);
     idp_resp_dispose(&h->rs);
     free(h);
 }
@@ -209,11 +221,14 @@ static void hold(idp_server *s, struct evhttp_request *req, idp_resp *rs)
         s->held->prev = h;
     s->held = h;
     evhttp_connection_set_closecb(h->evcon, held_on_close, h);
+    held_inflight(h, -1);
     if (h->rs.disposition == IDP_HOLD) {
         h->timer = s->clock->timer_start(s->clock->ctx, h->rs.delay_ms, held_on_timer, h);
     } else if (h->rs.disposition != IDP_HANG) {
         struct timeval now = {0, 0};
-        event_base_once(s->base, -1, EV_TIMEOUT, held_drop, h, &now);
+        h->drop = evtimer_new(s->base, held_drop, h);
+        if (h->drop)
+            evtimer_add(h->drop, &now);
     }
 }
 

@@ -113,8 +113,20 @@ static int params_ok(const idp_req *rq, idp_resp *rs)
 }
 
 /* An OIDC route: fault rule, CORS, parameters, handler. */
+static void note_param(const idp_req *rq, idp_resp *rs, const char *name)
+{
+    const char *v = rq->form_parsed ? cm_form_get(&rq->form, name) : NULL;
+    if (!v)
+        v = cm_form_get(&rq->query, name);
+    if (v && rs->trace)
+        json_object_set_new(rs->trace, name, json_string(v));
+}
+
 static void serve(idp_server *s, const route *r, idp_req *rq, idp_resp *rs)
 {
+    /* recorded for every request, also those a fault rule answers without the handler */
+    note_param(rq, rs, "grant_type");
+    note_param(rq, rs, "client_id");
     const idp_fault *f = idp_faults_select(s, rq, rs, r->endpoint);
     if (apply_cors(s, r, rq, rs))
         ; /* preflight answered */

@@ -290,7 +290,7 @@ static void id_token_claim_fault(json_t *claims, const char *fault, const idp_fa
     else if (!strcmp(fault, "other_sub"))
         json_object_set_new(claims, "sub", json_string("mallory"));
     else if (!strcmp(fault, "add_azp"))
-        json_object_set_new(claims, "azp", json_object_get(claims, "aud"));
+        json_object_set(claims, "azp", json_object_get(claims, "aud"));
     else if (!strcmp(fault, "auth_time_changed"))
         json_object_set_new(claims, "auth_time", json_integer(now));
     else if (!strcmp(fault, "expired")) {

@@ -175,14 +175,32 @@ static int check_times(json_t *claims, const rc_idt_expect *e)
     return RC_OK;
 }
 
+/* Whether every audience of @p a is one of @p b ("app" and ["app"] name the same one). */
+static int aud_within(json_t *a, json_t *b)
+{
+    size_t dummy;
+    if (json_is_string(a))
+        return aud_has(b, json_string_value(a), &dummy);
+    if (!json_is_array(a) || json_array_size(a) == 0)
+        return 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v) if (!json_is_string(v) || !aud_has(b, json_string_value(v), &dummy))
+        return 0;
+    return 1;
+}
+
 /* OIDC Core §12.2: a refreshed ID token keeps iss, sub, aud and auth_time, gains no azp,
  * and carries no nonce or the original one. */
 static int check_refresh(json_t *claims, json_t *orig)
 {
+    json_t *aud = json_object_get(claims, "aud"), *orig_aud = json_object_get(orig, "aud");
+    if (!aud_within(aud, orig_aud) || !aud_within(orig_aud, aud))
+        return RC_EJWT_AUD;
     static const struct {
         const char *name;
         int err;
-    } same[] = {{"iss", RC_EJWT_ISS}, {"sub", RC_EJWT_SUB}, {"aud", RC_EJWT_AUD}};
+    } same[] = {{"iss", RC_EJWT_ISS}, {"sub", RC_EJWT_SUB}};
     for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
         if (!json_equal(json_object_get(claims, same[i].name), json_object_get(orig, same[i].name)))
             return same[i].err;

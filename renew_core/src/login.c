@@ -152,8 +152,8 @@ int rc_redeem_callback(rc_client *c, void *parent, const char *callback_url, con
     if (rc == RC_OK && !op)
         rc = RC_ENOMEM;
     if (rc != RC_OK) {
+        done(c, parent, rc, error ? error : rc_err_name(rc)); /* error is borrowed from f */
         cm_form_dispose(&f);
-        done(c, parent, rc, error ? error : rc_err_name(rc));
         return RC_OK; /* reported through done */
     }
     *op = (redeem_op){.base.after_jwks = redeem_after_jwks, .parent = parent, .done = done};

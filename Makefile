@@ -23,7 +23,7 @@ unit: build
 	ctest --test-dir $(BUILD) --output-on-failure
 
 e2e: build
-	MOCK_IDP_BIN=$(abspath $(BUILD))/bin/mock-idp $(PYTEST) -q tests/e2e
+	RENEWLAB_BUILD=$(abspath $(BUILD)) MOCK_IDP_BIN=$(abspath $(BUILD))/bin/mock-idp $(PYTEST) -q tests/e2e
 
 test: unit e2e
 
@@ -33,7 +33,8 @@ asan-test: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DRENEWLAB_SANITIZE=ON >/dev/null
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure
-	MOCK_IDP_BIN=$(abspath $(ASAN_BUILD))/bin/mock-idp $(PYTEST) -q tests/e2e
+	RENEWLAB_BUILD=$(abspath $(ASAN_BUILD)) MOCK_IDP_BIN=$(abspath $(ASAN_BUILD))/bin/mock-idp \
+	  $(PYTEST) -q tests/e2e
 
 format:
 	find common mock_idp tests -name '*.[ch]' -exec clang-format -i {} +

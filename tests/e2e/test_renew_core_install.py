@@ -1,8 +1,6 @@
 """renew_core as other programs use it: installed by cmake --install, found with
 pkg-config, linked from C, loaded from Python with ctypes, and the example program run
 against the real mock-idp."""
-import ctypes
-import json
 import os
 import subprocess
 
@@ -27,6 +25,13 @@ def test_install_puts_headers_libraries_and_pc_file(prefix):
         assert (prefix / rel).exists(), rel
 
 
+def asan_runtime(so):
+    """The ASan runtime a sanitizer build of the library needs, or None."""
+    deps = subprocess.run(["ldd", so], capture_output=True, text=True).stdout
+    found = [l.split("=>")[1].split()[0] for l in deps.splitlines() if "libasan" in l]
+    return found[0] if found else None
+
+
 def test_a_c_program_builds_against_the_installed_library_with_pkg_config(prefix, tmp_path):
     src = tmp_path / "use.c"
     src.write_text('#include <renew_core.h>\n#include <stdio.h>\n'
@@ -36,6 +41,8 @@ def test_a_c_program_builds_against_the_installed_library_with_pkg_config(prefix
     flags = subprocess.run(["pkg-config", "--cflags", "--libs", "renew_core"], env=env,
                            capture_output=True, text=True, check=True).stdout.split()
     exe = tmp_path / "use"
+    if asan_runtime(str(prefix / "lib/librenew_core.so")):
+        flags.append("-fsanitize=address,undefined")
     subprocess.run(["cc", "-std=c11", "-Wall", "-Werror", str(src), "-o", str(exe), *flags],
                    check=True, capture_output=True)
     out = subprocess.run([str(exe)], env=dict(env, LD_LIBRARY_PATH=str(prefix / "lib")),
@@ -44,13 +51,27 @@ def test_a_c_program_builds_against_the_installed_library_with_pkg_config(prefix
     assert out.stdout.strip() == "RC_EINVALID_GRANT|JWT algorithm not allowed"
 
 
+CTYPES_CHECK = """
+import ctypes, sys
+lib = ctypes.CDLL(sys.argv[1])
+lib.rc_err_name.restype = ctypes.c_char_p
+lib.rc_strerror.restype = ctypes.c_char_p
+assert lib.rc_err_name(-8) == b"RC_EINVALID_GRANT"
+assert lib.rc_strerror(-4) == b"request timed out"
+assert lib.rc_is_transient(-5) == 1 and lib.rc_is_transient(-8) == 0
+print("ok")
+"""
+
+
 def test_python_ctypes_loads_the_shared_library(prefix):
-    lib = ctypes.CDLL(str(prefix / "lib/librenew_core.so"))
-    lib.rc_err_name.restype = ctypes.c_char_p
-    lib.rc_strerror.restype = ctypes.c_char_p
-    assert lib.rc_err_name(-8) == b"RC_EINVALID_GRANT"
-    assert lib.rc_strerror(-4) == b"request timed out"
-    assert lib.rc_is_transient(-5) == 1 and lib.rc_is_transient(-8) == 0
+    so = str(prefix / "lib/librenew_core.so")
+    env = dict(os.environ)
+    runtime = asan_runtime(so)  # a sanitizer build needs its runtime loaded before Python
+    if runtime:
+        env.update(LD_PRELOAD=runtime, ASAN_OPTIONS="detect_leaks=0")
+    out = subprocess.run(["/usr/bin/python3", "-c", CTYPES_CHECK, so], env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
 
 
 def test_example_keeps_a_session_fresh_against_mock_idp():

@@ -2,20 +2,13 @@
  * fault_apply.c; the rule schema is documented in docs/control-api.md. */
 #include "fault.h"
 
+#include "cm_schema.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef enum { T_STR, T_INT, T_NUM, T_BOOL, T_STRARRAY, T_OBJ } ptype;
-
-typedef struct param {
-    const char *name;
-    ptype type;
-    int required;
-    const char *const *choices; /* T_STR: allowed values, NULL = any */
-} param;
 
 static const char *const ID_TOKEN_FAULTS[] = {
     "unknown_kid", "alg_none",    "hs256_public_key", "bad_signature",     "wrong_aud",
@@ -29,51 +22,51 @@ static const char *const CORS_MODES[] = {"missing", "wrong", NULL};
 typedef struct action_def {
     const char *type;
     idp_fault_kind kind;
-    param params[5];
+    cm_param params[5];
 } action_def;
 
 static const action_def ACTIONS[] = {
     {"status",
      FA_STATUS,
-     {{"status", T_INT, 1, NULL},
-      {"error", T_STR, 0, NULL},
-      {"error_description", T_STR, 0, NULL},
-      {"retry_after", T_NUM, 0, NULL}}},
-    {"latency", FA_LATENCY, {{"seconds", T_NUM, 1, NULL}}},
-    {"hang", FA_HANG, {{"after_effect", T_BOOL, 0, NULL}}},
-    {"reset", FA_RESET, {{"after_effect", T_BOOL, 0, NULL}}},
-    {"close", FA_CLOSE, {{"after_effect", T_BOOL, 0, NULL}}},
+     {{"status", CM_T_INT, 1, NULL},
+      {"error", CM_T_STR, 0, NULL},
+      {"error_description", CM_T_STR, 0, NULL},
+      {"retry_after", CM_T_NUM, 0, NULL}}},
+    {"latency", FA_LATENCY, {{"seconds", CM_T_NUM, 1, NULL}}},
+    {"hang", FA_HANG, {{"after_effect", CM_T_BOOL, 0, NULL}}},
+    {"reset", FA_RESET, {{"after_effect", CM_T_BOOL, 0, NULL}}},
+    {"close", FA_CLOSE, {{"after_effect", CM_T_BOOL, 0, NULL}}},
     {"truncate", FA_TRUNCATE, {{NULL, 0, 0, NULL}}},
     {"html_502", FA_HTML_502, {{NULL, 0, 0, NULL}}},
-    {"content_type", FA_CONTENT_TYPE, {{"value", T_STR, 1, NULL}}},
+    {"content_type", FA_CONTENT_TYPE, {{"value", CM_T_STR, 1, NULL}}},
     {"token_response",
      FA_TOKEN_RESPONSE,
-     {{"omit", T_STRARRAY, 0, NULL},
-      {"set", T_OBJ, 0, NULL},
-      {"same_refresh_token", T_BOOL, 0, NULL}}},
-    {"id_token", FA_ID_TOKEN, {{"fault", T_STR, 1, ID_TOKEN_FAULTS}}},
+     {{"omit", CM_T_STRARRAY, 0, NULL},
+      {"set", CM_T_OBJ, 0, NULL},
+      {"same_refresh_token", CM_T_BOOL, 0, NULL}}},
+    {"id_token", FA_ID_TOKEN, {{"fault", CM_T_STR, 1, ID_TOKEN_FAULTS}}},
     {"prompt_none_ignored", FA_PROMPT_NONE_IGNORED, {{NULL, 0, 0, NULL}}},
-    {"authorize_error", FA_AUTHORIZE_ERROR, {{"error", T_STR, 1, AUTHZ_ERRORS}}},
+    {"authorize_error", FA_AUTHORIZE_ERROR, {{"error", CM_T_STR, 1, AUTHZ_ERRORS}}},
     {"frame_deny",
      FA_FRAME_DENY,
-     {{"header", T_STR, 1, FRAME_HEADERS}, {"only_redirect", T_BOOL, 0, NULL}}},
+     {{"header", CM_T_STR, 1, FRAME_HEADERS}, {"only_redirect", CM_T_BOOL, 0, NULL}}},
     {"error_page_top", FA_ERROR_PAGE_TOP, {{NULL, 0, 0, NULL}}},
     {"session_lost", FA_SESSION_LOST, {{NULL, 0, 0, NULL}}},
-    {"session_switch", FA_SESSION_SWITCH, {{"sub", T_STR, 1, NULL}}},
+    {"session_switch", FA_SESSION_SWITCH, {{"sub", CM_T_STR, 1, NULL}}},
     {"revoke_grant", FA_REVOKE_GRANT, {{NULL, 0, 0, NULL}}},
-    {"clock_skew", FA_CLOCK_SKEW, {{"seconds", T_NUM, 1, NULL}}},
-    {"cors", FA_CORS, {{"mode", T_STR, 1, CORS_MODES}}},
+    {"clock_skew", FA_CLOCK_SKEW, {{"seconds", CM_T_NUM, 1, NULL}}},
+    {"cors", FA_CORS, {{"mode", CM_T_STR, 1, CORS_MODES}}},
 };
 
-static const param MATCH_PARAMS[] = {{"endpoint", T_STR, 0, NULL},    {"method", T_STR, 0, NULL},
-                                     {"grant_type", T_STR, 0, NULL},  {"client_id", T_STR, 0, NULL},
-                                     {"user", T_STR, 0, NULL},        {"nth", T_INT, 0, NULL},
-                                     {"probability", T_NUM, 0, NULL}, {"after", T_NUM, 0, NULL},
-                                     {"before", T_NUM, 0, NULL},      {NULL, 0, 0, NULL}};
+static const cm_param MATCH_PARAMS[] = {{"endpoint", CM_T_STR, 0, NULL},    {"method", CM_T_STR, 0, NULL},
+                                     {"grant_type", CM_T_STR, 0, NULL},  {"client_id", CM_T_STR, 0, NULL},
+                                     {"user", CM_T_STR, 0, NULL},        {"nth", CM_T_INT, 0, NULL},
+                                     {"probability", CM_T_NUM, 0, NULL}, {"after", CM_T_NUM, 0, NULL},
+                                     {"before", CM_T_NUM, 0, NULL},      {NULL, 0, 0, NULL}};
 
-static const param RULE_PARAMS[] = {{"id", T_STR, 0, NULL},     {"match", T_OBJ, 0, NULL},
-                                    {"action", T_OBJ, 1, NULL}, {"times", T_INT, 0, NULL},
-                                    {"until", T_NUM, 0, NULL},  {"description", T_STR, 0, NULL},
+static const cm_param RULE_PARAMS[] = {{"id", CM_T_STR, 0, NULL},     {"match", CM_T_OBJ, 0, NULL},
+                                    {"action", CM_T_OBJ, 1, NULL}, {"times", CM_T_INT, 0, NULL},
+                                    {"until", CM_T_NUM, 0, NULL},  {"description", CM_T_STR, 0, NULL},
                                     {NULL, 0, 0, NULL}};
 
 static int fail(char *err, size_t n, const char *fmt, ...)
@@ -85,74 +78,7 @@ static int fail(char *err, size_t n, const char *fmt, ...)
     return -1;
 }
 
-static int type_ok(json_t *v, const param *p)
-{
-    switch (p->type) {
-    case T_STR:
-        return json_is_string(v);
-    case T_INT:
-        return json_is_integer(v);
-    case T_NUM:
-        return json_is_number(v);
-    case T_BOOL:
-        return json_is_boolean(v);
-    case T_OBJ:
-        return json_is_object(v);
-    case T_STRARRAY: {
-        size_t i;
-        json_t *item;
-        if (!json_is_array(v))
-            return 0;
-        json_array_foreach(v, i, item) if (!json_is_string(item)) return 0;
-        return 1;
-    }
-    }
-    return 0;
-}
-
-static const char *type_name(ptype t)
-{
-    static const char *const names[] = {"a string",      "an integer",          "a number",
-                                        "true or false", "an array of strings", "an object"};
-    return names[t];
-}
-
-static int choice_ok(const param *p, json_t *v)
-{
-    if (!p->choices)
-        return 1;
-    for (const char *const *c = p->choices; *c; c++)
-        if (strcmp(*c, json_string_value(v)) == 0)
-            return 1;
-    return 0;
-}
-
-/* Every key known, of the right type and value; required keys present. */
-static int check_object(json_t *obj, const param *params, const char *ptr, char *err, size_t n,
-                        const char *skip)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach(obj, key, v)
-    {
-        const param *p = params;
-        while (p->name && strcmp(p->name, key) != 0)
-            p++;
-        if (skip && strcmp(key, skip) == 0)
-            continue;
-        if (!p->name)
-            return fail(err, n, "%s/%s: unknown key", ptr, key);
-        if (!type_ok(v, p))
-            return fail(err, n, "%s/%s: expected %s", ptr, key, type_name(p->type));
-        if (p->type == T_STR && !choice_ok(p, v))
-            return fail(err, n, "%s/%s: \"%s\" is not one of the allowed values", ptr, key,
-                        json_string_value(v));
-    }
-    for (const param *p = params; p->name; p++)
-        if (p->required && !json_object_get(obj, p->name))
-            return fail(err, n, "%s/%s: required", ptr, p->name);
-    return 0;
-}
+static const char *const TYPE_ONLY[] = {"type", NULL};
 
 static const action_def *find_action(const char *type)
 {
@@ -184,11 +110,12 @@ static int check_ranges(json_t *spec, char *err, size_t n)
 
 idp_fault *idp_fault_parse(json_t *spec, const char *id_hint, char *err, size_t errlen)
 {
-    if (!json_is_object(spec) || check_object(spec, RULE_PARAMS, "", err, errlen, NULL) != 0) {
-        if (!json_is_object(spec))
-            fail(err, errlen, "/: a fault rule must be a JSON object");
+    if (!json_is_object(spec)) {
+        fail(err, errlen, "/: a fault rule must be a JSON object");
         return NULL;
     }
+    if (cm_schema_check(spec, RULE_PARAMS, "", NULL, err, errlen) != 0)
+        return NULL;
     json_t *match = json_object_get(spec, "match"), *action = json_object_get(spec, "action");
     const char *type = json_string_value(json_object_get(action, "type"));
     const action_def *def = find_action(type);
@@ -196,8 +123,8 @@ idp_fault *idp_fault_parse(json_t *spec, const char *id_hint, char *err, size_t 
         fail(err, errlen, "/action/type: %s", type ? "unknown action type" : "required");
         return NULL;
     }
-    if ((match && check_object(match, MATCH_PARAMS, "/match", err, errlen, NULL) != 0) ||
-        check_object(action, def->params, "/action", err, errlen, "type") != 0 ||
+    if ((match && cm_schema_check(match, MATCH_PARAMS, "/match", NULL, err, errlen) != 0) ||
+        cm_schema_check(action, def->params, "/action", TYPE_ONLY, err, errlen) != 0 ||
         check_ranges(spec, err, errlen) != 0)
         return NULL;
     idp_fault *f = calloc(1, sizeof *f);

@@ -61,6 +61,9 @@ static void answer_tokens(idp_server *s, const idp_req *rq, idp_resp *rs, const 
     if (a->new_rt)
         json_object_set_new(body, "refresh_token", json_string(a->new_rt->value));
     note_issued(rs, at, a->new_rt);
+    if (rs->trace) /* the token's real lifetime, whatever a fault makes the body say */
+        json_object_set_new(rs->trace, "expires_in",
+                            json_integer(a->client->access_token_ms / 1000));
     if (a->fam)
         note(rs, "family", a->fam->label);
     idp_resp_json(rs, 200, body);

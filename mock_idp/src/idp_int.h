@@ -103,6 +103,8 @@ int idp_alg_parse(const char *name, idp_alg *out);
 const char *idp_alg_name(idp_alg alg);
 int idp_keys_add_generated(idp_keys *k, idp_alg alg);
 int idp_keys_add_pem(idp_keys *k, const char *path, char *err, size_t errlen);
+/** Sign with an existing EVP_PKEY (a reference is taken). */
+int idp_keys_add_pkey(idp_keys *k, void *pkey, char *err, size_t errlen);
 /** Make a new signing key; the old ones leave the JWKS @p overlap_ms after @p now_ms. */
 int idp_keys_rotate(idp_keys *k, int64_t now_ms, int64_t overlap_ms);
 void idp_keys_dispose(idp_keys *k);

@@ -75,6 +75,31 @@ int idp_keys_add_generated(idp_keys *k, idp_alg alg)
     return push_key(k, pkey, alg);
 }
 
+static int alg_of(EVP_PKEY *pkey, idp_alg *alg)
+{
+    if (EVP_PKEY_is_a(pkey, "RSA"))
+        *alg = IDP_ALG_RS256;
+    else if (EVP_PKEY_is_a(pkey, "EC"))
+        *alg = IDP_ALG_ES256;
+    else if (EVP_PKEY_is_a(pkey, "ED25519"))
+        *alg = IDP_ALG_EDDSA;
+    else
+        return -1;
+    return 0;
+}
+
+int idp_keys_add_pkey(idp_keys *k, void *key, char *err, size_t errlen)
+{
+    EVP_PKEY *pkey = key;
+    idp_alg alg;
+    if (alg_of(pkey, &alg) != 0) {
+        snprintf(err, errlen, "key type not supported (RSA, EC P-256, Ed25519)");
+        return IDP_EKEY;
+    }
+    EVP_PKEY_up_ref(pkey);
+    return push_key(k, pkey, alg);
+}
+
 int idp_keys_add_pem(idp_keys *k, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
@@ -88,19 +113,9 @@ int idp_keys_add_pem(idp_keys *k, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: not a PEM private key", path);
         return IDP_EKEY;
     }
-    idp_alg alg;
-    if (EVP_PKEY_is_a(pkey, "RSA"))
-        alg = IDP_ALG_RS256;
-    else if (EVP_PKEY_is_a(pkey, "EC"))
-        alg = IDP_ALG_ES256;
-    else if (EVP_PKEY_is_a(pkey, "ED25519"))
-        alg = IDP_ALG_EDDSA;
-    else {
-        EVP_PKEY_free(pkey);
-        snprintf(err, errlen, "%s: key type not supported (RSA, EC P-256, Ed25519)", path);
-        return IDP_EKEY;
-    }
-    return push_key(k, pkey, alg);
+    int rc = idp_keys_add_pkey(k, pkey, err, errlen);
+    EVP_PKEY_free(pkey); /* add_pkey took its own reference */
+    return rc;
 }
 
 int idp_keys_rotate(idp_keys *k, int64_t now_ms, int64_t overlap_ms)

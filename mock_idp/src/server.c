@@ -296,8 +296,10 @@ static int setup_tls(idp_server *s, const idp_options *o, char *err, size_t errl
     return 0;
 }
 
-static int setup_keys(idp_server *s, char *err, size_t errlen)
+static int setup_keys(idp_server *s, const idp_options *o, char *err, size_t errlen)
 {
+    if (o->signing_key)
+        return idp_keys_add_pkey(&s->keys, o->signing_key, err, errlen);
     if (s->cfg->key_file)
         return idp_keys_add_pem(&s->keys, s->cfg->key_file, err, errlen);
     idp_alg alg;
@@ -328,7 +330,7 @@ static int server_init(idp_server *s, const idp_options *o, char *err, size_t er
         if (rc != 0)
             return rc;
     }
-    int rc = setup_keys(s, err, errlen);
+    int rc = setup_keys(s, o, err, errlen);
     size_t i;
     json_t *rule;
     json_array_foreach(s->cfg->faults, i, rule)

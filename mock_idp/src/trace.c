@@ -3,6 +3,7 @@
 #include "idp_int.h"
 
 #include <stdlib.h>
+#include <strings.h>
 
 json_t *idp_seconds(int64_t ms)
 {
@@ -33,6 +34,11 @@ void idp_trace_end(idp_server *s, json_t *entry, const idp_resp *rs, int64_t rea
     json_object_set_new(entry, "status", json_integer(rs->status));
     if (rs->disposition != IDP_SEND)
         json_object_set_new(entry, "delivery", json_string(outcome[rs->disposition]));
+    if (rs->disposition == IDP_HOLD)
+        json_object_set_new(entry, "held_for", idp_seconds(rs->delay_ms));
+    for (size_t i = 0; i < rs->n_headers; i++)
+        if (rs->headers[i].value && !strcasecmp(rs->headers[i].name, "Retry-After"))
+            json_object_set_new(entry, "retry_after", json_integer(atol(rs->headers[i].value)));
     if (rs->error)
         json_object_set_new(entry, "error", json_string(rs->error));
     json_object_set_new(entry, "latency", idp_seconds(cm_wallclock_ms() - real_start_ms));

@@ -1,0 +1,33 @@
+/* The harness: scenario loading, running scenarios against targets on the virtual clock,
+ * and judging what the target did from the IdP trace and the target's events. */
+#ifndef HARNESS_H
+#define HARNESS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** Load and validate a scenario file. Returns the scenario (new reference) or NULL with
+ * "file:line:column: reason" (syntax) or "file:line: /pointer: reason" in @p err. */
+json_t *scn_load(const char *path, char *err, size_t errlen);
+/** Validate an already parsed scenario; 0, or -1 with "/pointer: reason". */
+int scn_validate(json_t *scn, char *err, size_t errlen);
+/** The scenario's story and steps in words (malloc'd). */
+char *scn_explain(json_t *scn);
+
+/** Outcome of one scenario x target. */
+enum hr_verdict { HR_PASS = 0, HR_FAIL = 1, HR_SKIP = 2, HR_ERROR = 3 };
+
+/** Run @p scn (borrowed) against @p target with @p seed. Returns the result object (new
+ * reference): verdict, checks with evidence, events, deterministic trace, figures. */
+json_t *hr_run(json_t *scn, const char *target, uint64_t seed);
+
+/** The names of the trace checks the judge knows (NULL-ended). */
+extern const char *const HR_CHECKS[];
+/** Judge a run: expectations of @p scn against @p trace and @p events (all borrowed).
+ * Returns the checks array (new reference); *failed gets how many failed. */
+json_t *hr_judge(json_t *scn, json_t *trace, json_t *events, json_t *steps, int *failed);
+/** Timing figures of a run (new reference). */
+json_t *hr_figures(json_t *trace, json_t *events);
+
+#endif

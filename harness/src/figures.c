@@ -1,0 +1,72 @@
+/* Timing figures of a run: renewal lead time, requests per renewal, time without a valid
+ * access token, retries and their spacing. */
+#include "harness.h"
+
+#include <string.h>
+
+static const char *S(json_t *e, const char *k)
+{
+    const char *v = json_string_value(json_object_get(e, k));
+    return v ? v : "";
+}
+
+static double T(json_t *e)
+{
+    return json_number_value(json_object_get(e, "t"));
+}
+
+static int issued_access(json_t *e)
+{
+    const char *first = json_string_value(json_array_get(json_object_get(e, "issued"), 0));
+    return first && !strncmp(first, "at#", 3) && json_integer_value(json_object_get(e, "status")) == 200;
+}
+
+static int is_refresh(json_t *e)
+{
+    return !strcmp(S(e, "endpoint"), "token") && !strcmp(S(e, "grant_type"), "refresh_token");
+}
+
+json_t *hr_figures(json_t *trace, json_t *events)
+{
+    double lead_min = -1, lead_sum = 0, expiry = -1, first = -1, uncovered = 0, end = 0;
+    int leads = 0, refreshes = 0, ok = 0, retries = 0;
+    json_t *spacing = json_array(), *prev_refresh = NULL;
+    size_t i;
+    json_t *e;
+    json_array_foreach(trace, i, e)
+    {
+        end = T(e) > end ? T(e) : end;
+        if (is_refresh(e)) {
+            refreshes++;
+            int st = (int)json_integer_value(json_object_get(e, "status"));
+            if (prev_refresh && json_integer_value(json_object_get(prev_refresh, "status")) != 200) {
+                retries++;
+                json_array_append_new(spacing, json_real(T(e) - T(prev_refresh)));
+            }
+            ok += st == 200;
+            prev_refresh = e;
+        }
+        if (!issued_access(e))
+            continue;
+        if (first < 0)
+            first = T(e);
+        if (expiry >= 0 && is_refresh(e)) {
+            double lead = expiry - T(e);
+            lead_min = lead_min < 0 || lead < lead_min ? lead : lead_min;
+            lead_sum += lead;
+            leads++;
+        }
+        if (expiry >= 0 && T(e) > expiry)
+            uncovered += T(e) - expiry;
+        expiry = T(e) + json_number_value(json_object_get(e, "expires_in"));
+    }
+    json_array_foreach(events, i, e) end = T(e) > end ? T(e) : end;
+    (void)first;
+    return json_pack("{s:i, s:i, s:o, s:o, s:o, s:f, s:i, s:o}", "refresh_requests", refreshes,
+                     "renewals", ok, "lead_time_min",
+                     lead_min < 0 ? json_null() : json_real(lead_min), "lead_time_mean",
+                     leads ? json_real(lead_sum / leads) : json_null(), "requests_per_renewal",
+                     ok ? json_real((double)refreshes / ok) : json_null(),
+                     "seconds_without_valid_token", uncovered, "retries", retries,
+                     "retry_spacing", spacing);
+}

@@ -1,0 +1,434 @@
+/* The judge: expectations on the target's events and request counts, and trace checks —
+ * functions over the IdP trace that grade any client, each stating its evidence. */
+#include "harness.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *const HR_CHECKS[] = {"renewed_before_expiry",
+                                 "no_concurrent_refresh",
+                                 "no_reuse_of_rotated_token",
+                                 "no_retry_after_invalid_grant",
+                                 "backoff_on_5xx",
+                                 "revoked_on_logout",
+                                 "session_dropped_on_terminal_error",
+                                 "no_request_with_expired_token",
+                                 "no_refresh_after_logout",
+                                 "renewal_rate_bounded",
+                                 NULL};
+
+typedef struct judge_ctx {
+    json_t *trace, *events, *steps;
+    json_t *evidence; /* array being filled by the current check */
+} judge_ctx;
+
+static void evidence(judge_ctx *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void evidence(judge_ctx *j, const char *fmt, ...)
+{
+    char buf[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (json_array_size(j->evidence) < 10) /* enough to see the pattern */
+        json_array_append_new(j->evidence, json_string(buf));
+}
+
+static const char *S(json_t *e, const char *k)
+{
+    const char *v = json_string_value(json_object_get(e, k));
+    return v ? v : "";
+}
+
+static double T(json_t *e)
+{
+    return json_number_value(json_object_get(e, "t"));
+}
+
+static int is_refresh(json_t *e)
+{
+    return !strcmp(S(e, "endpoint"), "token") && !strcmp(S(e, "grant_type"), "refresh_token");
+}
+
+static int status_of(json_t *e)
+{
+    return (int)json_integer_value(json_object_get(e, "status"));
+}
+
+/* The access token a token answer issued ("at#N"), or NULL. */
+static const char *issued_at(json_t *e)
+{
+    json_t *issued = json_object_get(e, "issued");
+    const char *first = json_string_value(json_array_get(issued, 0));
+    return first && !strncmp(first, "at#", 3) && status_of(e) == 200 ? first : NULL;
+}
+
+/* Time of the first step of kind @p what, or -1. */
+static double step_time(judge_ctx *j, const char *what)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(j->steps, i, s) if (!strcmp(S(s, "do"), what)) return T(s);
+    return -1;
+}
+
+/* The first event of @p name at or after @p t, or -1. */
+static double event_time(judge_ctx *j, const char *name, double after)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(j->events, i, e) if (!strcmp(S(e, "event"), name) && T(e) >= after) return T(e);
+    return -1;
+}
+
+static double session_end(judge_ctx *j)
+{
+    double lost = event_time(j, "session_lost", 0), out = step_time(j, "logout");
+    if (lost < 0)
+        return out;
+    return out < 0 || lost < out ? lost : out;
+}
+
+static void renewed_before_expiry(judge_ctx *j)
+{
+    double end = session_end(j);
+    json_t *prev = NULL;
+    size_t i;
+    json_t *e;
+    json_array_foreach(j->trace, i, e)
+    {
+        if (!issued_at(e))
+            continue;
+        if (prev) {
+            double expiry = T(prev) + json_number_value(json_object_get(prev, "expires_in"));
+            if (T(e) >= expiry && (end < 0 || expiry <= end))
+                evidence(j, "%s issued at %gs expired at %gs; the next token (%s) came only at %gs",
+                         issued_at(prev), T(prev), expiry, issued_at(e), T(e));
+        }
+        prev = e;
+    }
+}
+
+static int transient_status(int s)
+{
+    return s >= 500 || s == 429 || s == 0;
+}
+
+/* Concurrent: the next refresh of the same grant was sent while the first was held, or
+ * at the same virtual instant after an answer that was not a transient failure (a retry
+ * at once after a failure is sequential; backoff_on_5xx judges those). */
+static void no_concurrent_refresh(judge_ctx *j)
+{
+    size_t i, k;
+    json_t *a, *b;
+    json_array_foreach(j->trace, i, a)
+    {
+        if (!is_refresh(a))
+            continue;
+        double answered = T(a) + json_number_value(json_object_get(a, "held_for"));
+        json_array_foreach(j->trace, k, b)
+        {
+            if (k <= i || !is_refresh(b) || strcmp(S(a, "family"), S(b, "family")))
+                continue;
+            if (T(b) < answered || (T(b) == T(a) && !transient_status(status_of(a))))
+                evidence(j, "refresh #%lld (%s) at %gs while #%lld (%s, sent at %gs) was under way",
+                         json_integer_value(json_object_get(b, "seq")), S(b, "presented"), T(b),
+                         json_integer_value(json_object_get(a, "seq")), S(a, "presented"), T(a));
+        }
+    }
+}
+
+static void no_reuse_of_rotated_token(judge_ctx *j)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(j->trace, i, e)
+    {
+        if (json_is_true(json_object_get(e, "reuse_detected")))
+            evidence(j, "at %gs %s was presented again after rotation; the IdP revoked %s", T(e),
+                     S(e, "presented"), S(e, "family"));
+    }
+}
+
+static void no_retry_after_invalid_grant(judge_ctx *j)
+{
+    size_t i, k;
+    json_t *a, *b;
+    json_array_foreach(j->trace, i, a)
+    {
+        if (!is_refresh(a) || strcmp(S(a, "error"), "invalid_grant"))
+            continue;
+        json_array_foreach(j->trace, k, b) if (k > i && is_refresh(b) &&
+                                               !strcmp(S(a, "presented"), S(b, "presented")))
+        {
+            evidence(j, "%s got invalid_grant at %gs and was sent again at %gs", S(a, "presented"),
+                     T(a), T(b));
+        }
+    }
+}
+
+static void backoff_on_5xx(judge_ctx *j)
+{
+    double last_gap = -1;
+    json_t *prev = NULL;
+    size_t i;
+    json_t *e;
+    json_array_foreach(j->trace, i, e)
+    {
+        if (!is_refresh(e))
+            continue;
+        if (prev && transient_status(status_of(prev))) {
+            double gap = T(e) - T(prev) - json_number_value(json_object_get(prev, "held_for"));
+            double ra = json_number_value(json_object_get(prev, "retry_after"));
+            if (gap < 1.0)
+                evidence(j, "retry %gs after a %d at %gs (less than 1 s)", gap, status_of(prev),
+                         T(prev));
+            else if (ra > 0 && gap < ra)
+                evidence(j, "retry after %gs, but Retry-After asked for %gs (at %gs)", gap, ra,
+                         T(prev));
+            else if (last_gap > 0 && gap < last_gap)
+                evidence(j, "retry gaps shrank: %gs after %gs (at %gs)", gap, last_gap, T(e));
+            last_gap = gap;
+        } else {
+            last_gap = -1;
+        }
+        prev = e;
+    }
+}
+
+/* The refresh token issued last before @p t, or NULL. */
+static const char *live_refresh_token(judge_ctx *j, double t)
+{
+    const char *rt = NULL;
+    size_t i;
+    json_t *e;
+    json_array_foreach(j->trace, i, e)
+    {
+        json_t *issued = json_object_get(e, "issued");
+        const char *second = json_string_value(json_array_get(issued, 1));
+        if (T(e) <= t && status_of(e) == 200 && second && !strncmp(second, "rt#", 3))
+            rt = second;
+    }
+    return rt;
+}
+
+static void revoked_on_logout(judge_ctx *j)
+{
+    double out = step_time(j, "logout");
+    if (out < 0) {
+        evidence(j, "the scenario has no logout step");
+        return;
+    }
+    const char *rt = live_refresh_token(j, out);
+    int revoked = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(j->trace, i, e) if (T(e) >= out && !strcmp(S(e, "endpoint"), "revoke") &&
+                                           rt && !strcmp(S(e, "presented"), rt) &&
+                                           status_of(e) == 200) revoked = 1;
+    if (rt && !revoked)
+        evidence(j, "logout at %gs, but the refresh token %s was never revoked", out, rt);
+}
+
+static void no_refresh_after_logout(judge_ctx *j)
+{
+    double out = step_time(j, "logout");
+    size_t i;
+    json_t *e;
+    json_array_foreach(j->trace, i, e) if (out >= 0 && T(e) >= out && is_refresh(e))
+        evidence(j, "logout at %gs, then %s was sent to refresh at %gs", out, S(e, "presented"), T(e));
+}
+
+static int terminal_answer(json_t *e)
+{
+    const char *err = S(e, "error");
+    return is_refresh(e) && (!strcmp(err, "invalid_grant") || !strcmp(err, "invalid_client"));
+}
+
+static void session_dropped_on_terminal_error(judge_ctx *j)
+{
+    size_t i, k;
+    json_t *e, *later;
+    json_array_foreach(j->trace, i, e)
+    {
+        if (!terminal_answer(e))
+            continue;
+        double lost = event_time(j, "session_lost", T(e));
+        double inter = event_time(j, "interaction_required", T(e));
+        if (lost < 0 && inter < 0)
+            evidence(j, "%s at %gs, but the client kept its session", S(e, "error"), T(e));
+        json_array_foreach(j->trace, k, later) if (k > i && is_refresh(later) &&
+                                                   !strcmp(S(later, "family"), S(e, "family")))
+        {
+            evidence(j, "after %s at %gs the client still refreshed at %gs", S(e, "error"), T(e),
+                     T(later));
+            break;
+        }
+        break; /* the first terminal answer decides */
+    }
+}
+
+static void no_request_with_expired_token(judge_ctx *j)
+{
+    size_t i, k;
+    json_t *e, *iss;
+    json_array_foreach(j->trace, i, e)
+    {
+        const char *ep = S(e, "endpoint");
+        if (strcmp(ep, "resource") && strcmp(ep, "userinfo"))
+            continue;
+        json_array_foreach(j->trace, k, iss) if (issued_at(iss) &&
+                                                 !strcmp(issued_at(iss), S(e, "presented")))
+        {
+            double expiry = T(iss) + json_number_value(json_object_get(iss, "expires_in"));
+            if (T(e) >= expiry)
+                evidence(j, "%s sent to %s at %gs, expired at %gs", S(e, "presented"), ep, T(e),
+                         expiry);
+        }
+    }
+}
+
+static void renewal_rate_bounded(judge_ctx *j)
+{
+    /* at most 20 refresh requests in any 60 s: a tight loop shows up as hundreds */
+    size_t i, k;
+    json_t *a, *b;
+    json_array_foreach(j->trace, i, a)
+    {
+        if (!is_refresh(a))
+            continue;
+        int n = 0;
+        json_array_foreach(j->trace, k, b) n += k >= i && is_refresh(b) && T(b) < T(a) + 60;
+        if (n > 20) {
+            evidence(j, "%d refresh requests within 60 s from %gs", n, T(a));
+            return;
+        }
+    }
+}
+
+typedef void (*check_fn)(judge_ctx *);
+static const check_fn CHECK_FNS[] = {renewed_before_expiry,
+                                     no_concurrent_refresh,
+                                     no_reuse_of_rotated_token,
+                                     no_retry_after_invalid_grant,
+                                     backoff_on_5xx,
+                                     revoked_on_logout,
+                                     session_dropped_on_terminal_error,
+                                     no_request_with_expired_token,
+                                     no_refresh_after_logout,
+                                     renewal_rate_bounded};
+
+static json_t *run_check(judge_ctx *j, const char *name)
+{
+    j->evidence = json_array();
+    for (size_t i = 0; HR_CHECKS[i]; i++)
+        if (!strcmp(HR_CHECKS[i], name))
+            CHECK_FNS[i](j);
+    json_t *r = json_pack("{s:s, s:s, s:b, s:o}", "kind", "trace", "name", name, "passed",
+                          json_array_size(j->evidence) == 0, "evidence", j->evidence);
+    j->evidence = NULL;
+    return r;
+}
+
+/* ---- expectations ----------------------------------------------------------------------- */
+
+static json_t *range_check(const char *kind, const char *name, json_t *want, long got)
+{
+    long min = json_is_integer(want) ? (long)json_integer_value(want)
+                                      : json_object_get(want, "min")
+                                            ? (long)json_integer_value(json_object_get(want, "min"))
+                                            : 0;
+    long max = json_is_integer(want) ? min
+               : json_object_get(want, "max") ? (long)json_integer_value(json_object_get(want, "max"))
+                                               : -1;
+    int ok = got >= min && (max < 0 || got <= max);
+    char msg[200];
+    if (max < 0)
+        snprintf(msg, sizeof msg, "expected at least %ld, saw %ld", min, got);
+    else if (min == max)
+        snprintf(msg, sizeof msg, "expected %ld, saw %ld", min, got);
+    else
+        snprintf(msg, sizeof msg, "expected %ld to %ld, saw %ld", min, max, got);
+    json_t *ev = ok ? json_array() : json_pack("[s]", msg);
+    return json_pack("{s:s, s:s, s:b, s:o}", "kind", kind, "name", name, "passed", ok, "evidence",
+                     ev);
+}
+
+static long count_events(judge_ctx *j, const char *name)
+{
+    long n = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(j->events, i, e) n += !strcmp(S(e, "event"), name);
+    return n;
+}
+
+static long count_requests(judge_ctx *j, const char *kind)
+{
+    long n = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(j->trace, i, e)
+    {
+        const char *ep = S(e, "endpoint"), *gt = S(e, "grant_type");
+        if (!strcmp(kind, "refresh"))
+            n += is_refresh(e);
+        else if (!strcmp(kind, "code"))
+            n += !strcmp(ep, "token") && !strcmp(gt, "authorization_code");
+        else
+            n += !strcmp(ep, kind);
+    }
+    return n;
+}
+
+static const char *final_session(judge_ctx *j)
+{
+    const char *state = "alive";
+    size_t i;
+    json_t *e;
+    json_array_foreach(j->events, i, e)
+    {
+        const char *name = S(e, "event");
+        if (!strcmp(name, "logged_out"))
+            state = "logged_out";
+        else if (!strcmp(name, "session_lost"))
+            state = "lost";
+        else if (!strcmp(name, "logged_in") || !strcmp(name, "renewed"))
+            state = "alive";
+    }
+    return state;
+}
+
+json_t *hr_judge(json_t *scn, json_t *trace, json_t *events, json_t *steps, int *failed)
+{
+    judge_ctx j = {.trace = trace, .events = events, .steps = steps};
+    json_t *expect = json_object_get(scn, "expect"), *out = json_array();
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(expect, "events"), key, v)
+    {
+        json_array_append_new(out, range_check("events", key, v, count_events(&j, key)));
+    }
+    json_object_foreach(json_object_get(expect, "requests"), key, v)
+    {
+        json_array_append_new(out, range_check("requests", key, v, count_requests(&j, key)));
+    }
+    const char *want = json_string_value(json_object_get(json_object_get(expect, "final"), "session"));
+    if (want) {
+        const char *got = final_session(&j);
+        char msg[100];
+        snprintf(msg, sizeof msg, "expected the session %s, it is %s", want, got);
+        json_array_append_new(out, json_pack("{s:s, s:s, s:b, s:o}", "kind", "final", "name",
+                                             "session", "passed", !strcmp(want, got), "evidence",
+                                             strcmp(want, got) ? json_pack("[s]", msg) : json_array()));
+    }
+    size_t i;
+    json_array_foreach(json_object_get(expect, "checks"), i, v)
+    {
+        json_array_append_new(out, run_check(&j, json_string_value(v)));
+    }
+    *failed = 0;
+    json_array_foreach(out, i, v) *failed += !json_is_true(json_object_get(v, "passed"));
+    return out;
+}

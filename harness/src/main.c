@@ -1,0 +1,438 @@
+/* renewlab: run the scenario catalogue against targets and report.
+ * Exit: 0 all passed, 1 some failed, 2 usage or scenario error, 3 infrastructure error. */
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "reports.h"
+
+enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_INFRA = 3 };
+#define MAX_TARGETS 8
+#define MAX_PATHS 256
+
+typedef struct opts {
+    const char *targets[MAX_TARGETS];
+    int ntargets;
+    const char *paths[MAX_PATHS];
+    int npaths;
+    const char *filter, *junit, *json, *html;
+    uint64_t seed;
+    int shard_k, shard_n, jobs;
+} opts;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: renewlab run [--target T]... [SCENARIO|DIR ...] [--filter GLOB] [--seed N]\n"
+            "                    [--shard K/N] [--jobs N] [--junit F] [--json F] [--html F]\n"
+            "       renewlab list [SCENARIO|DIR ...]\n"
+            "       renewlab explain ID [SCENARIO|DIR ...]\n"
+            "Targets: core (default). Scenarios: the catalogue in scenarios/ by default.\n"
+            "Exit: 0 all passed, 1 some failed, 2 usage or scenario error, 3 infrastructure.\n");
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Scenario files below @p path (a file, or a directory's *.json not starting with '_'). */
+static void collect(const char *path, json_t *files)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        char *names[1024];
+        int n = 0;
+        for (struct dirent *e; d && (e = readdir(d)) && n < 1024;)
+            if (ends_with(e->d_name, ".json") && e->d_name[0] != '_')
+                names[n++] = strdup(e->d_name);
+        if (d)
+            closedir(d);
+        qsort(names, (size_t)n, sizeof names[0], cmp_str);
+        for (int i = 0; i < n; i++) {
+            char full[4096];
+            snprintf(full, sizeof full, "%s/%s", path, names[i]);
+            json_array_append_new(files, json_string(full));
+            free(names[i]);
+        }
+    } else {
+        json_array_append_new(files, json_string(path));
+    }
+}
+
+static const char *default_dir(void)
+{
+    struct stat st;
+    const char *env = getenv("RENEWLAB_SCENARIOS");
+    if (env)
+        return env;
+    if (stat("scenarios", &st) == 0 && S_ISDIR(st.st_mode))
+        return "scenarios";
+    return RENEWLAB_SCENARIO_DIR;
+}
+
+/* Load every scenario; on any error print them all and return NULL. */
+static json_t *load_all(const opts *o)
+{
+    json_t *files = json_array(), *scns = json_array(), *ids = json_object();
+    if (o->npaths == 0)
+        collect(default_dir(), files);
+    for (int i = 0; i < o->npaths; i++)
+        collect(o->paths[i], files);
+    int errors = 0;
+    size_t i;
+    json_t *f;
+    json_array_foreach(files, i, f)
+    {
+        char err[600];
+        json_t *s = scn_load(json_string_value(f), err, sizeof err);
+        const char *id = s ? json_string_value(json_object_get(s, "id")) : NULL;
+        if (s && json_object_get(ids, id)) {
+            snprintf(err, sizeof err, "%s: duplicate scenario id \"%s\" (also in %s)",
+                     json_string_value(f), id, json_string_value(json_object_get(ids, id)));
+            json_decref(s);
+            s = NULL;
+        }
+        if (!s) {
+            fprintf(stderr, "renewlab: %s\n", err);
+            errors++;
+            continue;
+        }
+        json_object_set(ids, id, f);
+        json_array_append_new(scns, s);
+    }
+    if (json_array_size(files) == 0) {
+        fprintf(stderr, "renewlab: no scenario files found\n");
+        errors++;
+    }
+    json_decref(files);
+    json_decref(ids);
+    if (errors) {
+        json_decref(scns);
+        return NULL;
+    }
+    return scns;
+}
+
+/* The runs (scenario x target) selected by filter and shard, in a stable order. */
+static json_t *plan(const opts *o, json_t *scns)
+{
+    json_t *runs = json_array();
+    size_t i;
+    json_t *s;
+    long index = 0;
+    json_array_foreach(scns, i, s)
+    {
+        const char *id = json_string_value(json_object_get(s, "id"));
+        if (o->filter && fnmatch(o->filter, id, 0) != 0)
+            continue;
+        if (o->shard_n && index++ % o->shard_n != o->shard_k - 1)
+            continue;
+        for (int t = 0; t < o->ntargets; t++)
+            json_array_append_new(runs, json_pack("{s:O, s:s}", "scn", s, "target", o->targets[t]));
+    }
+    return runs;
+}
+
+static json_t *run_one(json_t *item, uint64_t seed)
+{
+    return hr_run(json_object_get(item, "scn"), json_string_value(json_object_get(item, "target")),
+                  seed);
+}
+
+/* A worker runs every jobs-th run and writes one JSON line per result to its pipe. */
+static void worker(json_t *runs, int k, int jobs, uint64_t seed, int fd)
+{
+    FILE *out = fdopen(fd, "w");
+    for (size_t i = (size_t)k; i < json_array_size(runs); i += (size_t)jobs) {
+        json_t *r = run_one(json_array_get(runs, i), seed);
+        json_object_set_new(r, "index", json_integer((json_int_t)i));
+        char *line = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        fprintf(out, "%s\n", line);
+        fflush(out);
+        free(line);
+        json_decref(r);
+    }
+    fclose(out);
+    _exit(0);
+}
+
+static void collect_line(char *line, json_t *results, int color)
+{
+    json_t *r = json_loads(line, 0, NULL);
+    if (!r)
+        return;
+    size_t index = (size_t)json_integer_value(json_object_get(r, "index"));
+    json_object_del(r, "index");
+    rpt_term_line(stdout, r, color);
+    json_array_set_new(results, index, r);
+}
+
+/* Run in parallel worker processes (each with its own IdP instance and clock). */
+static void run_parallel(json_t *runs, json_t *results, int jobs, uint64_t seed, int color)
+{
+    struct pollfd fds[64];
+    FILE *in[64];
+    pid_t pids[64];
+    for (int k = 0; k < jobs; k++) {
+        int p[2];
+        if (pipe(p) != 0)
+            break;
+        pids[k] = fork();
+        if (pids[k] == 0) {
+            close(p[0]);
+            worker(runs, k, jobs, seed, p[1]);
+        }
+        close(p[1]);
+        fds[k] = (struct pollfd){.fd = p[0], .events = POLLIN};
+        in[k] = fdopen(p[0], "r");
+    }
+    int open_fds = jobs;
+    char *line = NULL;
+    size_t cap = 0;
+    while (open_fds > 0 && poll(fds, (nfds_t)jobs, -1) > 0) {
+        for (int k = 0; k < jobs; k++) {
+            if (fds[k].fd < 0 || !(fds[k].revents & (POLLIN | POLLHUP)))
+                continue;
+            if (getline(&line, &cap, in[k]) > 0) {
+                collect_line(line, results, color);
+            } else {
+                fclose(in[k]);
+                fds[k].fd = -1;
+                open_fds--;
+            }
+        }
+    }
+    free(line);
+    for (int k = 0; k < jobs; k++)
+        waitpid(pids[k], NULL, 0);
+}
+
+typedef int (*writer_fn)(const char *path, json_t *report, char *err, size_t errlen);
+
+static int write_one(writer_fn fn, const char *path, json_t *report)
+{
+    char err[600];
+    if (!path || fn(path, report, err, sizeof err) == RPT_OK)
+        return 0;
+    fprintf(stderr, "renewlab: %s\n", err);
+    return -1;
+}
+
+/* A report that cannot be written is an infrastructure error; the others are still
+ * written, and files already there are never left half-written. */
+static int write_reports(const opts *o, json_t *report)
+{
+    int rc = write_one(rpt_json_write, o->json, report);
+    rc |= write_one(rpt_junit_write, o->junit, report);
+    int html = write_one(rpt_html_write, o->html, report);
+    if (o->html && html == 0)
+        printf("HTML report: %s\n", o->html);
+    return rc | html;
+}
+
+static int verdict_exit(json_t *report)
+{
+    json_t *s = json_object_get(report, "summary");
+    if (json_integer_value(json_object_get(s, "error")))
+        return EXIT_INFRA;
+    return json_integer_value(json_object_get(s, "fail")) ? EXIT_FAIL : EXIT_PASS;
+}
+
+static int cmd_run(opts *o)
+{
+    json_t *scns = load_all(o);
+    if (!scns)
+        return EXIT_USAGE;
+    json_t *runs = plan(o, scns), *results = json_array();
+    for (size_t i = 0; i < json_array_size(runs); i++)
+        json_array_append_new(results, json_null());
+    int color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+    int jobs = o->jobs > (int)json_array_size(runs) ? (int)json_array_size(runs) : o->jobs;
+    if (jobs > 1) {
+        run_parallel(runs, results, jobs, o->seed, color);
+    } else {
+        for (size_t i = 0; i < json_array_size(runs); i++) {
+            json_t *r = run_one(json_array_get(runs, i), o->seed);
+            rpt_term_line(stdout, r, color);
+            json_array_set_new(results, i, r);
+        }
+    }
+    for (size_t i = 0; i < json_array_size(results); i++) /* a worker that died */
+        if (json_is_null(json_array_get(results, i)))
+            json_array_set_new(results, i, json_pack("{s:s, s:s, s:s}", "scenario", "?", "verdict",
+                                                     "error", "reason", "worker process died"));
+    json_t *report = json_pack("{s:s, s:I, s:o}", "renewlab", RENEWLAB_VERSION, "seed",
+                               (json_int_t)o->seed, "runs", results);
+    rpt_summarize(report);
+    rpt_term_summary(stdout, report, color);
+    int rc = write_reports(o, report) != 0 ? EXIT_INFRA : verdict_exit(report);
+    json_decref(report);
+    json_decref(runs);
+    json_decref(scns);
+    return rc;
+}
+
+static int cmd_list(opts *o)
+{
+    json_t *scns = load_all(o);
+    if (!scns)
+        return EXIT_USAGE;
+    size_t i, k;
+    json_t *s, *t;
+    json_array_foreach(scns, i, s)
+    {
+        printf("%-36s %-8s", json_string_value(json_object_get(s, "id")),
+               json_string_value(json_object_get(s, "catalogue")));
+        json_array_foreach(json_object_get(s, "targets"), k, t) printf("%s%s", k ? "," : "",
+                                                                      json_string_value(t));
+        printf("  %s\n", json_string_value(json_object_get(s, "title")));
+    }
+    json_decref(scns);
+    return EXIT_PASS;
+}
+
+static int cmd_explain(opts *o, const char *id)
+{
+    json_t *scns = load_all(o);
+    if (!scns)
+        return EXIT_USAGE;
+    int rc = EXIT_USAGE;
+    size_t i;
+    json_t *s;
+    json_array_foreach(scns, i, s)
+    {
+        if (strcmp(json_string_value(json_object_get(s, "id")), id) != 0)
+            continue;
+        char *text = scn_explain(s);
+        fputs(text, stdout);
+        free(text);
+        rc = EXIT_PASS;
+    }
+    if (rc != EXIT_PASS)
+        fprintf(stderr, "renewlab: no scenario with id \"%s\"\n", id);
+    json_decref(scns);
+    return rc;
+}
+
+static int parse_opts(int argc, char **argv, opts *o)
+{
+    static const struct option longopts[] = {
+        {"target", required_argument, 0, 't'}, {"filter", required_argument, 0, 'f'},
+        {"seed", required_argument, 0, 's'},   {"shard", required_argument, 0, 'S'},
+        {"jobs", required_argument, 0, 'j'},   {"junit", required_argument, 0, 'J'},
+        {"json", required_argument, 0, 'o'},   {"html", required_argument, 0, 'H'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    int ch;
+    char *end;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 't':
+            if (o->ntargets == MAX_TARGETS || (strcmp(optarg, "core") && strcmp(optarg, "iframe") &&
+                                               strcmp(optarg, "oidc-client-ts"))) {
+                fprintf(stderr, "renewlab: unknown target \"%s\" (core, iframe, oidc-client-ts)\n",
+                        optarg);
+                return -1;
+            }
+            o->targets[o->ntargets++] = optarg;
+            break;
+        case 'f': o->filter = optarg; break;
+        case 'J': o->junit = optarg; break;
+        case 'o': o->json = optarg; break;
+        case 'H': o->html = optarg; break;
+        case 'h': usage(stdout); exit(0);
+        case 's':
+            o->seed = strtoull(optarg, &end, 10);
+            if (*optarg == '-' || *end) {
+                fprintf(stderr, "renewlab: --seed needs a non-negative integer\n");
+                return -1;
+            }
+            break;
+        case 'S':
+            if (sscanf(optarg, "%d/%d", &o->shard_k, &o->shard_n) != 2 || o->shard_n < 1 ||
+                o->shard_k < 1 || o->shard_k > o->shard_n) {
+                fprintf(stderr, "renewlab: --shard needs K/N with 1 <= K <= N\n");
+                return -1;
+            }
+            break;
+        case 'j':
+            o->jobs = (int)strtol(optarg, &end, 10);
+            if (*end || o->jobs < 1 || o->jobs > 64) {
+                fprintf(stderr, "renewlab: --jobs needs 1 to 64\n");
+                return -1;
+            }
+            break;
+        default:
+            fprintf(stderr, "renewlab: unknown or incomplete option \"%s\"\n", argv[optind - 1]);
+            return -1;
+        }
+    }
+    for (; optind < argc && o->npaths < MAX_PATHS; optind++)
+        o->paths[o->npaths++] = argv[optind];
+    if (!o->ntargets)
+        o->targets[o->ntargets++] = "core";
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    opts o = {.jobs = 1, .seed = 1};
+    signal(SIGPIPE, SIG_IGN);
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return EXIT_PASS;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("renewlab %s\n", RENEWLAB_VERSION);
+        return EXIT_PASS;
+    }
+    const char *id = NULL;
+    if (!strcmp(cmd, "explain")) {
+        if (argc < 3) {
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+        id = argv[2];
+        argv++, argc--;
+    }
+    if (parse_opts(argc - 1, argv + 1, &o) != 0) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(cmd, "run"))
+        return cmd_run(&o);
+    if (!strcmp(cmd, "list"))
+        return cmd_list(&o);
+    if (!strcmp(cmd, "explain"))
+        return cmd_explain(&o, id);
+    if (!strcmp(cmd, "judge") || !strcmp(cmd, "probe") || !strcmp(cmd, "load")) {
+        fprintf(stderr, "renewlab: \"%s\" is not built yet\n", cmd);
+        return EXIT_USAGE;
+    }
+    fprintf(stderr, "renewlab: unknown command \"%s\"\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}

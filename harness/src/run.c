@@ -1,0 +1,76 @@
+/* One scenario against one target: play, collect, judge. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cm_clock.h"
+#include "harness.h"
+#include "world.h"
+
+/* The deterministic part of the trace, times relative to the run's start. */
+static json_t *deterministic_trace(hr_world *w)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(w->idp->trace.entries, i, e)
+    {
+        json_t *c = json_deep_copy(e);
+        json_object_del(c, "real_time");
+        json_object_del(c, "latency");
+        json_object_set_new(c, "t", hr_rel(w, (int64_t)(json_number_value(json_object_get(e, "t")) *
+                                                         1000.0 + 0.5)));
+        json_array_append_new(out, c);
+    }
+    return out;
+}
+
+static json_t *base_result(json_t *scn, const char *target)
+{
+    return json_pack("{s:O, s:O, s:s, s:O, s:O}", "scenario", json_object_get(scn, "id"), "title",
+                     json_object_get(scn, "title"), "target", target, "teaches",
+                     json_object_get(scn, "teaches"), "refs", json_object_get(scn, "refs"));
+}
+
+static int targets_include(json_t *scn, const char *target)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(scn, "targets"), i, t) if (!strcmp(json_string_value(t), target))
+        return 1;
+    return 0;
+}
+
+json_t *hr_run(json_t *scn, const char *target, uint64_t seed)
+{
+    json_t *r = base_result(scn, target);
+    int64_t wall = cm_wallclock_ms();
+    if (!targets_include(scn, target) || strcmp(target, "core") != 0) {
+        json_object_set_new(r, "verdict", json_string("skip"));
+        json_object_set_new(r, "reason", json_string(targets_include(scn, target)
+                                                         ? "this target is not available yet"
+                                                         : "the scenario does not apply to it"));
+        return r;
+    }
+    hr_world w;
+    int rc = hr_world_init(&w, scn, seed);
+    if (rc == 0)
+        rc = hr_world_play(&w);
+    if (rc != 0) {
+        json_object_set_new(r, "verdict", json_string("error"));
+        json_object_set_new(r, "reason", json_string(w.error));
+    } else {
+        json_t *trace = deterministic_trace(&w);
+        int failed;
+        json_t *checks = hr_judge(scn, trace, w.events, w.steps, &failed);
+        json_object_set_new(r, "verdict", json_string(failed ? "fail" : "pass"));
+        json_object_set_new(r, "checks", checks);
+        json_object_set_new(r, "figures", hr_figures(trace, w.events));
+        json_object_set_new(r, "trace", trace);
+        json_object_set(r, "events", w.events);
+        json_object_set(r, "steps", w.steps);
+        json_object_set_new(r, "end", hr_rel(&w, cm_clock_now(w.clock)));
+    }
+    hr_world_dispose(&w);
+    json_object_set_new(r, "wall_ms", json_integer(cm_wallclock_ms() - wall));
+    return r;
+}

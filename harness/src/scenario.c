@@ -1,0 +1,259 @@
+/* Scenario files: loading with positions, and validation (unknown keys, wrong types,
+ * impossible steps) with "file:line: /json/pointer: reason" errors. */
+#include "harness.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cm_json.h"
+#include "cm_schema.h"
+#include "cm_strbuf.h"
+#include "idp_int.h"
+
+static const char *const TARGETS[] = {"core", "iframe", "oidc-client-ts", NULL};
+static const char *const METHODS[] = {"refresh", "silent", NULL};
+static const char *const MISBEHAVE[] = {"no_single_flight", "retry_invalid_grant", "no_revoke",
+                                        "keep_old_refresh", "renew_after_expiry", "no_backoff",
+                                        "skip_id_token_checks", NULL};
+static const char *const STEPS[] = {"login", "advance", "use", "api_call", "logout",
+                                    "fault", "clear_faults", "rotate_keys", "revoke_grant",
+                                    "end_sessions", "preset", "client", "note", NULL};
+static const char *const SESSION_STATES[] = {"alive", "lost", "logged_out", NULL};
+static const char *const COOKIE_MODES[] = {"allowed", "blocked", NULL};
+
+static const cm_param TOP[] = {
+    {"id", CM_T_STR, 1, NULL},          {"catalogue", CM_T_STR, 1, NULL},
+    {"title", CM_T_STR, 1, NULL},       {"teaches", CM_T_STR, 1, NULL},
+    {"refs", CM_T_STRARRAY, 1, NULL},   {"targets", CM_T_STRARRAY, 1, TARGETS},
+    {"idp", CM_T_OBJ, 0, NULL},         {"client", CM_T_OBJ, 0, NULL},
+    {"faults", CM_T_ARRAY, 0, NULL},    {"steps", CM_T_ARRAY, 1, NULL},
+    {"expect", CM_T_OBJ, 1, NULL},      {"start", CM_T_NUM, 0, NULL},
+    {NULL, 0, 0, NULL}};
+
+static const cm_param IDP[] = {{"presets", CM_T_STRARRAY, 0, NULL},
+                               {"client", CM_T_OBJ, 0, NULL},
+                               {NULL, 0, 0, NULL}};
+
+static const cm_param CLIENT[] = {
+    {"renew_before", CM_T_NUM, 0, NULL},    {"jitter", CM_T_NUM, 0, NULL},
+    {"min_interval", CM_T_NUM, 0, NULL},    {"request_timeout", CM_T_NUM, 0, NULL},
+    {"max_retries", CM_T_INT, 0, NULL},     {"backoff_initial", CM_T_NUM, 0, NULL},
+    {"backoff_max", CM_T_NUM, 0, NULL},     {"clock_skew", CM_T_NUM, 0, NULL},
+    {"clock_offset", CM_T_NUM, 0, NULL},    {"methods", CM_T_STRARRAY, 0, METHODS},
+    {"misbehave", CM_T_STRARRAY, 0, MISBEHAVE}, {"scope", CM_T_STR, 0, NULL},
+    {"client_id", CM_T_STR, 0, NULL},       {"tabs", CM_T_INT, 0, NULL},
+    {"silent_cookies", CM_T_STR, 0, COOKIE_MODES}, {"revoke_on_logout", CM_T_BOOL, 0, NULL},
+    {NULL, 0, 0, NULL}};
+
+static const cm_param STEP[] = {
+    {"do", CM_T_STR, 1, STEPS},  {"sub", CM_T_STR, 0, NULL},      {"seconds", CM_T_NUM, 0, NULL},
+    {"tab", CM_T_INT, 0, NULL},  {"count", CM_T_INT, 0, NULL},    {"path", CM_T_STR, 0, NULL},
+    {"rule", CM_T_OBJ, 0, NULL}, {"overlap", CM_T_NUM, 0, NULL},  {"name", CM_T_STR, 0, NULL},
+    {"settings", CM_T_OBJ, 0, NULL}, {"text", CM_T_STR, 0, NULL}, {NULL, 0, 0, NULL}};
+
+static const cm_param EXPECT[] = {{"events", CM_T_OBJ, 0, NULL},
+                                  {"checks", CM_T_ARRAY, 0, NULL},
+                                  {"final", CM_T_OBJ, 0, NULL},
+                                  {"requests", CM_T_OBJ, 0, NULL},
+                                  {NULL, 0, 0, NULL}};
+
+static const cm_param FINAL[] = {{"session", CM_T_STR, 0, SESSION_STATES}, {NULL, 0, 0, NULL}};
+static const cm_param RANGE[] = {{"min", CM_T_INT, 0, NULL}, {"max", CM_T_INT, 0, NULL},
+                                 {NULL, 0, 0, NULL}};
+
+static const char *const EVENT_NAMES[] = {"logged_in", "renewed", "renew_failed",
+                                          "session_lost", "interaction_required",
+                                          "logged_out", NULL};
+static const char *const REQUEST_KINDS[] = {"refresh", "code", "revoke", "authorize",
+                                            "resource", "jwks", NULL};
+
+static int fail(char *err, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int in_list(const char *const *list, const char *s)
+{
+    for (; *list; list++)
+        if (strcmp(*list, s) == 0)
+            return 1;
+    return 0;
+}
+
+/* Rules, presets and client settings are checked by the IdP's own code on a demo config:
+ * a scenario can never say what the IdP would not accept. */
+static int check_idp(json_t *scn, char *err, size_t n)
+{
+    json_t *idp = json_object_get(scn, "idp");
+    if (idp && cm_schema_check(idp, IDP, "/idp", NULL, err, n) != 0)
+        return -1;
+    json_t *all = idp_presets_list(), *known = json_object_get(all, "presets");
+    size_t i, k;
+    json_t *v, *p;
+    json_array_foreach(json_object_get(idp, "presets"), i, v)
+    {
+        int found = 0;
+        json_array_foreach(known, k, p) found |= json_equal(json_object_get(p, "name"), v);
+        if (!found) {
+            json_decref(all);
+            return fail(err, n, "/idp/presets/%zu: unknown preset \"%s\"", i,
+                        json_string_value(v));
+        }
+    }
+    json_decref(all);
+    json_t *settings = json_object_get(idp, "client");
+    if (settings) {
+        idp_config *cfg;
+        char why[300];
+        idp_config_demo(&cfg);
+        int rc = idp_client_patch(cfg, "demo-spa", settings, why, sizeof why);
+        idp_config_free(cfg);
+        if (rc != 0)
+            return fail(err, n, "/idp/client%s", why);
+    }
+    return 0;
+}
+
+static int check_rule(json_t *rule, const char *ptr, char *err, size_t n)
+{
+    char why[300];
+    idp_fault *f = idp_fault_parse(rule, "x", why, sizeof why);
+    if (!f)
+        return fail(err, n, "%s%s", ptr, why[0] == '/' && why[1] == ':' ? why + 1 : why);
+    idp_fault_free(f);
+    return 0;
+}
+
+static int check_step(json_t *step, size_t i, int tabs, char *err, size_t n)
+{
+    char ptr[64];
+    snprintf(ptr, sizeof ptr, "/steps/%zu", i);
+    if (cm_schema_check(step, STEP, ptr, NULL, err, n) != 0)
+        return -1;
+    const char *what = json_string_value(json_object_get(step, "do"));
+    json_t *secs = json_object_get(step, "seconds"), *tab = json_object_get(step, "tab");
+    if (!strcmp(what, "advance") &&
+        (!secs || json_number_value(secs) < 0 || json_number_value(secs) > 31 * 86400.0))
+        return fail(err, n, "%s/seconds: advance needs seconds between 0 and 31 days", ptr);
+    if (tab && (json_integer_value(tab) < 0 || json_integer_value(tab) >= tabs))
+        return fail(err, n, "%s/tab: there are %d tabs (0 to %d)", ptr, tabs, tabs - 1);
+    if (!strcmp(what, "fault")) {
+        char rp[80];
+        snprintf(rp, sizeof rp, "%s/rule", ptr);
+        if (!json_object_get(step, "rule"))
+            return fail(err, n, "%s/rule: required for a fault step", ptr);
+        return check_rule(json_object_get(step, "rule"), rp, err, n);
+    }
+    if (!strcmp(what, "preset") && !json_object_get(step, "name"))
+        return fail(err, n, "%s/name: required for a preset step", ptr);
+    if (!strcmp(what, "client") && !json_object_get(step, "settings"))
+        return fail(err, n, "%s/settings: required for a client step", ptr);
+    return 0;
+}
+
+static int check_ranges(json_t *obj, const char *const *names, const char *ptr, char *err,
+                        size_t n)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        char sub[120];
+        snprintf(sub, sizeof sub, "%s/%s", ptr, key);
+        if (!in_list(names, key))
+            return fail(err, n, "%s: unknown name", sub);
+        if (!json_is_integer(v) && cm_schema_check(v, RANGE, sub, NULL, err, n) != 0)
+            return fail(err, n, "%s: expected a count or {\"min\", \"max\"}", sub);
+    }
+    return 0;
+}
+
+static int check_expect(json_t *e, char *err, size_t n)
+{
+    if (cm_schema_check(e, EXPECT, "/expect", NULL, err, n) != 0)
+        return -1;
+    json_t *final = json_object_get(e, "final");
+    if (final && cm_schema_check(final, FINAL, "/expect/final", NULL, err, n) != 0)
+        return -1;
+    if (check_ranges(json_object_get(e, "events"), EVENT_NAMES, "/expect/events", err, n) != 0 ||
+        check_ranges(json_object_get(e, "requests"), REQUEST_KINDS, "/expect/requests", err, n))
+        return -1;
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(e, "checks"), i, c)
+    {
+        const char *name = json_is_string(c) ? json_string_value(c) : NULL;
+        if (!name || !in_list(HR_CHECKS, name))
+            return fail(err, n, "/expect/checks/%zu: unknown check (renewlab explain lists them)",
+                        i);
+    }
+    return 0;
+}
+
+int scn_validate(json_t *scn, char *err, size_t n)
+{
+    if (!json_is_object(scn))
+        return fail(err, n, "/: a scenario must be a JSON object");
+    if (cm_schema_check(scn, TOP, "", NULL, err, n) != 0)
+        return -1;
+    json_t *client = json_object_get(scn, "client");
+    if (client && cm_schema_check(client, CLIENT, "/client", NULL, err, n) != 0)
+        return -1;
+    json_t *tabs_v = json_object_get(client, "tabs");
+    int tabs = tabs_v ? (int)json_integer_value(tabs_v) : 1;
+    if (tabs < 1 || tabs > 4)
+        return fail(err, n, "/client/tabs: between 1 and 4");
+    if (check_idp(scn, err, n) != 0)
+        return -1;
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(scn, "faults"), i, v)
+    {
+        char ptr[40];
+        snprintf(ptr, sizeof ptr, "/faults/%zu", i);
+        if (check_rule(v, ptr, err, n) != 0)
+            return -1;
+    }
+    json_t *steps = json_object_get(scn, "steps");
+    if (json_array_size(steps) == 0)
+        return fail(err, n, "/steps: at least one step");
+    json_array_foreach(steps, i, v) if (check_step(v, i, tabs, err, n) != 0) return -1;
+    return check_expect(json_object_get(scn, "expect"), err, n);
+}
+
+json_t *scn_load(const char *path, char *err, size_t errlen)
+{
+    size_t len;
+    char *text = cm_file_read(path, &len);
+    if (!text) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *scn = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    char why[400];
+    if (!scn) {
+        snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+    } else if (scn_validate(scn, why, sizeof why) != 0) {
+        /* the line of the pointer, or of its nearest ancestor that exists */
+        char at[300];
+        snprintf(at, sizeof at, "%.*s", (int)strcspn(why, ":"), why);
+        int line = cm_json_pointer_line(text, len, at);
+        for (char *cut; !line && (cut = strrchr(at, '/')) != NULL;) {
+            *cut = '\0';
+            line = cm_json_pointer_line(text, len, at);
+        }
+        snprintf(err, errlen, "%s:%d: %s", path, line ? line : 1, why);
+        json_decref(scn);
+        scn = NULL;
+    }
+    free(text);
+    return scn;
+}

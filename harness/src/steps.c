@@ -1,0 +1,251 @@
+/* Playing a scenario's steps on the virtual clock. */
+#include "world.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define STUCK_REAL_MS 5000
+#define WAIT_LIMIT_MS (8LL * 86400 * 1000)
+
+static int no_pending(void *arg)
+{
+    return ((hr_world *)arg)->pending == 0;
+}
+
+/* Run until the step's operations completed (virtual time may pass: retries, backoff). */
+static int wait_ops(hr_world *w, const char *what)
+{
+    int rc = cm_loop_run(w->base, w->clock, no_pending, w, cm_clock_now(w->clock) + WAIT_LIMIT_MS,
+                         STUCK_REAL_MS);
+    if (rc == CM_LOOP_DONE) /* and what is due at this instant (events) */
+        rc = cm_loop_run(w->base, w->clock, NULL, NULL, cm_clock_now(w->clock), STUCK_REAL_MS);
+    if (rc == CM_LOOP_STUCK) {
+        snprintf(w->error, sizeof w->error, "%s: requests stayed in flight (no progress)", what);
+        return -1;
+    }
+    if (w->pending) {
+        snprintf(w->error, sizeof w->error, "%s did not complete within 8 virtual days", what);
+        return -1;
+    }
+    return 0;
+}
+
+static int advance(hr_world *w, double seconds)
+{
+    int64_t until = cm_clock_now(w->clock) + (int64_t)(seconds * 1000.0);
+    int rc = cm_loop_run(w->base, w->clock, NULL, NULL, until, STUCK_REAL_MS);
+    if (rc == CM_LOOP_STUCK) {
+        snprintf(w->error, sizeof w->error, "advance: requests stayed in flight");
+        return -1;
+    }
+    w->clock->set_ms(w->clock->ctx, until);
+    return 0;
+}
+
+static void op_done(void *arg, int status)
+{
+    (void)status;
+    ((hr_world *)arg)->pending--;
+}
+
+static void token_done(void *arg, int status, const char *token)
+{
+    (void)status, (void)token;
+    ((hr_world *)arg)->pending--;
+}
+
+static hr_tab *tab_of(hr_world *w, json_t *step)
+{
+    json_t *t = json_object_get(step, "tab");
+    return &w->tabs[t ? json_integer_value(t) : 0];
+}
+
+static int do_login(hr_world *w, json_t *step)
+{
+    const char *sub = json_string_value(json_object_get(step, "sub"));
+    idp_session *sess = idp_session_create(w->idp, sub ? sub : "alice", cm_clock_now(w->clock));
+    if (!sess)
+        return -1;
+    snprintf(w->cookie, sizeof w->cookie, "%s=%s", w->idp->cfg->cookie.name, sess->cookie);
+    for (int i = 0; i < w->ntabs; i++) { /* the first start also fetches discovery */
+        w->pending++;
+        if (rc_client_start(w->tabs[i].client, op_done, w) != RC_OK)
+            w->pending--;
+    }
+    if (wait_ops(w, "discovery") != 0)
+        return -1;
+    w->pending++;
+    if (rc_client_login_with_cookie(tab_of(w, step)->client, w->cookie, op_done, w) != RC_OK)
+        w->pending--;
+    if (wait_ops(w, "login") != 0)
+        return -1;
+    for (int i = 0; i < w->ntabs; i++) /* the other tabs see the session in the store */
+        if (&w->tabs[i] != tab_of(w, step))
+            rc_client_attach(w->tabs[i].client);
+    return 0;
+}
+
+static int do_use(hr_world *w, json_t *step)
+{
+    json_t *count = json_object_get(step, "count");
+    int n = count ? (int)json_integer_value(count) : 1;
+    for (int i = 0; i < n; i++) { /* all at once: concurrent callers */
+        w->pending++;
+        if (rc_client_get_token(tab_of(w, step)->client, token_done, w) != RC_OK)
+            w->pending--;
+    }
+    return wait_ops(w, "use");
+}
+
+typedef struct api_call {
+    hr_world *w;
+    hr_tab *tab;
+    char url[600];
+    int retried;
+} api_call;
+
+static void on_api_token(void *arg, int status, const char *token);
+
+static void on_resource(void *arg, int err, const rc_http_response *r)
+{
+    api_call *a = arg;
+    /* a 401 invalid_token makes the client renew once; the call is then repeated once */
+    if (!err && !a->retried &&
+        rc_client_resource_error(a->tab->client, r->status, r->www_authenticate)) {
+        a->retried = 1;
+        if (rc_client_get_token(a->tab->client, on_api_token, a) == RC_OK)
+            return;
+    }
+    a->w->pending--;
+    free(a);
+}
+
+static void call_resource(api_call *a, const char *token)
+{
+    char auth[4200];
+    snprintf(auth, sizeof auth, "Bearer %s", token ? token : "");
+    rc_http_request rq = {.method = "GET", .url = a->url, .authorization = auth};
+    void *handle;
+    if (a->w->http.send(a->w->http.ctx, &rq, on_resource, a, &handle) != RC_OK) {
+        a->w->pending--;
+        free(a);
+    }
+}
+
+static void on_api_token(void *arg, int status, const char *token)
+{
+    api_call *a = arg;
+    if (status != RC_OK) { /* no token: no call */
+        a->w->pending--;
+        free(a);
+        return;
+    }
+    call_resource(a, token);
+}
+
+static int do_api_call(hr_world *w, json_t *step)
+{
+    api_call *a = calloc(1, sizeof *a);
+    if (!a)
+        return -1;
+    const char *path = json_string_value(json_object_get(step, "path"));
+    a->w = w;
+    a->tab = tab_of(w, step);
+    snprintf(a->url, sizeof a->url, "%s%s", idp_server_issuer(w->idp), path ? path : "/resource");
+    w->pending++;
+    if (rc_client_get_token(a->tab->client, on_api_token, a) != RC_OK) {
+        w->pending--;
+        free(a);
+    }
+    return wait_ops(w, "api_call");
+}
+
+static int do_logout(hr_world *w, json_t *step)
+{
+    w->pending++;
+    if (rc_client_logout(tab_of(w, step)->client, op_done, w) != RC_OK)
+        w->pending--;
+    return wait_ops(w, "logout");
+}
+
+static void revoke_grants(hr_world *w, const char *sub)
+{
+    for (size_t i = 0; i < w->idp->store.n_families; i++) {
+        idp_family *f = w->idp->store.families[i];
+        if (!sub || !strcmp(sub, f->sub))
+            idp_family_revoke(f, "grant revoked by an administrator");
+    }
+}
+
+static void end_sessions(hr_world *w, const char *sub)
+{
+    size_t pos = 0;
+    const char *key;
+    void *v;
+    while (cm_map_next(&w->idp->store.sessions, &pos, &key, &v))
+        if (!sub || !strcmp(sub, ((idp_session *)v)->sub))
+            idp_session_end(w->idp, v);
+}
+
+/* Steps that act on the IdP directly, as its control API would. */
+static int do_idp_step(hr_world *w, const char *what, json_t *step)
+{
+    char err[300] = "";
+    int rc = 0;
+    const char *sub = json_string_value(json_object_get(step, "sub"));
+    if (!strcmp(what, "fault"))
+        rc = idp_faults_add(w->idp, json_object_get(step, "rule"), err, sizeof err, NULL);
+    else if (!strcmp(what, "clear_faults"))
+        idp_faults_clear(w->idp);
+    else if (!strcmp(what, "rotate_keys")) {
+        json_t *ov = json_object_get(step, "overlap");
+        rc = idp_keys_rotate(&w->idp->keys, cm_clock_now(w->clock),
+                             ov ? (int64_t)(json_number_value(ov) * 1000)
+                                : w->idp->cfg->key_overlap_ms);
+    } else if (!strcmp(what, "revoke_grant"))
+        revoke_grants(w, sub);
+    else if (!strcmp(what, "end_sessions"))
+        end_sessions(w, sub);
+    else if (!strcmp(what, "preset"))
+        rc = idp_preset_apply(w->idp, json_string_value(json_object_get(step, "name")), err,
+                              sizeof err);
+    else if (!strcmp(what, "client"))
+        rc = idp_client_patch(w->idp->cfg, "demo-spa", json_object_get(step, "settings"), err,
+                              sizeof err);
+    if (rc != 0)
+        snprintf(w->error, sizeof w->error, "%s step: %s", what, err);
+    return rc ? -1 : 0;
+}
+
+static int play_step(hr_world *w, json_t *step)
+{
+    const char *what = json_string_value(json_object_get(step, "do"));
+    json_t *logged = json_deep_copy(step);
+    json_object_set_new(logged, "t", hr_rel(w, cm_clock_now(w->clock)));
+    json_array_append_new(w->steps, logged);
+    if (!strcmp(what, "login"))
+        return do_login(w, step);
+    if (!strcmp(what, "advance"))
+        return advance(w, json_number_value(json_object_get(step, "seconds")));
+    if (!strcmp(what, "use"))
+        return do_use(w, step);
+    if (!strcmp(what, "api_call"))
+        return do_api_call(w, step);
+    if (!strcmp(what, "logout"))
+        return do_logout(w, step);
+    if (!strcmp(what, "note"))
+        return 0;
+    return do_idp_step(w, what, step);
+}
+
+int hr_world_play(hr_world *w)
+{
+    size_t i;
+    json_t *step;
+    json_array_foreach(json_object_get(w->scn, "steps"), i, step)
+    {
+        if (play_step(w, step) != 0)
+            return -1;
+    }
+    return advance(w, 0); /* what is due at the end still happens */
+}

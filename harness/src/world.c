@@ -1,0 +1,274 @@
+/* Setting up a run (IdP, tabs, shared store, skewed clocks) and playing its steps. */
+#include "world.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+json_t *hr_rel(const hr_world *w, int64_t ms)
+{
+    int64_t rel = ms - w->start_ms;
+    return rel % 1000 ? json_real((double)rel / 1000.0) : json_integer(rel / 1000);
+}
+
+/* ---- a party's view of the shared clock (client clock skew) ------------------------ */
+
+static int64_t tab_now(void *ctx)
+{
+    hr_tab *t = ctx;
+    return cm_clock_now(t->w->clock) + t->w->client_offset_ms;
+}
+
+static int tab_set(void *ctx, int64_t now)
+{
+    hr_tab *t = ctx;
+    return t->w->clock->set_ms(t->w->clock->ctx, now - t->w->client_offset_ms);
+}
+
+static cm_timer *tab_start(void *ctx, int64_t delay, cm_timer_cb cb, void *arg)
+{
+    cm_clock *c = ((hr_tab *)ctx)->w->clock;
+    return c->timer_start(c->ctx, delay, cb, arg);
+}
+
+static void tab_cancel(void *ctx, cm_timer *t)
+{
+    cm_clock *c = ((hr_tab *)ctx)->w->clock;
+    c->timer_cancel(c->ctx, t);
+}
+
+static void tab_inflight(void *ctx, int delta)
+{
+    cm_clock *c = ((hr_tab *)ctx)->w->clock;
+    c->inflight(c->ctx, delta);
+}
+
+/* ---- events ------------------------------------------------------------------------ */
+
+static const char *const EVENT_NAMES[] = {"logged_in", "renewed", "renew_failed",
+                                          "session_lost", "interaction_required",
+                                          "logged_out", "request"};
+
+static void on_event(void *arg, const rc_event *ev)
+{
+    hr_tab *t = arg;
+    if (ev->type == RC_EV_REQUEST)
+        return;
+    json_t *e = json_pack("{s:o, s:i, s:s}", "t", hr_rel(t->w, cm_clock_now(t->w->clock)), "tab",
+                          t->index, "event", EVENT_NAMES[ev->type]);
+    if (ev->status)
+        json_object_set_new(e, "reason", json_string(rc_err_name(ev->status)));
+    if (ev->type == RC_EV_RENEW_FAILED)
+        json_object_set_new(e, "transient", json_boolean(ev->transient));
+    if (ev->method)
+        json_object_set_new(e, "method", json_string(ev->method));
+    if (ev->detail)
+        json_object_set_new(e, "detail", json_string(ev->detail));
+    json_array_append_new(t->w->events, e);
+}
+
+/* ---- prompt=none as an iframe does it: the IdP session cookie, then the redirect ----- */
+
+typedef struct silent_call {
+    hr_tab *tab;
+    rc_silent_done done;
+    void *done_arg;
+    cm_timer *timer;
+} silent_call;
+
+static void silent_timeout(void *arg)
+{
+    silent_call *s = arg;
+    s->done(s->done_arg, NULL, RC_ETIMEOUT); /* the frame never posted back */
+    free(s);
+}
+
+static void on_silent_answer(void *arg, int err, const rc_http_response *r)
+{
+    silent_call *s = arg;
+    if (!err && r->status == 302 && r->location) {
+        s->done(s->done_arg, r->location, 0);
+        free(s);
+        return;
+    }
+    /* a page instead of a redirect (prompt=none ignored, framing refused): the page only
+     * notices through its own timeout */
+    int64_t timeout = json_number_value(json_object_get(
+                          json_object_get(s->tab->w->scn, "client"), "request_timeout")) * 1000;
+    cm_clock *c = s->tab->w->clock;
+    s->timer = c->timer_start(c->ctx, timeout > 0 ? timeout : 10000, silent_timeout, s);
+}
+
+static int core_silent(void *arg, const char *url, rc_silent_done done, void *done_arg)
+{
+    hr_tab *t = arg;
+    silent_call *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    *s = (silent_call){.tab = t, .done = done, .done_arg = done_arg};
+    rc_http_request rq = {.method = "GET", .url = url,
+                          .cookie = t->w->cookies_blocked || !*t->w->cookie ? NULL : t->w->cookie};
+    void *handle;
+    if (t->w->http.send(t->w->http.ctx, &rq, on_silent_answer, s, &handle) != RC_OK) {
+        free(s);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- setup ---------------------------------------------------------------------------- */
+
+static double num(json_t *obj, const char *key, double dflt)
+{
+    json_t *v = json_object_get(obj, key);
+    return v ? json_number_value(v) : dflt;
+}
+
+static unsigned misbehave_flags(json_t *list)
+{
+    static const struct {
+        const char *name;
+        unsigned flag;
+    } map[] = {{"no_single_flight", RC_BAD_NO_SINGLE_FLIGHT},
+               {"retry_invalid_grant", RC_BAD_RETRY_INVALID_GRANT},
+               {"no_revoke", RC_BAD_NO_REVOKE},
+               {"keep_old_refresh", RC_BAD_KEEP_OLD_REFRESH},
+               {"renew_after_expiry", RC_BAD_RENEW_AFTER_EXPIRY},
+               {"no_backoff", RC_BAD_NO_BACKOFF},
+               {"skip_id_token_checks", RC_BAD_SKIP_ID_TOKEN_CHECKS}};
+    unsigned flags = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) for (size_t k = 0; k < sizeof map / sizeof map[0]; k++) if (
+        !strcmp(json_string_value(v), map[k].name)) flags |= map[k].flag;
+    return flags;
+}
+
+static rc_config client_config(hr_world *w, json_t *cl)
+{
+    rc_config cfg = {
+        .issuer = idp_server_issuer(w->idp),
+        .client_id = json_string_value(json_object_get(cl, "client_id"))
+                         ? json_string_value(json_object_get(cl, "client_id"))
+                         : "demo-spa",
+        .redirect_uri = "http://127.0.0.1:8080/callback",
+        .scope = json_string_value(json_object_get(cl, "scope")),
+        .renew_before_ms = (int64_t)(num(cl, "renew_before", 60) * 1000),
+        .jitter_ms = (int64_t)(num(cl, "jitter", 0) * 1000),
+        .min_interval_ms = (int64_t)(num(cl, "min_interval", 5) * 1000),
+        .request_timeout_ms = (int64_t)(num(cl, "request_timeout", 10) * 1000),
+        .max_retries = (int)num(cl, "max_retries", 4),
+        .backoff_initial_ms = (int64_t)(num(cl, "backoff_initial", 1) * 1000),
+        .backoff_max_ms = (int64_t)(num(cl, "backoff_max", 60) * 1000),
+        .clock_skew_ms = (int64_t)(num(cl, "clock_skew", 60) * 1000),
+        .revoke_on_logout = json_is_false(json_object_get(cl, "revoke_on_logout")) ? -1 : 1,
+        .misbehave = misbehave_flags(json_object_get(cl, "misbehave")),
+    };
+    json_t *methods = json_object_get(cl, "methods");
+    size_t i;
+    json_t *m;
+    json_array_foreach(methods, i, m) cfg.methods |=
+        !strcmp(json_string_value(m), "refresh") ? RC_METHOD_REFRESH : RC_METHOD_SILENT;
+    return cfg;
+}
+
+/* One RSA key per process: generating one per run would cost more than the run. */
+static EVP_PKEY *shared_signing_key(void)
+{
+    static EVP_PKEY *key;
+    if (!key)
+        key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    return key;
+}
+
+static int setup_idp(hr_world *w, json_t *scn, uint64_t seed)
+{
+    idp_config *cfg;
+    char err[300];
+    json_t *idp = json_object_get(scn, "idp");
+    idp_options opts = {.signing_key = shared_signing_key()};
+    if (idp_config_demo(&cfg) != 0 ||
+        idp_server_new(w->base, w->clock, cm_rng_seeded(&w->idp_rng, seed), cfg, &opts, &w->idp,
+                       err, sizeof err) != 0 ||
+        idp_server_listen(w->idp, "127.0.0.1", 0, err, sizeof err) != 0) {
+        snprintf(w->error, sizeof w->error, "mock IdP: %s", err);
+        return -1;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(idp, "presets"), i, v)
+    {
+        idp_preset_apply(w->idp, json_string_value(v), err, sizeof err);
+    }
+    json_t *settings = json_object_get(idp, "client");
+    if (settings)
+        idp_client_patch(w->idp->cfg, "demo-spa", settings, err, sizeof err);
+    json_array_foreach(json_object_get(scn, "faults"), i, v)
+    {
+        idp_faults_add(w->idp, v, err, sizeof err, NULL);
+    }
+    return 0;
+}
+
+static int setup_tabs(hr_world *w, json_t *cl, uint64_t seed)
+{
+    rc_config cfg = client_config(w, cl);
+    json_t *tabs = json_object_get(cl, "tabs");
+    w->ntabs = tabs ? (int)json_integer_value(tabs) : 1;
+    for (int i = 0; i < w->ntabs; i++) {
+        hr_tab *t = &w->tabs[i];
+        t->w = w;
+        t->index = i;
+        t->clock = (cm_clock){tab_now, tab_set, tab_start, tab_cancel, tab_inflight, t};
+        rc_env env = {.base = w->base, .clock = &t->clock,
+                      .rng = cm_rng_seeded(&t->rng, seed * 31 + (uint64_t)i + 1),
+                      .store = rc_memory_store_iface(w->store), .on_event = on_event,
+                      .event_arg = t, .silent = core_silent, .silent_arg = t};
+        if (rc_client_new(&cfg, &env, &t->client) != RC_OK) {
+            snprintf(w->error, sizeof w->error, "cannot make renew_core client %d", i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int hr_world_init(hr_world *w, json_t *scn, uint64_t seed)
+{
+    memset(w, 0, sizeof *w);
+    w->scn = scn;
+    w->events = json_array();
+    w->steps = json_array();
+    json_t *cl = json_object_get(scn, "client");
+    int64_t start = (int64_t)(num(scn, "start", (double)HR_DEFAULT_START) * 1000);
+    w->start_ms = start;
+    w->client_offset_ms = (int64_t)(num(cl, "clock_offset", 0) * 1000);
+    const char *cookies = json_string_value(json_object_get(cl, "silent_cookies"));
+    w->cookies_blocked = cookies && !strcmp(cookies, "blocked");
+    w->base = event_base_new();
+    w->clock = w->base ? cm_virtclock_new(start) : NULL;
+    w->store = rc_memory_store_new();
+    if (!w->clock || !w->store ||
+        rc_transport_evhttp_new(w->base, w->clock, NULL, &w->http) != RC_OK) {
+        snprintf(w->error, sizeof w->error, "out of memory");
+        return -1;
+    }
+    if (setup_idp(w, scn, seed) != 0 || setup_tabs(w, cl, seed) != 0)
+        return -1;
+    return 0;
+}
+
+void hr_world_dispose(hr_world *w)
+{
+    for (int i = 0; i < w->ntabs; i++)
+        rc_client_free(w->tabs[i].client);
+    if (w->http.ctx)
+        rc_transport_evhttp_free(&w->http);
+    idp_server_free(w->idp);
+    rc_memory_store_free(w->store);
+    cm_virtclock_free(w->clock);
+    if (w->base)
+        event_base_free(w->base);
+    json_decref(w->events);
+    json_decref(w->steps);
+}

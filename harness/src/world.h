@@ -1,0 +1,51 @@
+/* One run of one scenario against the core target: the IdP in process, renew_core tabs
+ * sharing a store, all on one event loop and one virtual clock. */
+#ifndef HR_WORLD_H
+#define HR_WORLD_H
+
+#include <jansson.h>
+
+#include "cm_virtclock.h"
+#include "idp_int.h"
+#include "renew_core.h"
+
+#define HR_MAX_TABS 4
+#define HR_DEFAULT_START 1800000000LL /* epoch seconds: runs never depend on the date */
+
+typedef struct hr_world hr_world;
+
+typedef struct hr_tab {
+    hr_world *w;
+    int index;
+    cm_clock clock; /* the shared clock seen with this party's offset */
+    cm_seeded_rng rng;
+    rc_client *client;
+} hr_tab;
+
+struct hr_world {
+    json_t *scn;
+    struct event_base *base;
+    cm_clock *clock;
+    int64_t start_ms; /* virtual time of the run's start: times are reported from it */
+    int64_t client_offset_ms;
+    cm_seeded_rng idp_rng;
+    idp_server *idp;
+    rc_memory_store *store;
+    rc_transport http; /* the harness's own requests (resource calls, silent renewals) */
+    hr_tab tabs[HR_MAX_TABS];
+    int ntabs;
+    char cookie[300]; /* the IdP session of the last login step */
+    int cookies_blocked;
+    json_t *events, *steps; /* what happened, for the judge and the reports */
+    int pending;            /* operations still running in the current step */
+    char error[400];        /* an infrastructure failure */
+};
+
+int hr_world_init(hr_world *w, json_t *scn, uint64_t seed);
+void hr_world_dispose(hr_world *w);
+/** Run the scenario's steps. 0, or -1 with w->error set (infrastructure). */
+int hr_world_play(hr_world *w);
+/** Seconds since the run's start as a JSON number. */
+json_t *hr_rel(const hr_world *w, int64_t ms);
+
+#endif

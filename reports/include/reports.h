@@ -1,0 +1,27 @@
+/* Report writers. They read results only: the report object is
+ * {"renewlab": VERSION, "seed": N, "runs": [run results], "summary": {...}}. */
+#ifndef REPORTS_H
+#define REPORTS_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+enum rpt_status { RPT_OK = 0, RPT_EIO = -1 };
+
+/** One line for a finished run (progress on long runs); colour only when @p color. */
+void rpt_term_line(FILE *out, json_t *run, int color);
+/** The summary table and the failures with their evidence. */
+void rpt_term_summary(FILE *out, json_t *report, int color);
+/** Fill report["summary"] from report["runs"]. */
+void rpt_summarize(json_t *report);
+
+/* File writers write to PATH.tmp and rename, so an existing report is never left
+ * half-written; on failure @p err says why. */
+int rpt_json_write(const char *path, json_t *report, char *err, size_t errlen);
+int rpt_junit_write(const char *path, json_t *report, char *err, size_t errlen);
+int rpt_html_write(const char *path, json_t *report, char *err, size_t errlen);
+
+/** Write @p text to @p path through a temporary file and rename. */
+int rpt_write_file(const char *path, const char *text, char *err, size_t errlen);
+
+#endif

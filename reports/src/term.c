@@ -1,0 +1,79 @@
+/* The terminal report: a line per run as it finishes, then a summary with the evidence
+ * of each failure. Colour only on a TTY (the caller decides). */
+#include "reports.h"
+
+#include <string.h>
+
+static const char *colour(const char *verdict, int on)
+{
+    if (!on)
+        return "";
+    if (!strcmp(verdict, "pass"))
+        return "\033[32m";
+    if (!strcmp(verdict, "fail"))
+        return "\033[31m";
+    if (!strcmp(verdict, "error"))
+        return "\033[35m";
+    return "\033[33m";
+}
+
+void rpt_term_line(FILE *out, json_t *run, int color)
+{
+    const char *v = json_string_value(json_object_get(run, "verdict"));
+    json_t *fig = json_object_get(run, "figures");
+    fprintf(out, "%s%-5s%s %-40s %-6s", colour(v, color), v, color ? "\033[0m" : "",
+            json_string_value(json_object_get(run, "scenario")),
+            json_string_value(json_object_get(run, "target")));
+    if (fig)
+        fprintf(out, " renewals %-4lld refresh requests %-4lld", 
+                json_integer_value(json_object_get(fig, "renewals")),
+                json_integer_value(json_object_get(fig, "refresh_requests")));
+    json_t *reason = json_object_get(run, "reason");
+    if (reason)
+        fprintf(out, " (%s)", json_string_value(reason));
+    fprintf(out, " %lldms\n", json_integer_value(json_object_get(run, "wall_ms")));
+    fflush(out);
+}
+
+static void failures(FILE *out, json_t *run)
+{
+    size_t i, k;
+    json_t *c, *ev;
+    fprintf(out, "\n%s [%s] %s\n", json_string_value(json_object_get(run, "scenario")),
+            json_string_value(json_object_get(run, "target")),
+            json_string_value(json_object_get(run, "title")));
+    if (json_object_get(run, "reason"))
+        fprintf(out, "  error: %s\n", json_string_value(json_object_get(run, "reason")));
+    json_array_foreach(json_object_get(run, "checks"), i, c)
+    {
+        if (json_is_true(json_object_get(c, "passed")))
+            continue;
+        fprintf(out, "  FAILED %s %s\n", json_string_value(json_object_get(c, "kind")),
+                json_string_value(json_object_get(c, "name")));
+        json_array_foreach(json_object_get(c, "evidence"), k, ev) fprintf(out, "    - %s\n",
+                                                                        json_string_value(ev));
+    }
+}
+
+void rpt_term_summary(FILE *out, json_t *report, int color)
+{
+    json_t *s = json_object_get(report, "summary");
+    size_t i;
+    json_t *run;
+    json_array_foreach(json_object_get(report, "runs"), i, run)
+    {
+        const char *v = json_string_value(json_object_get(run, "verdict"));
+        if (!strcmp(v, "fail") || !strcmp(v, "error"))
+            failures(out, run);
+    }
+    fprintf(out, "\n%-8s %-8s %-8s %-8s %-8s\n", "total", "passed", "failed", "skipped", "errors");
+    fprintf(out, "%-8lld %s%-8lld%s %s%-8lld%s %-8lld %-8lld\n",
+            json_integer_value(json_object_get(s, "total")), colour("pass", color),
+            json_integer_value(json_object_get(s, "pass")), color ? "\033[0m" : "",
+            colour("fail", color), json_integer_value(json_object_get(s, "fail")),
+            color ? "\033[0m" : "", json_integer_value(json_object_get(s, "skip")),
+            json_integer_value(json_object_get(s, "error")));
+    fprintf(out, "%lld passed, %lld failed\n", json_integer_value(json_object_get(s, "pass")),
+            json_integer_value(json_object_get(s, "fail")) +
+                json_integer_value(json_object_get(s, "error")));
+}

@@ -153,7 +153,9 @@ static rc_config client_config(hr_world *w, json_t *cl)
                          ? json_string_value(json_object_get(cl, "client_id"))
                          : "demo-spa",
         .redirect_uri = "http://127.0.0.1:8080/callback",
-        .scope = json_string_value(json_object_get(cl, "scope")),
+        .scope = json_string_value(json_object_get(cl, "scope"))
+                     ? json_string_value(json_object_get(cl, "scope"))
+                     : "openid profile offline_access api",
         .renew_before_ms = (int64_t)(num(cl, "renew_before", 60) * 1000),
         .jitter_ms = (int64_t)(num(cl, "jitter", 0) * 1000),
         .min_interval_ms = (int64_t)(num(cl, "min_interval", 5) * 1000),
@@ -170,6 +172,8 @@ static rc_config client_config(hr_world *w, json_t *cl)
     json_t *m;
     json_array_foreach(methods, i, m) cfg.methods |=
         !strcmp(json_string_value(m), "refresh") ? RC_METHOD_REFRESH : RC_METHOD_SILENT;
+    if (!cfg.methods) /* a scenario's client renews with refresh tokens unless it says so */
+        cfg.methods = RC_METHOD_REFRESH;
     return cfg;
 }
 

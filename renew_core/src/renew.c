@@ -263,11 +263,15 @@ static void on_store_changed(void *arg)
     }
 }
 
-/* Another instance (tab) may have renewed while we waited: adopt its tokens. */
+/* Another instance (tab) may have renewed while we waited: adopt its tokens (1). An
+ * empty store means another instance logged out or lost the session (-1). */
 static int adopt_from_store(rc_client *c)
 {
     rc_tokens t;
-    if (c->env.store.load(c->env.store.ctx, &t) != RC_OK)
+    int rc = c->env.store.load(c->env.store.ctx, &t);
+    if (rc == RC_ENO_SESSION)
+        return -1;
+    if (rc != RC_OK)
         return 0;
     if (t.version == c->tok.version) {
         rc_tokens_dispose(&t);
@@ -289,7 +293,14 @@ static void attempt(rc_renewal *r)
         return;
     }
     r->locked = single;
-    if (single && adopt_from_store(c)) {
+    int adopted = single ? adopt_from_store(c) : 0;
+    if (adopted < 0) { /* never revive a session another tab ended with its refresh token */
+        unlock(r);
+        c->has_session = 0;
+        rc_timer_cancel(c, &c->renew_timer);
+        rc_emit(c, RC_EV_SESSION_LOST, RC_ELOGGED_OUT, 0, NULL, "the shared session ended");
+        complete(r, RC_ELOGGED_OUT);
+    } else if (adopted) {
         unlock(r);
         rc_schedule_renewal(c);
         complete(r, RC_OK);

@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 PYTEST ?= /usr/bin/python3 -m pytest
 
-.PHONY: all deps build run test unit e2e asan-test clean format
+.PHONY: all deps build run demo test unit e2e asan-test clean format
 
 all: build
 
@@ -16,7 +16,16 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
+REPORTS ?= reports-out
+
+# The main job: the whole scenario catalogue against the C core, with every report.
 run: build
+	@mkdir -p $(REPORTS)
+	$(BUILD)/bin/renewlab run --target core --jobs $(JOBS) --json $(REPORTS)/report.json \
+	  --junit $(REPORTS)/junit.xml --html $(REPORTS)/report.html
+
+# The mock IdP alone with its demo configuration, for driving it by hand.
+demo: build
 	scripts/demo.sh $(BUILD)/bin/mock-idp
 
 unit: build

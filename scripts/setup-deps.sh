@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install what renewlab needs on a Debian machine, only what is missing.
-# Used by `make run` and `make test`; safe to run again.
+# Used by `make run` and `make test`; safe to run again. chromium renders the HTML
+# report in a test (and drives the browser targets); python3-junitparser reads JUnit.
 set -euo pipefail
 
 PACKAGES=(cmake make gcc pkg-config openssl
           libevent-dev libjansson-dev libssl-dev libcriterion-dev
-          python3 python3-pytest python3-jwt python3-cryptography)
+          python3 python3-pytest python3-jwt python3-cryptography python3-junitparser
+          chromium)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

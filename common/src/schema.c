@@ -16,9 +16,9 @@ static int fail(char *err, size_t n, const char *fmt, ...)
 
 const char *cm_type_name(cm_type t)
 {
-    static const char *const names[] = {"a string", "an integer", "a number",
-                                        "true or false", "an array of strings", "an object",
-                                        "an array", "a value"};
+    static const char *const names[] = {
+        "a string",  "an integer", "a number", "true or false", "an array of strings",
+        "an object", "an array",   "a value"};
     return names[t];
 }
 
@@ -39,18 +39,33 @@ static int value_ok(json_t *v, const cm_param *p, char *why, size_t n)
     json_t *item;
     int ok;
     switch (p->type) {
-    case CM_T_STR: ok = json_is_string(v); break;
-    case CM_T_INT: ok = json_is_integer(v); break;
-    case CM_T_NUM: ok = json_is_number(v); break;
-    case CM_T_BOOL: ok = json_is_boolean(v); break;
-    case CM_T_OBJ: ok = json_is_object(v); break;
-    case CM_T_ARRAY: ok = json_is_array(v); break;
-    case CM_T_ANY: ok = 1; break;
+    case CM_T_STR:
+        ok = json_is_string(v);
+        break;
+    case CM_T_INT:
+        ok = json_is_integer(v);
+        break;
+    case CM_T_NUM:
+        ok = json_is_number(v);
+        break;
+    case CM_T_BOOL:
+        ok = json_is_boolean(v);
+        break;
+    case CM_T_OBJ:
+        ok = json_is_object(v);
+        break;
+    case CM_T_ARRAY:
+        ok = json_is_array(v);
+        break;
+    case CM_T_ANY:
+        ok = 1;
+        break;
     case CM_T_STRARRAY:
         ok = json_is_array(v);
         json_array_foreach(v, i, item) if (!json_is_string(item)) ok = 0;
         break;
-    default: ok = 0;
+    default:
+        ok = 0;
     }
     if (!ok) {
         snprintf(why, n, "expected %s", cm_type_name(p->type));

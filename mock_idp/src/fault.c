@@ -58,16 +58,20 @@ static const action_def ACTIONS[] = {
     {"cors", FA_CORS, {{"mode", CM_T_STR, 1, CORS_MODES}}},
 };
 
-static const cm_param MATCH_PARAMS[] = {{"endpoint", CM_T_STR, 0, NULL},    {"method", CM_T_STR, 0, NULL},
-                                     {"grant_type", CM_T_STR, 0, NULL},  {"client_id", CM_T_STR, 0, NULL},
-                                     {"user", CM_T_STR, 0, NULL},        {"nth", CM_T_INT, 0, NULL},
-                                     {"probability", CM_T_NUM, 0, NULL}, {"after", CM_T_NUM, 0, NULL},
-                                     {"before", CM_T_NUM, 0, NULL},      {NULL, 0, 0, NULL}};
+static const cm_param MATCH_PARAMS[] = {
+    {"endpoint", CM_T_STR, 0, NULL},    {"method", CM_T_STR, 0, NULL},
+    {"grant_type", CM_T_STR, 0, NULL},  {"client_id", CM_T_STR, 0, NULL},
+    {"user", CM_T_STR, 0, NULL},        {"nth", CM_T_INT, 0, NULL},
+    {"probability", CM_T_NUM, 0, NULL}, {"after", CM_T_NUM, 0, NULL},
+    {"before", CM_T_NUM, 0, NULL},      {NULL, 0, 0, NULL}};
 
-static const cm_param RULE_PARAMS[] = {{"id", CM_T_STR, 0, NULL},     {"match", CM_T_OBJ, 0, NULL},
-                                    {"action", CM_T_OBJ, 1, NULL}, {"times", CM_T_INT, 0, NULL},
-                                    {"until", CM_T_NUM, 0, NULL},  {"description", CM_T_STR, 0, NULL},
-                                    {NULL, 0, 0, NULL}};
+static const cm_param RULE_PARAMS[] = {{"id", CM_T_STR, 0, NULL},
+                                       {"match", CM_T_OBJ, 0, NULL},
+                                       {"action", CM_T_OBJ, 1, NULL},
+                                       {"times", CM_T_INT, 0, NULL},
+                                       {"until", CM_T_NUM, 0, NULL},
+                                       {"description", CM_T_STR, 0, NULL},
+                                       {NULL, 0, 0, NULL}};
 
 static int fail(char *err, size_t n, const char *fmt, ...)
 {

@@ -178,7 +178,7 @@ static int answer_fields(rc_client *c, json_t *body, int64_t now, rc_token_answe
     n->received_at_ms = now;
     n->expires_at_ms = expires < 0 ? 0 : now + expires;
     /* rotation: a new refresh token replaces the old one; none returned keeps the old */
-    int keep_old = !rt || (c->cfg.misbehave & RC_BAD_KEEP_OLD_REFRESH);
+    int keep_old = !rt || ((c->cfg.misbehave & RC_BAD_KEEP_OLD_REFRESH) && c->tok.refresh_token);
     n->refresh_token = rc_strdup(keep_old ? c->tok.refresh_token : json_string_value(rt));
     n->scope = rc_strdup(sc ? json_string_value(sc) : c->tok.scope ? c->tok.scope : c->scope);
     return RC_OK;

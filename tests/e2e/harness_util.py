@@ -1,0 +1,41 @@
+"""Helpers for the harness tests: run renewlab and read its reports."""
+import json
+import os
+import subprocess
+
+from conftest import ROOT
+
+BUILD = os.environ.get("RENEWLAB_BUILD", os.path.join(ROOT, "build"))
+RENEWLAB = os.path.join(BUILD, "bin", "renewlab")
+SCENARIOS = os.path.join(ROOT, "scenarios")
+
+
+def renewlab(*args, cwd=None, timeout=300):
+    return subprocess.run([RENEWLAB, *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout)
+
+
+def catalogue():
+    """Every scenario of the catalogue as (path, parsed JSON)."""
+    out = []
+    for name in sorted(os.listdir(SCENARIOS)):
+        if name.endswith(".json") and not name.startswith("_"):
+            path = os.path.join(SCENARIOS, name)
+            out.append((path, json.load(open(path))))
+    return out
+
+
+def run_json(tmp_path, *args):
+    report = tmp_path / "report.json"
+    r = renewlab("run", *args, "--json", str(report))
+    return r, (json.loads(report.read_text()) if report.exists() else None)
+
+
+def write_scenario(tmp_path, scn, name="s.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(scn, indent=2))
+    return str(path)
+
+
+def scenario(id_):
+    return json.load(open(os.path.join(SCENARIOS, id_ + ".json")))

@@ -1,0 +1,114 @@
+"""Reports: golden JSON, JUnit XML read by junitparser, and the HTML report rendered in
+headless Chromium with assertions on its DOM."""
+import html.parser
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import junitparser
+import pytest
+
+from harness_util import SCENARIOS, renewlab, run_json, scenario, write_scenario
+
+GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
+CHROMIUM = "/usr/lib/chromium/chromium"
+
+
+def normalise(text):
+    return re.sub(r'"wall_ms": \d+', '"wall_ms": 0', text)
+
+
+def test_json_report_matches_the_golden_file(tmp_path):
+    out = tmp_path / "r.json"
+    r = renewlab("run", os.path.join(GOLDEN, "golden_rotation.json"), "--seed", "3", "--json", str(out))
+    assert r.returncode == 0, r.stdout
+    got = normalise(out.read_text())
+    golden = os.path.join(GOLDEN, "golden_rotation.report.json")
+    if os.environ.get("RENEWLAB_UPDATE_GOLDEN"):
+        open(golden, "w").write(got)
+    assert got == open(golden).read(), "report changed: inspect, then RENEWLAB_UPDATE_GOLDEN=1"
+
+
+def failing_report(tmp_path, fmt):
+    s = scenario("revoke_on_signout")
+    s["client"] = {"misbehave": ["no_revoke"]}
+    a = write_scenario(tmp_path, s, "a.json")
+    b = os.path.join(SCENARIOS, "rt_rotating_happy.json")
+    out = tmp_path / f"r.{fmt}"
+    r = renewlab("run", a, b, "--target", "core", "--target", "iframe", f"--{fmt}", str(out))
+    assert r.returncode == 1
+    return out
+
+
+def test_junit_is_read_by_junitparser(tmp_path):
+    xml = junitparser.JUnitXml.fromfile(str(failing_report(tmp_path, "junit")))
+    suites = {s.name: s for s in xml}
+    assert set(suites) == {"renewlab.core", "renewlab.iframe"}
+    core = suites["renewlab.core"]
+    assert core.tests == 2 and core.failures == 1 and core.errors == 0
+    cases = {c.name: c for c in core}
+    failed = cases["revoke_on_signout"]
+    assert failed.result and isinstance(failed.result[0], junitparser.Failure)
+    assert "revoked_on_logout" in failed.result[0].text
+    assert "was never revoked" in failed.result[0].text
+    assert cases["rt_rotating_happy"].is_passed
+    iframe = suites["renewlab.iframe"]
+    assert iframe.skipped == 2
+    assert all(isinstance(c.result[0], junitparser.Skipped) for c in iframe)
+
+
+class DomCollector(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.elements = []
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, dict(attrs)))
+
+
+def render(path):
+    """The DOM Chromium builds from the report (not the file's text)."""
+    with tempfile.TemporaryDirectory() as profile:
+        env = dict(os.environ, HOME=profile, TMPDIR=profile)
+        out = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                              "--disable-quic", "--no-first-run", "--disable-background-networking",
+                              "--disable-component-update", "--disable-sync",
+                              f"--user-data-dir={profile}/udd", "--dump-dom", f"file://{path}"],
+                             capture_output=True, text=True, timeout=120, env=env,
+                             start_new_session=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    dom = DomCollector()
+    dom.feed(out.stdout)
+    return dom.elements
+
+
+@pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM),
+                    reason="chromium is installed by scripts/setup-deps.sh")
+def test_html_report_renders_timelines_that_carry_the_events(tmp_path):
+    out = tmp_path / "r.html"
+    r = renewlab("run", "--filter", "rt_response_lost_after_rotation", "--html", str(out))
+    assert r.returncode == 0
+    els = render(out)
+    svgs = [a for t, a in els if t == "svg" and "timeline" in a.get("class", "")]
+    assert [s["data-scenario"] for s in svgs] == ["rt_response_lost_after_rotation"]
+    bars = [a for t, a in els if t == "rect" and a.get("class") == "at"]
+    assert [b["data-token"] for b in bars] == [f"at#{i}" for i in range(1, len(bars) + 1)]
+    assert all(float(b["data-expires"]) - float(b["data-issued"]) == 300 for b in bars)
+    refreshes = [a for t, a in els if t == "circle" and "refresh" in a.get("class", "")]
+    assert [r["data-status"] for r in refreshes][-2:] == ["200", "400"]
+    faults = [a for t, a in els if t == "polygon" and a.get("class") == "fault"]
+    assert len(faults) == 1 and faults[0]["data-action"] == "reset"
+    events = [a["data-event"] for t, a in els if t == "rect" and "event" in a.get("class", "").split()]
+    assert events[0] == "logged_in" and events[-1] == "session_lost"
+    summary = next(a for t, a in els if a.get("id") == "summary")
+    assert summary["data-total"] == "1" and summary["data-pass"] == "1"
+    checks = {a["data-check"]: a["class"] for t, a in els if t == "tr" and "data-check" in a}
+    assert checks["no_retry_after_invalid_grant"] == "passed"
+
+
+def test_html_report_marks_failures_with_their_evidence(tmp_path):
+    text = failing_report(tmp_path, "html").read_text()
+    assert 'data-verdict="fail"' in text and 'data-check="revoked_on_logout"' in text
+    assert "was never revoked" in text

@@ -6,6 +6,8 @@
  *
  * Give the demo client short tokens first to see renewals within seconds:
  *   curl -X PATCH localhost:9400/_mock/clients/demo-spa -d '{"access_token_lifetime": 65}'
+ * Against an https issuer with a private CA (mock-idp --tls-cert), set RENEW_CA_FILE.
+ * With RENEW_BLOCKING=1 it asks for a token through rc_fresh_token_blocking first.
  */
 #include <event2/event.h>
 #include <jansson.h>
@@ -53,6 +55,12 @@ static void on_event(void *arg, const rc_event *ev)
 static void on_login(void *arg, int status)
 {
     app *a = arg;
+    if (status == RC_OK && getenv("RENEW_BLOCKING")) {
+        char *token = NULL; /* the convenience call runs the loop until a token is at hand */
+        int rc = rc_fresh_token_blocking(a->client, a->base, &token);
+        printf("blocking call: %s (%zu characters)\n", rc_strerror(rc), token ? strlen(token) : 0);
+        free(token);
+    }
     if (status != RC_OK) {
         fprintf(stderr, "login failed: %s\n", rc_strerror(status));
         a->status = 1;
@@ -97,12 +105,17 @@ int main(int argc, char **argv)
     }
     app a = {.base = event_base_new(), .issuer = argv[1], .renewals_left = atoi(argv[4])};
     cm_clock *clock = cm_realclock_new(a.base);
-    rc_transport_evhttp_new(a.base, NULL, NULL, &a.control);
+    const char *ca = getenv("RENEW_CA_FILE");
+    if (rc_transport_evhttp_new(a.base, NULL, ca, &a.control) != RC_OK) {
+        fprintf(stderr, "cannot use the CA file %s\n", ca ? ca : "(system)");
+        return 1;
+    }
     rc_memory_store *store = rc_memory_store_new();
     rc_config cfg = {.issuer = argv[1], .client_id = argv[2], .redirect_uri = argv[3],
                      .scope = "openid offline_access"};
     rc_env env = {.base = a.base, .clock = clock, .rng = cm_rng_openssl(),
-                  .store = rc_memory_store_iface(store), .on_event = on_event, .event_arg = &a};
+                  .store = rc_memory_store_iface(store), .on_event = on_event, .event_arg = &a,
+                  .ca_file = ca};
     if (rc_client_new(&cfg, &env, &a.client) != RC_OK ||
         rc_client_start(a.client, on_started, &a) != RC_OK) {
         fprintf(stderr, "cannot start the client\n");

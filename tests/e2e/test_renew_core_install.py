@@ -91,3 +91,34 @@ def test_example_keeps_a_session_fresh_against_mock_idp():
         assert not any(e.get("reuse_detected") for e in idp.trace())
     finally:
         assert idp.stop() == 0
+
+
+def tls_pair(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def run_example(idp, renewals, **env):
+    return subprocess.run([os.path.join(BUILD, "bin", "renew-example"), idp.issuer, "demo-spa",
+                           "http://127.0.0.1:8080/callback", str(renewals)],
+                          capture_output=True, text=True, timeout=60, env=dict(os.environ, **env))
+
+
+def test_https_issuer_verified_against_a_ca_file_and_refused_without_it(tmp_path):
+    cert, key = tls_pair(tmp_path)
+    idp = MockIdp("--tls-cert", str(cert), "--tls-key", str(key))
+    try:
+        idp.control("PATCH", "clients/demo-spa", {"access_token_lifetime": 61})
+        untrusted = run_example(idp, 1)
+        assert untrusted.returncode == 1 and "discovery failed" in untrusted.stderr
+        assert idp.trace() == [], "certificate verification refused the connection"
+        trusted = run_example(idp, 1, RENEW_CA_FILE=str(cert), RENEW_BLOCKING="1")
+        assert trusted.returncode == 0, trusted.stderr
+        assert "blocking call: ok" in trusted.stdout
+        assert trusted.stdout.splitlines()[-1] == "logged out (ok)"
+    finally:
+        assert idp.stop() == 0

@@ -384,7 +384,7 @@ static long count_requests(judge_ctx *j, const char *kind)
 
 static const char *final_session(judge_ctx *j)
 {
-    const char *state = "alive";
+    const char *state = "none"; /* never logged in */
     size_t i;
     json_t *e;
     json_array_foreach(j->events, i, e)

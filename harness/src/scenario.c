@@ -21,7 +21,7 @@ static const char *const MISBEHAVE[] = {"no_single_flight", "retry_invalid_grant
 static const char *const STEPS[] = {"login", "advance", "use", "api_call", "logout",
                                     "fault", "clear_faults", "rotate_keys", "revoke_grant",
                                     "end_sessions", "preset", "client", "note", NULL};
-static const char *const SESSION_STATES[] = {"alive", "lost", "logged_out", NULL};
+static const char *const SESSION_STATES[] = {"alive", "lost", "logged_out", "none", NULL};
 static const char *const COOKIE_MODES[] = {"allowed", "blocked", NULL};
 
 static const cm_param TOP[] = {
@@ -35,6 +35,7 @@ static const cm_param TOP[] = {
 
 static const cm_param IDP[] = {{"presets", CM_T_STRARRAY, 0, NULL},
                                {"client", CM_T_OBJ, 0, NULL},
+                               {"discovery_omit", CM_T_STRARRAY, 0, NULL},
                                {NULL, 0, 0, NULL}};
 
 static const cm_param CLIENT[] = {
@@ -46,6 +47,7 @@ static const cm_param CLIENT[] = {
     {"misbehave", CM_T_STRARRAY, 0, MISBEHAVE}, {"scope", CM_T_STR, 0, NULL},
     {"client_id", CM_T_STR, 0, NULL},       {"tabs", CM_T_INT, 0, NULL},
     {"silent_cookies", CM_T_STR, 0, COOKIE_MODES}, {"revoke_on_logout", CM_T_BOOL, 0, NULL},
+    {"issuer_suffix", CM_T_STR, 0, NULL},
     {NULL, 0, 0, NULL}};
 
 static const cm_param STEP[] = {

@@ -44,8 +44,17 @@ static int advance(hr_world *w, double seconds)
 
 static void op_done(void *arg, int status)
 {
-    (void)status;
-    ((hr_world *)arg)->pending--;
+    hr_world *w = arg;
+    w->pending--;
+    if (status != RC_OK || !w->last_status)
+        w->last_status = status;
+}
+
+/* What the step's operations ended with, on its entry in the steps log. */
+static void note_outcome(hr_world *w, int status)
+{
+    json_t *step = json_array_get(w->steps, json_array_size(w->steps) - 1);
+    json_object_set_new(step, "outcome", json_string(rc_err_name(status)));
 }
 
 static void token_done(void *arg, int status, const char *token)
@@ -72,13 +81,22 @@ static int do_login(hr_world *w, json_t *step)
         if (rc_client_start(w->tabs[i].client, op_done, w) != RC_OK)
             w->pending--;
     }
+    w->last_status = RC_OK;
     if (wait_ops(w, "discovery") != 0)
         return -1;
+    if (w->last_status != RC_OK) { /* discovery refused: no login is possible */
+        note_outcome(w, w->last_status);
+        return 0;
+    }
     w->pending++;
-    if (rc_client_login_with_cookie(tab_of(w, step)->client, w->cookie, op_done, w) != RC_OK)
+    int rc = rc_client_login_with_cookie(tab_of(w, step)->client, w->cookie, op_done, w);
+    if (rc != RC_OK) {
         w->pending--;
+        w->last_status = rc;
+    }
     if (wait_ops(w, "login") != 0)
         return -1;
+    note_outcome(w, w->last_status);
     for (int i = 0; i < w->ntabs; i++) /* the other tabs see the session in the store */
         if (&w->tabs[i] != tab_of(w, step))
             rc_client_attach(w->tabs[i].client);

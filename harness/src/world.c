@@ -147,8 +147,12 @@ static unsigned misbehave_flags(json_t *list)
 
 static rc_config client_config(hr_world *w, json_t *cl)
 {
+    /* issuer_suffix: the client is configured with another issuer than the IdP reports */
+    const char *suffix = json_string_value(json_object_get(cl, "issuer_suffix"));
+    snprintf(w->client_issuer, sizeof w->client_issuer, "%s%s", idp_server_issuer(w->idp),
+             suffix ? suffix : "");
     rc_config cfg = {
-        .issuer = idp_server_issuer(w->idp),
+        .issuer = w->client_issuer,
         .client_id = json_string_value(json_object_get(cl, "client_id"))
                          ? json_string_value(json_object_get(cl, "client_id"))
                          : "demo-spa",
@@ -188,11 +192,19 @@ static EVP_PKEY *shared_signing_key(void)
 
 static int setup_idp(hr_world *w, json_t *scn, uint64_t seed)
 {
-    idp_config *cfg;
+    idp_config *cfg = NULL;
     char err[300];
     json_t *idp = json_object_get(scn, "idp");
     idp_options opts = {.signing_key = shared_signing_key()};
-    if (idp_config_demo(&cfg) != 0 ||
+    if (idp_config_demo(&cfg) == 0) {
+        size_t k;
+        json_t *name;
+        json_t *omit = json_object_get(idp, "discovery_omit");
+        cfg->discovery_omit.items = calloc(json_array_size(omit) + 1, sizeof(char *));
+        json_array_foreach(omit, k, name) cfg->discovery_omit.items[cfg->discovery_omit.n++] =
+            strdup(json_string_value(name));
+    }
+    if (!cfg ||
         idp_server_new(w->base, w->clock, cm_rng_seeded(&w->idp_rng, seed), cfg, &opts, &w->idp,
                        err, sizeof err) != 0 ||
         idp_server_listen(w->idp, "127.0.0.1", 0, err, sizeof err) != 0) {

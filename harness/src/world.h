@@ -35,6 +35,8 @@ struct hr_world {
     hr_tab tabs[HR_MAX_TABS];
     int ntabs;
     char cookie[300]; /* the IdP session of the last login step */
+    char client_issuer[400];
+    int last_status; /* of the last client operation (start, login, logout) */
     int cookies_blocked;
     json_t *events, *steps; /* what happened, for the judge and the reports */
     int pending;            /* operations still running in the current step */

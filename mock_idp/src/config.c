@@ -93,6 +93,7 @@ static const field TOP_FIELDS[] = {
     {"clients", F_SKIP, 0, NULL}, /* load_clients() */
     {"users", F_SKIP, 0, NULL},   /* load_users() */
     {"faults", F_SKIP, 0, NULL},  /* load_faults() */
+    {"discovery_omit", F_STRLIST, offsetof(idp_config, discovery_omit), NULL},
     {NULL, 0, 0, NULL}};
 
 static int fail(load_ctx *cx, const char *pointer, const char *fmt, ...)
@@ -508,6 +509,7 @@ void idp_config_free(idp_config *cfg)
     free(cfg->issuer), free(cfg->signing_alg), free(cfg->key_file);
     free(cfg->cookie.name), free(cfg->cookie.same_site);
     json_decref(cfg->faults);
+    strlist_free(&cfg->discovery_omit);
     free(cfg);
 }
 

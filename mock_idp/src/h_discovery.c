@@ -45,6 +45,8 @@ void idp_h_discovery(idp_server *s, idp_req *rq, idp_resp *rs)
                                   "nonce", "at_hash", "name", "email"));
     json_object_set_new(d, "prompt_values_supported",
                         json_pack("[sss]", "none", "login", "consent"));
+    for (size_t i = 0; i < s->cfg->discovery_omit.n; i++) /* an IdP without, say, revocation */
+        json_object_del(d, s->cfg->discovery_omit.items[i]);
     idp_resp_json(rs, 200, d);
 }
 

@@ -65,7 +65,8 @@ struct idp_config {
     size_t n_clients;
     idp_user *users;
     size_t n_users;
-    json_t *faults; /* fault rules from the file (validated), or NULL */
+    json_t *faults;             /* fault rules from the file (validated), or NULL */
+    idp_strlist discovery_omit; /* metadata names left out of discovery (RFC 8414 §2 tests) */
 };
 
 /** Change a client's settings live (same keys as the config's client objects). On error,

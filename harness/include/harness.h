@@ -27,6 +27,12 @@ extern const char *const HR_CHECKS[];
 /** Judge a run: expectations of @p scn against @p trace and @p events (all borrowed).
  * Returns the checks array (new reference); *failed gets how many failed. */
 json_t *hr_judge(json_t *scn, json_t *trace, json_t *events, json_t *steps, int *failed);
+/** Observe mode: judge the trace file @p path (JSON lines from mock-idp --trace-out, or a
+ * saved GET /_mock/trace) with @p checks (borrowed array of names), only @p client_id's
+ * requests when given. Returns a run result, or NULL with the reason in @p err (unreadable,
+ * or entries lost: a partial trace is never graded). */
+json_t *hr_observe(const char *path, json_t *checks, const char *client_id, char *err,
+                   size_t errlen);
 /** Timing figures of a run (new reference). */
 json_t *hr_figures(json_t *trace, json_t *events);
 

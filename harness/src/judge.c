@@ -256,7 +256,8 @@ static void session_dropped_on_terminal_error(judge_ctx *j)
             continue;
         double lost = event_time(j, "session_lost", T(e));
         double inter = event_time(j, "interaction_required", T(e));
-        if (lost < 0 && inter < 0)
+        /* without the client's events (observe mode) only its requests can be judged */
+        if (j->events && lost < 0 && inter < 0)
             evidence(j, "%s at %gs, but the client kept its session", S(e, "error"), T(e));
         json_array_foreach(j->trace, k, later) if (k > i && is_refresh(later) &&
                                                    !strcmp(S(later, "family"), S(e, "family")))

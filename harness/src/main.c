@@ -25,7 +25,7 @@ typedef struct opts {
     int ntargets;
     const char *paths[MAX_PATHS];
     int npaths;
-    const char *filter, *junit, *json, *html;
+    const char *filter, *junit, *json, *html, *checks, *client;
     uint64_t seed;
     int shard_k, shard_n, jobs;
 } opts;
@@ -37,6 +37,7 @@ static void usage(FILE *out)
             "                    [--shard K/N] [--jobs N] [--junit F] [--json F] [--html F]\n"
             "       renewlab list [SCENARIO|DIR ...]\n"
             "       renewlab explain ID [SCENARIO|DIR ...]\n"
+            "       renewlab judge [--checks A,B] [--client ID] [--json F] [--junit F] [--html F] TRACE\n"
             "Targets: core (default). Scenarios: the catalogue in scenarios/ by default.\n"
             "Exit: 0 all passed, 1 some failed, 2 usage or scenario error, 3 infrastructure.\n");
 }
@@ -343,6 +344,48 @@ static int cmd_explain(opts *o, const char *id)
     return rc;
 }
 
+/* renewlab judge [--checks a,b] [--client ID] TRACE: observe mode. */
+static int cmd_judge(opts *o)
+{
+    if (o->npaths != 1) {
+        fprintf(stderr, "renewlab: judge takes one trace file\n");
+        return EXIT_USAGE;
+    }
+    json_t *checks = json_array();
+    char list[1024];
+    snprintf(list, sizeof list, "%s", o->checks ? o->checks : "renewed_before_expiry,"
+             "no_concurrent_refresh,no_reuse_of_rotated_token,no_retry_after_invalid_grant,"
+             "backoff_on_5xx,session_dropped_on_terminal_error,no_request_with_expired_token,"
+             "no_refresh_after_logout,renewal_rate_bounded");
+    for (char *save, *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+        int known = 0;
+        for (size_t i = 0; HR_CHECKS[i]; i++)
+            known |= !strcmp(HR_CHECKS[i], name);
+        if (!known) {
+            fprintf(stderr, "renewlab: unknown check \"%s\"\n", name);
+            json_decref(checks);
+            return EXIT_USAGE;
+        }
+        json_array_append_new(checks, json_string(name));
+    }
+    char err[600];
+    json_t *run = hr_observe(o->paths[0], checks, o->client, err, sizeof err);
+    json_decref(checks);
+    if (!run) {
+        fprintf(stderr, "renewlab: %s\n", err);
+        return EXIT_USAGE;
+    }
+    int color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+    rpt_term_line(stdout, run, color);
+    json_t *report = json_pack("{s:s, s:I, s:[o]}", "renewlab", RENEWLAB_VERSION, "seed",
+                               (json_int_t)0, "runs", run);
+    rpt_summarize(report);
+    rpt_term_summary(stdout, report, color);
+    int rc = write_reports(o, report) != 0 ? EXIT_INFRA : verdict_exit(report);
+    json_decref(report);
+    return rc;
+}
+
 static int parse_opts(int argc, char **argv, opts *o)
 {
     static const struct option longopts[] = {
@@ -350,7 +393,8 @@ static int parse_opts(int argc, char **argv, opts *o)
         {"seed", required_argument, 0, 's'},   {"shard", required_argument, 0, 'S'},
         {"jobs", required_argument, 0, 'j'},   {"junit", required_argument, 0, 'J'},
         {"json", required_argument, 0, 'o'},   {"html", required_argument, 0, 'H'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'},         {"checks", required_argument, 0, 'c'},
+        {"client", required_argument, 0, 'C'}, {0, 0, 0, 0}};
     int ch;
     char *end;
     opterr = 0;
@@ -366,6 +410,8 @@ static int parse_opts(int argc, char **argv, opts *o)
             o->targets[o->ntargets++] = optarg;
             break;
         case 'f': o->filter = optarg; break;
+        case 'c': o->checks = optarg; break;
+        case 'C': o->client = optarg; break;
         case 'J': o->junit = optarg; break;
         case 'o': o->json = optarg; break;
         case 'H': o->html = optarg; break;
@@ -439,7 +485,9 @@ int main(int argc, char **argv)
         return cmd_list(&o);
     if (!strcmp(cmd, "explain"))
         return cmd_explain(&o, id);
-    if (!strcmp(cmd, "judge") || !strcmp(cmd, "probe") || !strcmp(cmd, "load")) {
+    if (!strcmp(cmd, "judge"))
+        return cmd_judge(&o);
+    if (!strcmp(cmd, "probe") || !strcmp(cmd, "load")) {
         fprintf(stderr, "renewlab: \"%s\" is not built yet\n", cmd);
         return EXIT_USAGE;
     }

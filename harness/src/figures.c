@@ -29,6 +29,7 @@ static int is_refresh(json_t *e)
 json_t *hr_figures(json_t *trace, json_t *events)
 {
     double lead_min = -1, lead_sum = 0, expiry = -1, first = -1, uncovered = 0, end = 0;
+    double latency_sum = 0;
     int leads = 0, refreshes = 0, ok = 0, retries = 0;
     json_t *spacing = json_array(), *prev_refresh = NULL;
     size_t i;
@@ -44,6 +45,8 @@ json_t *hr_figures(json_t *trace, json_t *events)
                 json_array_append_new(spacing, json_real(T(e) - T(prev_refresh)));
             }
             ok += st == 200;
+            /* virtual latency: how long the IdP held the answer (0 unless a rule delays it) */
+            latency_sum += st == 200 ? json_number_value(json_object_get(e, "held_for")) : 0;
             prev_refresh = e;
         }
         if (!issued_access(e))
@@ -62,11 +65,12 @@ json_t *hr_figures(json_t *trace, json_t *events)
     }
     json_array_foreach(events, i, e) end = T(e) > end ? T(e) : end;
     (void)first;
-    return json_pack("{s:i, s:i, s:o, s:o, s:o, s:f, s:i, s:o}", "refresh_requests", refreshes,
+    return json_pack("{s:i, s:i, s:o, s:o, s:o, s:f, s:i, s:o, s:o}", "refresh_requests", refreshes,
                      "renewals", ok, "lead_time_min",
                      lead_min < 0 ? json_null() : json_real(lead_min), "lead_time_mean",
                      leads ? json_real(lead_sum / leads) : json_null(), "requests_per_renewal",
                      ok ? json_real((double)refreshes / ok) : json_null(),
                      "seconds_without_valid_token", uncovered, "retries", retries,
-                     "retry_spacing", spacing);
+                     "retry_spacing", spacing, "renewal_latency_mean",
+                     ok ? json_real(latency_sum / ok) : json_null());
 }

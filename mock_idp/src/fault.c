@@ -11,9 +11,10 @@
 #include <string.h>
 
 static const char *const ID_TOKEN_FAULTS[] = {
-    "unknown_kid", "alg_none",    "hs256_public_key", "bad_signature",     "wrong_aud",
-    "wrong_iss",   "other_sub",   "add_azp",          "auth_time_changed", "expired",
-    "iat_future",  "nonce_wrong", "nonce_original",   "bad_at_hash",       NULL};
+    "unknown_kid",       "alg_none",    "hs256_public_key", "bad_signature",
+    "wrong_aud",         "wrong_iss",   "other_sub",        "add_azp",
+    "auth_time_changed", "expired",     "iat_future",       "nonce_wrong",
+    "nonce_original",    "bad_at_hash", "kid_absent",       NULL};
 static const char *const AUTHZ_ERRORS[] = {"interaction_required", "consent_required",
                                            "account_selection_required", "login_required", NULL};
 static const char *const FRAME_HEADERS[] = {"xfo", "csp", NULL};
@@ -58,12 +59,17 @@ static const action_def ACTIONS[] = {
     {"cors", FA_CORS, {{"mode", CM_T_STR, 1, CORS_MODES}}},
 };
 
-static const cm_param MATCH_PARAMS[] = {
-    {"endpoint", CM_T_STR, 0, NULL},    {"method", CM_T_STR, 0, NULL},
-    {"grant_type", CM_T_STR, 0, NULL},  {"client_id", CM_T_STR, 0, NULL},
-    {"user", CM_T_STR, 0, NULL},        {"nth", CM_T_INT, 0, NULL},
-    {"probability", CM_T_NUM, 0, NULL}, {"after", CM_T_NUM, 0, NULL},
-    {"before", CM_T_NUM, 0, NULL},      {NULL, 0, 0, NULL}};
+static const cm_param MATCH_PARAMS[] = {{"endpoint", CM_T_STR, 0, NULL},
+                                        {"method", CM_T_STR, 0, NULL},
+                                        {"grant_type", CM_T_STR, 0, NULL},
+                                        {"client_id", CM_T_STR, 0, NULL},
+                                        {"user", CM_T_STR, 0, NULL},
+                                        {"nth", CM_T_INT, 0, NULL},
+                                        {"probability", CM_T_NUM, 0, NULL},
+                                        {"after", CM_T_NUM, 0, NULL},
+                                        {"before", CM_T_NUM, 0, NULL},
+                                        {"param", CM_T_STR, 0, NULL},
+                                        {NULL, 0, 0, NULL}};
 
 static const cm_param RULE_PARAMS[] = {{"id", CM_T_STR, 0, NULL},
                                        {"match", CM_T_OBJ, 0, NULL},
@@ -174,6 +180,9 @@ int idp_fault_fires(idp_fault *f, const idp_fault_subject *s, double unit)
     if (!str_matches(m, "endpoint", s->endpoint) || !str_matches(m, "method", s->method) ||
         !str_matches(m, "grant_type", s->grant_type) ||
         !str_matches(m, "client_id", s->client_id) || !str_matches(m, "user", s->user))
+        return 0;
+    const char *param = json_string_value(json_object_get(m, "param"));
+    if (param && !(s->has_param && s->has_param(s->req, param)))
         return 0;
     json_t *after = json_object_get(m, "after"), *before = json_object_get(m, "before");
     if (after && s->now_ms < llround(json_number_value(after) * 1000.0))

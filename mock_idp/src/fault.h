@@ -43,6 +43,9 @@ typedef struct idp_fault {
 typedef struct idp_fault_subject {
     const char *endpoint, *method, *grant_type, *client_id, *user;
     int64_t now_ms;
+    /* whether the request carries a parameter (match key "param"); may be NULL */
+    int (*has_param)(const void *req, const char *name);
+    const void *req;
 } idp_fault_subject;
 
 /** Validate @p spec (borrowed) and build a rule. On error returns NULL and writes

@@ -89,6 +89,11 @@ static const char *request_user(idp_server *s, const idp_req *rq)
     return c ? c->sub : NULL;
 }
 
+static int request_has_param(const void *req, const char *name)
+{
+    return idp_req_param(req, name) != NULL;
+}
+
 const idp_fault *idp_faults_select(idp_server *s, idp_req *rq, idp_resp *rs, const char *endpoint)
 {
     if (!s->n_faults)
@@ -100,6 +105,8 @@ const idp_fault *idp_faults_select(idp_server *s, idp_req *rq, idp_resp *rs, con
         .client_id = idp_req_param(rq, "client_id"),
         .user = request_user(s, rq),
         .now_ms = rq->now_ms,
+        .has_param = request_has_param,
+        .req = rq,
     };
     idp_fault *chosen = NULL;
     for (size_t i = 0; i < s->n_faults; i++) {

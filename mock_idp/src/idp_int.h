@@ -113,8 +113,8 @@ void idp_keys_dispose(idp_keys *k);
 json_t *idp_keys_jwks(idp_keys *k, int64_t now_ms);
 /** Sign @p claims (borrowed) as compact JWS with header typ @p typ. Caller frees. */
 char *idp_jws_sign(const idp_keys *k, const char *typ, json_t *claims);
-/** As idp_jws_sign, with a deliberate defect: @p mode "unknown_kid", "alg_none",
- * "hs256_public_key" or "bad_signature" (NULL = none). */
+/** As idp_jws_sign, with a deliberate defect: @p mode "unknown_kid", "kid_absent",
+ * "alg_none", "hs256_public_key" or "bad_signature" (NULL = none). */
 char *idp_jws_sign_mode(const idp_keys *k, const char *typ, json_t *claims, const char *mode);
 /** Verify a compact JWS made by one of our keys; returns its claims (new reference) or
  * NULL when malformed or not ours. Expiry is not checked. */

@@ -275,6 +275,8 @@ static json_t *jws_header(const idp_key *key, const char *typ, const char *mode)
         snprintf(kid, sizeof kid, "unknown-%s", key->kid);
     if (mode && strcmp(mode, "alg_none") == 0)
         return json_pack("{s:s, s:s}", "alg", "none", "typ", typ);
+    if (mode && strcmp(mode, "kid_absent") == 0) /* validly signed, but no kid to look up */
+        return json_pack("{s:s, s:s}", "alg", alg, "typ", typ);
     if (mode && strcmp(mode, "hs256_public_key") == 0)
         alg = "HS256";
     return json_pack("{s:s, s:s, s:s}", "alg", alg, "kid", kid, "typ", typ);

@@ -266,3 +266,11 @@ def test_precedence_config_then_presets_then_live_and_reset_returns_to_startup(s
     assert rot() is True  # a live change overrides the preset
     idp.control("POST", "reset")
     assert rot() is False  # reset returns to config + presets
+
+
+def test_match_on_a_parameter_being_present(idp):
+    t = idp.code_flow()
+    add(idp, {"match": {"grant_type": "refresh_token", "param": "scope"},
+              "action": {"type": "status", "status": 400, "error": "invalid_scope"}})
+    assert idp.refresh(t["refresh_token"], scope="openid").json()["error"] == "invalid_scope"
+    assert idp.refresh(t["refresh_token"]).status == 200, "without the parameter: no match"

@@ -406,3 +406,12 @@ def test_admin_revokes_grants_and_ends_sessions(idp):
     assert resource.status == 401
     ended = idp.control("POST", "sessions/end", {}).json()["ended"]
     assert sorted(ended) == ["sess#1", "sess#2"] and idp.state()["sessions"] == []
+
+
+def test_id_token_without_kid_is_validly_signed(idp):
+    tok = faulty_id_token(idp, "kid_absent")
+    header = jwt.get_unverified_header(tok)
+    assert "kid" not in header and header["alg"] == "RS256"
+    key = idp.jwks().keys[0]  # the only key: the token verifies with it
+    assert jwt.decode(tok, key=key.key, algorithms=["RS256"], audience="demo-spa",
+                      options={"verify_exp": False, "verify_iat": False})["sub"] == "alice"

@@ -153,3 +153,16 @@ def test_unwritable_report_is_an_infrastructure_error_and_leaves_no_partial_file
     assert r.returncode == 3 and "cannot write" in r.stderr
     assert (tmp_path / "j.xml").exists(), "the other reports are still written"
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_an_error_while_playing_is_an_infrastructure_error_not_a_failed_client(tmp_path):
+    s = valid()
+    rule = {"id": "twice", "match": {"endpoint": "jwks"}, "action": {"type": "hang"}}
+    s["steps"][1:1] = [{"do": "fault", "rule": rule}, {"do": "fault", "rule": rule}]
+    junit = tmp_path / "j.xml"
+    r, report = run_json(tmp_path, write_scenario(tmp_path, s), "--junit", str(junit))
+    assert r.returncode == 3
+    run = report["runs"][0]
+    assert run["verdict"] == "error" and "exists already" in run["reason"]
+    xml = junit.read_text()
+    assert "<error" in xml and "<failure" not in xml

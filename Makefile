@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 PYTEST ?= /usr/bin/python3 -m pytest
 
-.PHONY: all deps build run demo test unit e2e asan-test clean format
+.PHONY: all deps build run demo test unit e2e asan-test fuzz fuzz-smoke clean format
 
 all: build
 
@@ -45,8 +45,31 @@ asan-test: deps
 	RENEWLAB_BUILD=$(abspath $(ASAN_BUILD)) MOCK_IDP_BIN=$(abspath $(ASAN_BUILD))/bin/mock-idp \
 	  $(PYTEST) -q tests/e2e
 
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 15
+FUZZ_TARGETS = form b64url jwt jwks config scenario http
+
+# libFuzzer (clang), each target for FUZZ_SECONDS over a copy of its seed corpus; a crash
+# fails the run and leaves crash-* in $(FUZZ_BUILD)/findings: add it to tests/fuzz/corpus.
+fuzz-smoke: deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DRENEWLAB_FUZZ=ON \
+	  -DRENEWLAB_TESTS=OFF >/dev/null
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@mkdir -p $(FUZZ_BUILD)/findings
+	@for t in $(FUZZ_TARGETS); do \
+	  rm -rf $(FUZZ_BUILD)/work-$$t && cp -r tests/fuzz/corpus/$$t $(FUZZ_BUILD)/work-$$t && \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS) s" && \
+	  ASAN_OPTIONS=detect_leaks=1 $(FUZZ_BUILD)/bin/fuzz_$$t $(FUZZ_BUILD)/work-$$t \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=8192 -rss_limit_mb=2048 -print_final_stats=0 \
+	    -artifact_prefix=$(FUZZ_BUILD)/findings/$$t- 2>$(FUZZ_BUILD)/fuzz_$$t.log \
+	  || { tail -40 $(FUZZ_BUILD)/fuzz_$$t.log; exit 1; }; \
+	done
+
+# The documented longer run: FUZZ_SECONDS=600 make fuzz
+fuzz: fuzz-smoke
+
 format:
 	find common mock_idp tests -name '*.[ch]' -exec clang-format -i {} +
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -46,6 +46,7 @@ static int scan_string(cursor *c, char *buf, size_t cap)
 }
 
 static int skip_value(cursor *c);
+static int ends_literal(char ch);
 
 static int skip_container(cursor *c, char close)
 {
@@ -62,9 +63,17 @@ static int skip_container(cursor *c, char close)
             c->p++;
             continue;
         }
-        if (skip_value(c) != 0)
+        const char *before = c->p;
+        if (skip_value(c) != 0 || c->p == before) /* no progress: malformed, stop */
             return -1;
     }
+}
+
+/* A character that ends a bare literal (number, true, false, null). NUL is not one of
+ * them: strchr would match the terminator of its set. */
+static int ends_literal(char ch)
+{
+    return ch != '\0' && strchr(",]} \t\r\n", ch) != NULL;
 }
 
 static int skip_value(cursor *c)
@@ -78,7 +87,7 @@ static int skip_value(cursor *c)
         return skip_container(c, '}');
     if (*c->p == '[')
         return skip_container(c, ']');
-    while (c->p < c->end && !strchr(",]} \t\r\n", *c->p))
+    while (c->p < c->end && !ends_literal(*c->p))
         c->p++;
     return 0;
 }

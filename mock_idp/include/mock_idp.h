@@ -45,6 +45,9 @@ const char *idp_strerror(int status);
 /** Load and validate a JSON config file; on error, @p err gets "file:line: reason".
  * Returns 0 and a config to own in *out, or a negative idp_status. */
 int idp_config_load(const char *path, idp_config **out, char *err, size_t errlen);
+/** As idp_config_load, from @p len bytes of @p text; @p name stands for the file in errors. */
+int idp_config_parse(const char *name, const char *text, size_t len, idp_config **out, char *err,
+                     size_t errlen);
 /** The built-in demo config (README "Demo configuration"). Returns 0 or IDP_ENOMEM. */
 int idp_config_demo(idp_config **out);
 /** Free a config. NULL is a no-op. */

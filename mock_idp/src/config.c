@@ -423,8 +423,8 @@ static int config_check(idp_config *cfg, load_ctx *cx)
     return 0;
 }
 
-static int config_from_text(const char *file, const char *text, size_t len, idp_config **out,
-                            char *err, size_t errlen)
+int idp_config_parse(const char *file, const char *text, size_t len, idp_config **out, char *err,
+                     size_t errlen)
 {
     load_ctx cx = {.file = file, .text = text, .len = len, .err = err, .errlen = errlen};
     json_error_t jerr;
@@ -465,7 +465,7 @@ int idp_config_load(const char *path, idp_config **out, char *err, size_t errlen
         snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
         return IDP_EIO;
     }
-    int rc = config_from_text(path, text, len, out, err, errlen);
+    int rc = idp_config_parse(path, text, len, out, err, errlen);
     free(text);
     return rc;
 }
@@ -473,7 +473,7 @@ int idp_config_load(const char *path, idp_config **out, char *err, size_t errlen
 int idp_config_demo(idp_config **out)
 {
     char err[512];
-    return config_from_text("<demo config>", IDP_DEMO_CONFIG, strlen(IDP_DEMO_CONFIG), out, err,
+    return idp_config_parse("<demo config>", IDP_DEMO_CONFIG, strlen(IDP_DEMO_CONFIG), out, err,
                             sizeof err);
 }
 

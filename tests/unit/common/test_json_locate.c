@@ -44,3 +44,11 @@ Test(json_locate, returns_zero_when_absent_or_malformed)
     cr_assert_eq(line("/clients/x"), 0);
     cr_assert_eq(cm_json_pointer_line("{\"a\": ", 6, "/a"), 0);
 }
+
+Test(json_locate, a_nul_byte_in_the_text_never_hangs)
+{
+    /* found by fuzz_config: a bare literal ending at a NUL made the scanner spin */
+    static const char text[] = "{\"a\": [{\"b\": {\"c\": false\0}}], \"d\": 1}";
+    cr_assert_eq(cm_json_pointer_line(text, sizeof text - 1, "/x/y"), 0);
+    cr_assert_eq(cm_json_pointer_line(text, sizeof text - 1, "/d"), 1);
+}

@@ -1,0 +1,87 @@
+/* Fuzz target: whole requests through the mock IdP's dispatcher — the OIDC endpoints,
+ * Basic auth, cookies, forms, and the control API's JSON. Input: method\npath\nquery\n
+ * header lines "Name: value" ... \n\nbody. State is reset between inputs. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "idp_int.h"
+
+static int64_t fixed_now(void *ctx)
+{
+    (void)ctx;
+    return 1800000000000LL;
+}
+
+static int fixed_set(void *ctx, int64_t now)
+{
+    (void)ctx, (void)now;
+    return 0;
+}
+
+static cm_clock clock_ = {.now_ms = fixed_now, .set_ms = fixed_set};
+static idp_server *srv;
+static cm_seeded_rng rng;
+
+static char *take_line(char **p, char *end)
+{
+    char *start = *p, *nl = memchr(start, '\n', (size_t)(end - start));
+    if (!nl)
+        nl = end;
+    *nl = '\0';
+    *p = nl < end ? nl + 1 : end;
+    return start;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!srv) {
+        idp_config *cfg;
+        char err[256];
+        idp_config_demo(&cfg);
+        free(cfg->signing_alg); /* ES256: key rotation requests stay cheap */
+        cfg->signing_alg = strdup("ES256");
+        idp_server_new(NULL, &clock_, cm_rng_seeded(&rng, 1), cfg, NULL, &srv, err, sizeof err);
+        srv->issuer = strdup("http://idp.fuzz");
+    }
+    char *buf = malloc(size + 1), *p = buf, *end = buf + size;
+    memcpy(buf, data, size);
+    buf[size] = '\0';
+    idp_header headers[16];
+    idp_req rq = {.headers = headers, .peer_loopback = 1, .now_ms = fixed_now(NULL)};
+    rq.method = take_line(&p, end);
+    rq.path = take_line(&p, end);
+    char *query = take_line(&p, end);
+    for (char *line; p < end && *(line = take_line(&p, end)) && rq.n_headers < 16;) {
+        char *colon = strchr(line, ':');
+        if (colon) {
+            *colon = '\0';
+            headers[rq.n_headers++] = (idp_header){line, colon + 1 + (colon[1] == ' ')};
+        }
+    }
+    rq.body = p;
+    rq.body_len = (size_t)(end - p);
+    rq.query_status = cm_form_parse(query, strlen(query), &rq.query, &rq.query_bad);
+    const char *ct = idp_req_header(&rq, "Content-Type");
+    if (ct && !strncmp(ct, "application/x-www-form-urlencoded", 33)) {
+        rq.form_parsed = 1;
+        rq.form_status = cm_form_parse(rq.body, rq.body_len, &rq.form, &rq.form_bad);
+    }
+    idp_resp rs;
+    idp_resp_init(&rs);
+    idp_dispatch(srv, &rq, &rs);
+    idp_resp_dispose(&rs);
+    cm_form_dispose(&rq.query);
+    cm_form_dispose(&rq.form);
+    free(buf);
+    idp_store_reset(srv); /* every input starts from the same state */
+    json_array_clear(srv->trace.entries);
+    idp_faults_clear(srv);
+    idp_clients_restore(srv->cfg, srv->startup_clients);
+    while (srv->keys.n > 1) { /* drop keys added by /_mock/keys/rotate */
+        EVP_PKEY_free(srv->keys.items[--srv->keys.n].pkey);
+    }
+    srv->keys.items[0].retire_ms = 0;
+    return 0;
+}

@@ -218,3 +218,18 @@ def test_signing_key_from_pem_file(start_idp, tmp_path):
     assert ka["alg"] == "ES256" and ka == kb  # same key file, same public key and kid
     claims = a.verify_id_token(a.code_flow(client_id="spa", scope="openid")["id_token"], "spa")
     assert claims["sub"] == "alice"
+
+
+def test_pkce_downgrade_is_refused(idp):
+    """A code issued without a challenge (a client that need not use PKCE) cannot be
+    redeemed with a code_verifier: mixing the two is a downgrade attempt."""
+    cookie = idp.login()
+    r = idp.authorize(cookie=cookie, client_id="demo-backend", redirect_uri=REDIRECT,
+                      response_type="code", scope="openid")
+    code = redirect_params(r)["code"]
+    verifier, _ = pkce_pair()
+    tr = idp.post("/token", {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+                             "code_verifier": verifier, "client_id": "demo-backend",
+                             "client_secret": "demo-secret"})
+    assert tr.status == 400 and tr.json()["error"] == "invalid_grant"
+    assert "code_verifier" in tr.json()["error_description"]

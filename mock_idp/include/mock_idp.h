@@ -50,6 +50,10 @@ int idp_config_parse(const char *name, const char *text, size_t len, idp_config 
                      size_t errlen);
 /** The built-in demo config (README "Demo configuration"). Returns 0 or IDP_ENOMEM. */
 int idp_config_demo(idp_config **out);
+/** The config's signing algorithm ("RS256", "ES256", "EdDSA"; borrowed). */
+const char *idp_config_signing_alg(const idp_config *cfg);
+/** Whether the config names a signing key file. */
+int idp_config_has_key_file(const idp_config *cfg);
 /** Free a config. NULL is a no-op. */
 void idp_config_free(idp_config *cfg);
 

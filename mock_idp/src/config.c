@@ -632,3 +632,13 @@ void idp_clients_snapshot_free(idp_client *snapshot, size_t n)
         client_free(&snapshot[i]);
     free(snapshot);
 }
+
+const char *idp_config_signing_alg(const idp_config *cfg)
+{
+    return cfg->signing_alg;
+}
+
+int idp_config_has_key_file(const idp_config *cfg)
+{
+    return cfg->key_file != NULL;
+}

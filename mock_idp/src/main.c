@@ -1,6 +1,10 @@
 /* mock-idp: the command-line front of the mock OpenID Connect provider. */
 #include <errno.h>
 #include <event2/event.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,7 +18,8 @@
 #define MAX_PRESETS 16
 
 typedef struct cli {
-    const char *listen, *config;
+    const char *listen, *config, *signing_key;
+    int no_key_cache;
     const char *presets[MAX_PRESETS];
     idp_options opts;
     uint64_t seed;
@@ -70,6 +75,8 @@ static int parse_args(int argc, char **argv, cli *c)
                                              {"tls-key", required_argument, 0, 'K'},
                                              {"help", no_argument, 0, 'h'},
                                              {"preset", required_argument, 0, 'P'},
+                                             {"signing-key", required_argument, 0, 'k'},
+                                             {"no-key-cache", no_argument, 0, 'n'},
                                              {"version", no_argument, 0, 'V'},
                                              {0, 0, 0, 0}};
     int ch;
@@ -96,6 +103,12 @@ static int parse_args(int argc, char **argv, cli *c)
             break;
         case 'K':
             c->opts.tls_key = optarg;
+            break;
+        case 'k':
+            c->signing_key = optarg;
+            break;
+        case 'n':
+            c->no_key_cache = 1;
             break;
         case 'P':
             if (c->opts.n_presets == MAX_PRESETS) {
@@ -156,6 +169,75 @@ typedef struct running {
 } running;
 
 /* Stop accepting, end held answers, then let the loop flush them for a short drain. */
+/* The cache folder for generated signing keys, or NULL. */
+static int key_cache_dir(char *out, size_t n)
+{
+    const char *env = getenv("RENEWLAB_KEY_CACHE"), *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    if (env)
+        snprintf(out, n, "%s", env);
+    else if (xdg)
+        snprintf(out, n, "%s/renewlab", xdg);
+    else if (home)
+        snprintf(out, n, "%s/.cache/renewlab", home);
+    else
+        return -1;
+    return 0;
+}
+
+static EVP_PKEY *generate_key(const char *alg)
+{
+    if (!strcmp(alg, "ES256"))
+        return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    if (!strcmp(alg, "EdDSA"))
+        return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+}
+
+/* RS256 keys take ~100 ms to generate: one is generated once per algorithm into the
+ * cache folder (mode 0600) and reused, so start-up stays in milliseconds. A key that
+ * cannot be cached is still generated and used. */
+static EVP_PKEY *cached_key(const char *alg)
+{
+    char dir[3500], path[4096], tmp[4200];
+    EVP_PKEY *key = NULL;
+    if (key_cache_dir(dir, sizeof dir) == 0) {
+        snprintf(path, sizeof path, "%s/signing-%s.pem", dir, alg);
+        FILE *f = fopen(path, "r");
+        if (f) {
+            key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+            fclose(f);
+        }
+    }
+    if (key)
+        return key;
+    key = generate_key(alg);
+    if (!key || key_cache_dir(dir, sizeof dir) != 0)
+        return key;
+    char parent[3600];
+    snprintf(parent, sizeof parent, "%s", dir);
+    for (char *p = parent + 1; *p; p++) { /* mkdir -p */
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(parent, 0700);
+            *p = '/';
+        }
+    }
+    mkdir(parent, 0700);
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    mode_t old = umask(077);
+    FILE *f = fopen(tmp, "w");
+    umask(old);
+    if (f && PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1 && fclose(f) == 0)
+        rename(tmp, path); /* atomic: concurrent starts never read half a key */
+    else {
+        if (f)
+            fclose(f);
+        remove(tmp);
+    }
+    return key;
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)sig, (void)what;
@@ -167,6 +249,21 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 static int serve(cli *c, idp_config *cfg, const char *host, int port)
 {
     char err[512] = "";
+    EVP_PKEY *key = NULL;
+    if (c->signing_key) {
+        FILE *f = fopen(c->signing_key, "r");
+        key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+        if (f)
+            fclose(f);
+        if (!key) {
+            fprintf(stderr, "mock-idp: %s: not a readable PEM private key\n", c->signing_key);
+            idp_config_free(cfg);
+            return EXIT_USAGE;
+        }
+    } else if (!idp_config_has_key_file(cfg) && !c->no_key_cache) {
+        key = cached_key(idp_config_signing_alg(cfg));
+    }
+    c->opts.signing_key = key;
     struct event_base *base = event_base_new();
     cm_clock *clock = base ? cm_realclock_new(base) : NULL;
     cm_seeded_rng state;
@@ -191,6 +288,7 @@ static int serve(cli *c, idp_config *cfg, const char *host, int port)
         event_free(sigterm);
     }
     idp_server_free(s);
+    EVP_PKEY_free(key);
     cm_realclock_free(clock);
     if (base)
         event_base_free(base);

@@ -7,12 +7,15 @@ import os
 import secrets
 import signal
 import subprocess
+import tempfile
 import urllib.parse
 
 import jwt
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# the signing-key cache of the servers the tests start: theirs, never the user's
+os.environ.setdefault("RENEWLAB_KEY_CACHE", tempfile.mkdtemp(prefix="renewlab-keys-"))
 BIN = os.environ.get("MOCK_IDP_BIN", os.path.join(ROOT, "build", "bin", "mock-idp"))
 
 

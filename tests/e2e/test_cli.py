@@ -138,3 +138,33 @@ def test_documented_demo_config_file_loads_and_serves_the_demo_clients(tmp_path)
     finally:
         idp.stop()
         builtin.stop()
+
+
+def kid_of(idp):
+    return idp.get("/jwks").json()["keys"][0]["kid"]
+
+
+def test_signing_key_cache_reuses_one_key_and_can_be_bypassed(tmp_path):
+    import os
+    env = dict(os.environ, RENEWLAB_KEY_CACHE=str(tmp_path / "cache"))
+    kids = []
+    for extra in ([], [], ["--no-key-cache"]):
+        idp = MockIdp(*extra, env=env)
+        kids.append(kid_of(idp))
+        assert idp.stop() == 0
+    assert kids[0] == kids[1] != kids[2]
+    pem = tmp_path / "cache" / "signing-RS256.pem"
+    assert pem.exists() and (pem.stat().st_mode & 0o777) == 0o600
+
+
+def test_signing_key_flag(tmp_path):
+    key = tmp_path / "k.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ED25519", "-out", str(key)], check=True)
+    idp = MockIdp("--signing-key", str(key))
+    try:
+        k = idp.get("/jwks").json()["keys"][0]
+        assert k["kty"] == "OKP" and k["alg"] == "EdDSA"
+    finally:
+        idp.stop()
+    r = run("--signing-key", str(tmp_path / "missing.pem"))
+    assert r.returncode == 2 and "not a readable PEM private key" in r.stderr

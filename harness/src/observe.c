@@ -19,6 +19,13 @@ static json_t *read_entries(const char *path, char *err, size_t n)
     }
     json_t *doc = json_loadb(text, len, 0, NULL), *entries = NULL;
     if (doc && json_is_array(json_object_get(doc, "requests"))) {
+        if (json_integer_value(json_object_get(doc, "dropped")) > 0) {
+            snprintf(err, n, "%s: the trace lost %lld entries (a full ring buffer); refusing to "
+                     "grade part of it", path, json_integer_value(json_object_get(doc, "dropped")));
+            json_decref(doc);
+            free(text);
+            return NULL;
+        }
         entries = json_incref(json_object_get(doc, "requests"));
     } else if (!doc) {
         entries = json_array();

@@ -9,10 +9,10 @@
 /* The deterministic part of the trace, times relative to the run's start. */
 static json_t *deterministic_trace(hr_world *w)
 {
-    json_t *out = json_array();
+    json_t *out = json_array(), *entries = idp_trace_snapshot(&w->idp->trace);
     size_t i;
     json_t *e;
-    json_array_foreach(w->idp->trace.entries, i, e)
+    json_array_foreach(entries, i, e)
     {
         json_t *c = json_deep_copy(e);
         json_object_del(c, "real_time");
@@ -21,6 +21,7 @@ static json_t *deterministic_trace(hr_world *w)
                                                          1000.0 + 0.5)));
         json_array_append_new(out, c);
     }
+    json_decref(entries);
     return out;
 }
 

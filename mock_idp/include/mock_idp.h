@@ -35,8 +35,9 @@ typedef struct idp_options {
     const char *tls_cert, *tls_key;
     const char *const *presets; /* applied in order after the config */
     size_t n_presets;
-    void *signing_key; /* an EVP_PKEY to sign with (borrowed, reference taken); NULL: from
-                        * the config (generated, or its signing_key file) */
+    size_t trace_limit; /* entries kept in memory (ring buffer); 0: 100000 */
+    void *signing_key;  /* an EVP_PKEY to sign with (borrowed, reference taken); NULL: from
+                         * the config (generated, or its signing_key file) */
 } idp_options;
 
 /** A short English description of an idp_status. */

@@ -96,13 +96,15 @@ static void login_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
 static void trace_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
 {
     (void)rq, (void)body;
-    idp_resp_json(rs, 200, json_pack("{s:O, s:i}", "requests", s->trace.entries, "dropped", 0));
+    idp_resp_json(rs, 200,
+                  json_pack("{s:o, s:I}", "requests", idp_trace_snapshot(&s->trace), "dropped",
+                            (json_int_t)s->trace.dropped));
 }
 
 static void trace_delete(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
 {
     (void)rq, (void)body;
-    json_array_clear(s->trace.entries);
+    idp_trace_clear(&s->trace, 0);
     idp_resp_json(rs, 200, json_pack("{s:b}", "cleared", 1));
 }
 
@@ -138,8 +140,7 @@ static void reset_post(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
         return;
     }
     idp_store_reset(s);
-    json_array_clear(s->trace.entries);
-    s->trace.next_seq = 0;
+    idp_trace_clear(&s->trace, 1);
     idp_faults_clear(s);
     size_t i;
     json_t *rule;

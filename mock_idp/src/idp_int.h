@@ -181,11 +181,20 @@ void idp_store_dispose(idp_store *st);
 
 /* ---- trace ------------------------------------------------------------------------ */
 
+/* A ring buffer: the newest `cap` entries; older ones are dropped and counted, never
+ * silently (the --trace-out file, when given, keeps every entry). */
 typedef struct idp_trace {
-    json_t *entries; /* array */
+    json_t **ring;
+    size_t cap, head, count; /* head: index of the oldest entry */
+    unsigned long dropped;
     unsigned long next_seq;
     FILE *out; /* optional JSON-lines copy */
 } idp_trace;
+
+/** The entries in order, oldest first (new reference to a new array). */
+json_t *idp_trace_snapshot(const idp_trace *t);
+/** Forget every entry (and the dropped count); sequence numbers go on unless @p restart. */
+void idp_trace_clear(idp_trace *t, int restart);
 
 /* ---- requests and responses ------------------------------------------------------- */
 

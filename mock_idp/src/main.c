@@ -77,6 +77,7 @@ static int parse_args(int argc, char **argv, cli *c)
                                              {"preset", required_argument, 0, 'P'},
                                              {"signing-key", required_argument, 0, 'k'},
                                              {"no-key-cache", no_argument, 0, 'n'},
+                                             {"trace-limit", required_argument, 0, 'L'},
                                              {"version", no_argument, 0, 'V'},
                                              {0, 0, 0, 0}};
     int ch;

@@ -50,14 +50,51 @@ void idp_trace_end(idp_server *s, json_t *entry, const idp_resp *rs, int64_t rea
             free(line);
         }
     }
-    json_array_append_new(s->trace.entries, entry);
+    idp_trace *t = &s->trace;
+    if (!t->ring) {
+        t->cap = t->cap ? t->cap : 100000;
+        t->ring = calloc(t->cap, sizeof *t->ring);
+        if (!t->ring) {
+            json_decref(entry);
+            t->dropped++;
+            return;
+        }
+    }
+    if (t->count == t->cap) { /* full: the oldest entry goes */
+        json_decref(t->ring[t->head]);
+        t->ring[t->head] = entry;
+        t->head = (t->head + 1) % t->cap;
+        t->dropped++;
+    } else {
+        t->ring[(t->head + t->count) % t->cap] = entry;
+        t->count++;
+    }
+}
+
+json_t *idp_trace_snapshot(const idp_trace *t)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < t->count; i++)
+        json_array_append(a, t->ring[(t->head + i) % t->cap]);
+    return a;
+}
+
+void idp_trace_clear(idp_trace *t, int restart)
+{
+    for (size_t i = 0; i < t->count; i++)
+        json_decref(t->ring[(t->head + i) % t->cap]);
+    t->count = t->head = 0;
+    t->dropped = 0;
+    if (restart)
+        t->next_seq = 0;
 }
 
 void idp_trace_dispose(idp_trace *t)
 {
-    json_decref(t->entries);
+    idp_trace_clear(t, 1);
+    free(t->ring);
     if (t->out)
         fclose(t->out);
-    t->entries = NULL;
+    t->ring = NULL;
     t->out = NULL;
 }

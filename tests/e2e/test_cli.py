@@ -168,3 +168,9 @@ def test_signing_key_flag(tmp_path):
         idp.stop()
     r = run("--signing-key", str(tmp_path / "missing.pem"))
     assert r.returncode == 2 and "not a readable PEM private key" in r.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "x", "-1"])
+def test_bad_trace_limit_exits_2(value):
+    r = run("--trace-limit", value)
+    assert r.returncode == 2 and "--trace-limit" in r.stderr

@@ -141,3 +141,18 @@ def test_control_secret_is_required_when_configured(start_idp):
     r = idp.request("GET", "/_mock/clock", headers={"X-Mock-Control-Secret": "s3cre"})
     assert r.status == 401
     assert idp.get("/jwks").status == 200, "the secret guards only the control API"
+
+
+def test_trace_ring_buffer_keeps_the_newest_and_counts_the_dropped(start_idp, tmp_path):
+    idp = start_idp("--trace-limit", "5", "--trace-out", str(tmp_path / "all.jsonl"))
+    for _ in range(8):
+        idp.get("/jwks")
+    doc = idp.control("GET", "trace").json()
+    assert [e["seq"] for e in doc["requests"]] == [4, 5, 6, 7, 8] and doc["dropped"] == 3
+    assert len((tmp_path / "all.jsonl").read_text().splitlines()) == 8, "the file keeps all"
+    (tmp_path / "partial.json").write_text(json.dumps(doc))
+    from harness_util import renewlab
+    r = renewlab("judge", str(tmp_path / "partial.json"))
+    assert r.returncode == 2 and "lost 3 entries" in r.stderr
+    idp.control("DELETE", "trace")
+    assert idp.control("GET", "trace").json() == {"requests": [], "dropped": 0}

@@ -76,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cm_form_dispose(&rq.form);
     free(buf);
     idp_store_reset(srv); /* every input starts from the same state */
-    json_array_clear(srv->trace.entries);
+    idp_trace_clear(&srv->trace, 1);
     idp_faults_clear(srv);
     idp_clients_restore(srv->cfg, srv->startup_clients);
     while (srv->keys.n > 1) { /* drop keys added by /_mock/keys/rotate */

@@ -64,12 +64,38 @@ Test(dispatch, every_non_control_request_is_traced_with_its_status)
     call(srv, &rs, "POST", "/token", NULL, "grant_type=x&grant_type=y", NULL, 0, 1);
     cr_assert_eq(rs.status, 400);
     idp_resp_dispose(&rs);
-    cr_assert_eq(json_array_size(srv->trace.entries), 2);
-    json_t *e = json_array_get(srv->trace.entries, 1);
+    json_t *entries = idp_trace_snapshot(&srv->trace);
+    cr_assert_eq(json_array_size(entries), 2);
+    json_t *e = json_array_get(entries, 1);
     cr_assert_str_eq(json_string_value(json_object_get(e, "endpoint")), "token");
     cr_assert_str_eq(json_string_value(json_object_get(e, "error")), "invalid_request");
     cr_assert_eq(json_integer_value(json_object_get(e, "status")), 400);
     cr_assert_eq(json_integer_value(json_object_get(e, "t")), 1800000000);
+    json_decref(entries);
+}
+
+Test(dispatch, the_trace_keeps_the_newest_entries_and_counts_the_dropped)
+{
+    idp_trace_clear(&srv->trace, 1);
+    free(srv->trace.ring);
+    srv->trace.ring = NULL;
+    srv->trace.cap = 3;
+    idp_resp rs;
+    for (int i = 0; i < 5; i++) {
+        call(srv, &rs, "GET", "/jwks", NULL, NULL, NULL, 0, 1);
+        idp_resp_dispose(&rs);
+    }
+    json_t *entries = idp_trace_snapshot(&srv->trace);
+    cr_assert_eq(json_array_size(entries), 3);
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(entries, 0), "seq")), 3);
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(entries, 2), "seq")), 5);
+    cr_assert_eq(srv->trace.dropped, 2);
+    json_decref(entries);
+    call(srv, &rs, "GET", "/_mock/trace", NULL, NULL, NULL, 0, 1);
+    json_t *body = body_json(&rs);
+    cr_assert_eq(json_integer_value(json_object_get(body, "dropped")), 2);
+    json_decref(body);
+    idp_resp_dispose(&rs);
 }
 
 Test(dispatch, prompt_none_without_session_redirects_login_required)

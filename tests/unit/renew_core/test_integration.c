@@ -46,8 +46,10 @@ Test(integration, logout_revokes_refresh_then_access_token)
     cr_assert_eq(rc_client_logout(W.client, w_done, &W), RC_OK);
     cr_assert_eq(w_wait(&W), RC_OK);
     cr_assert_eq(w_count(&W, "revoke", NULL), 2);
-    json_t *first = json_array_get(W.idp->trace.entries, json_array_size(W.idp->trace.entries) - 2);
+    json_t *trace = w_trace(&W);
+    json_t *first = json_array_get(trace, json_array_size(trace) - 2);
     cr_assert_str_eq(json_string_value(json_object_get(first, "presented")), "rt#1");
+    json_decref(trace);
     cr_assert(W.idp->store.families[0]->revoked);
     int before = w_count(&W, "token", NULL);
     w_advance(&W, 3600 * 1000);
@@ -84,12 +86,14 @@ Test(integration, server_errors_then_recovery_with_backoff)
     int k = 0;
     size_t i;
     json_t *e;
-    json_array_foreach(W.idp->trace.entries, i, e)
+    json_t *trace = w_trace(&W);
+    json_array_foreach(trace, i, e)
     {
         const char *gt = json_string_value(json_object_get(e, "grant_type"));
         if (gt && !strcmp(gt, "refresh_token") && k < 4)
             times[k++] = (int64_t)(json_number_value(json_object_get(e, "t")) * 1000);
     }
+    json_decref(trace);
     cr_assert_eq(k, 4);
     cr_assert_eq(times[1] - times[0], 1000);
     cr_assert_eq(times[2] - times[1], 2000);
@@ -104,9 +108,11 @@ Test(integration, retry_after_is_respected)
                 "{\"type\": \"status\", \"status\": 429, \"retry_after\": 30}}");
     w_advance(&W, 280 * 1000);
     cr_assert_eq(w_count(&W, "token", "refresh_token"), 2);
-    json_t *last = json_array_get(W.idp->trace.entries, json_array_size(W.idp->trace.entries) - 1);
+    json_t *trace = w_trace(&W);
+    json_t *last = json_array_get(trace, json_array_size(trace) - 1);
     cr_assert_eq((int64_t)json_number_value(json_object_get(last, "t")) * 1000 - WORLD_START_MS,
                  270 * 1000);
+    json_decref(trace);
 }
 
 Test(integration, signing_key_rotation_is_followed_by_one_jwks_refetch)

@@ -143,14 +143,15 @@ static inline int w_count(world *w, const char *endpoint, const char *grant)
 {
     int n = 0;
     size_t i;
-    json_t *e;
-    json_array_foreach(w->idp->trace.entries, i, e)
+    json_t *e, *entries = idp_trace_snapshot(&w->idp->trace);
+    json_array_foreach(entries, i, e)
     {
         const char *ep = json_string_value(json_object_get(e, "endpoint"));
         const char *gt = json_string_value(json_object_get(e, "grant_type"));
         if (ep && !strcmp(ep, endpoint) && (!grant || (gt && !strcmp(gt, grant))))
             n++;
     }
+    json_decref(entries);
     return n;
 }
 
@@ -165,20 +166,25 @@ static inline int w_events(world *w, rc_event_type type)
 static inline int w_reuse_detected(world *w)
 {
     size_t i;
-    json_t *e;
-    json_array_foreach(w->idp->trace.entries, i,
-                       e) if (json_object_get(e, "reuse_detected")) return 1;
-    return 0;
+    json_t *e, *entries = idp_trace_snapshot(&w->idp->trace);
+    int found = 0;
+    json_array_foreach(entries, i, e) found |= json_object_get(e, "reuse_detected") != NULL;
+    json_decref(entries);
+    return found;
 }
 
-#endif
+/* The IdP trace so far (new reference). */
+static inline json_t *w_trace(world *w)
+{
+    return idp_trace_snapshot(&w->idp->trace);
+}
 
 /* For failure messages: the IdP trace and the client events, on stderr. */
 static inline void w_dump(world *w)
 {
     size_t i;
-    json_t *e;
-    json_array_foreach(w->idp->trace.entries, i, e)
+    json_t *e, *entries = idp_trace_snapshot(&w->idp->trace);
+    json_array_foreach(entries, i, e)
     {
         fprintf(stderr, "  t=%+.3f %s %s %s %lld %s\n",
                 json_number_value(json_object_get(e, "t")) - WORLD_START_MS / 1000.0,
@@ -188,8 +194,11 @@ static inline void w_dump(world *w)
                 (long long)json_integer_value(json_object_get(e, "status")),
                 json_string_value(json_object_get(e, "error")) ?: "");
     }
+    json_decref(entries);
     for (int k = 0; k < w->n_events; k++)
         fprintf(stderr, "  event %d at %+.3f status %s transient %d\n", w->events[k].type,
                 (w->events[k].t - WORLD_START_MS) / 1000.0, rc_err_name(w->events[k].status),
                 w->events[k].transient);
 }
+
+#endif

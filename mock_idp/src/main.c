@@ -44,6 +44,8 @@ static void usage(FILE *out)
         "                       short-idle-lifetime, offline-access-required, no-refresh-tokens\n"
         "  --seed N             seed token values and ids (deterministic runs)\n"
         "  --trace-out FILE     append every trace entry to FILE as JSON lines\n"
+        "  --trace-limit N      keep the newest N entries in memory (default 100000);\n"
+        "                       older ones are dropped and counted in GET /_mock/trace\n"
         "  --control-secret S   allow /_mock/ from anywhere with header\n"
         "                       X-Mock-Control-Secret: S (default: loopback only)\n"
         "  --tls-cert F --tls-key F   serve HTTPS with this PEM certificate and key\n"
@@ -111,6 +113,15 @@ static int parse_args(int argc, char **argv, cli *c)
         case 'n':
             c->no_key_cache = 1;
             break;
+        case 'L': {
+            uint64_t limit;
+            if (parse_u64(optarg, &limit) != 0 || limit < 1 || limit > 100000000) {
+                fprintf(stderr, "mock-idp: --trace-limit needs 1 to 100000000 entries\n");
+                return -1;
+            }
+            c->opts.trace_limit = (size_t)limit;
+            break;
+        }
         case 'P':
             if (c->opts.n_presets == MAX_PRESETS) {
                 fprintf(stderr, "mock-idp: at most %d presets\n", MAX_PRESETS);

@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 PYTEST ?= /usr/bin/python3 -m pytest
 
-.PHONY: all deps build run demo test unit e2e asan-test fuzz fuzz-smoke clean format
+.PHONY: all deps build run demo test unit e2e asan-test valgrind-test soak fuzz fuzz-smoke clean format
 
 all: build
 
@@ -67,6 +67,18 @@ fuzz-smoke: deps
 
 # The documented longer run: FUZZ_SECONDS=600 make fuzz
 fuzz: fuzz-smoke
+
+# The end-to-end core paths against mock-idp under valgrind memcheck (slow: not in CI's
+# default run; the ASan run covers the same code there).
+VALGRIND_TESTS ?= tests/e2e/test_code_flow.py tests/e2e/test_refresh.py tests/e2e/test_prompt_none.py \
+  tests/e2e/test_revoke_introspect.py tests/e2e/test_logout.py tests/e2e/test_faults.py
+valgrind-test: build
+	MOCK_IDP_BIN=$(abspath scripts/valgrind-mock-idp.sh) $(PYTEST) -q $(VALGRIND_TESTS)
+
+# Soak: 10 minutes of mixed valid and hostile traffic; writes docs/soak.md (not in CI).
+SOAK_SECONDS ?= 600
+soak: build
+	/usr/bin/python3 scripts/soak.py --seconds $(SOAK_SECONDS)
 
 format:
 	find common mock_idp tests -name '*.[ch]' -exec clang-format -i {} +

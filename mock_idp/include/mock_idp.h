@@ -36,6 +36,7 @@ typedef struct idp_options {
     const char *const *presets; /* applied in order after the config */
     size_t n_presets;
     size_t trace_limit; /* entries kept in memory (ring buffer); 0: 100000 */
+    size_t state_limit; /* grants, sessions, codes kept (oldest evicted); 0: 10000 */
     void *signing_key;  /* an EVP_PKEY to sign with (borrowed, reference taken); NULL: from
                          * the config (generated, or its signing_key file) */
 } idp_options;

@@ -157,4 +157,5 @@ void idp_dispatch(idp_server *s, idp_req *rq, idp_resp *rs)
         serve(s, r, rq, rs);
     rs->trace = NULL;
     idp_trace_end(s, entry, rs, real_start);
+    idp_store_enforce_limits(s);
 }

@@ -177,7 +177,8 @@ static void issue_code(idp_server *s, const authz *a, const idp_req *rq, idp_res
         redirect_back(s, a, rs, NULL, OIDC_ERR_SERVER_ERROR, "cannot issue a code");
         return;
     }
-    snprintf(c->label, sizeof c->label, "code#%lu", ++s->store.next_code);
+    c->serial = ++s->store.next_code;
+    snprintf(c->label, sizeof c->label, "code#%lu", c->serial);
     c->value = strdup(value);
     c->client_id = strdup(a->client->client_id);
     c->redirect_uri = strdup(P(a, "redirect_uri"));

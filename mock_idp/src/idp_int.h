@@ -125,8 +125,9 @@ void idp_half_hash(idp_alg alg, const char *value, char *out);
 /* ---- state: sessions, codes, grants (families), tokens ---------------------------- */
 
 typedef struct idp_session {
-    char label[24]; /* "sess#N" */
-    char *cookie;   /* cookie value */
+    char label[24];       /* "sess#N" */
+    unsigned long serial; /* creation order, for eviction */
+    char *cookie;         /* cookie value */
     char *sub;
     int64_t auth_time_ms, expires_ms;
     cm_map consents; /* client_id -> (void*)1 */
@@ -150,6 +151,7 @@ typedef struct idp_token {
 
 struct idp_family {
     char label[24]; /* "f#N" */
+    int evicted;    /* being freed by idp_store_enforce_limits */
     char *client_id, *sub, *scope, *nonce, *session_label;
     int64_t auth_time_ms, created_ms, expires_ms; /* expires_ms 0 = no absolute limit */
     int revoked;
@@ -160,6 +162,7 @@ struct idp_family {
 
 typedef struct idp_code {
     char label[24];
+    unsigned long serial;
     char *value, *client_id, *redirect_uri, *sub, *scope, *nonce, *challenge, *session_label;
     int64_t auth_time_ms, expires_ms;
     int used;
@@ -167,16 +170,23 @@ typedef struct idp_code {
 } idp_code;
 
 typedef struct idp_store {
-    cm_map sessions; /* cookie value -> idp_session */
-    cm_map codes;    /* code value -> idp_code */
-    cm_map tokens;   /* token value -> idp_token */
-    cm_map pending;  /* interaction id -> json_t (authorize parameters) */
-    idp_family **families;
+    cm_map sessions;       /* cookie value -> idp_session */
+    cm_map codes;          /* code value -> idp_code */
+    cm_map tokens;         /* token value -> idp_token */
+    cm_map pending;        /* interaction id -> json_t (authorize parameters) */
+    idp_family **families; /* oldest first */
     size_t n_families, cap_families;
+    idp_token **loose; /* tokens of no grant (client_credentials), oldest first */
+    size_t n_loose, cap_loose;
     unsigned long next_session, next_code, next_family, next_at, next_rt;
+    size_t limit;          /* grants, sessions, codes, loose tokens kept; 0 = 10000 */
+    unsigned long evicted; /* entries evicted to stay within the limit */
 } idp_store;
 
 void idp_store_init(idp_store *st);
+/** Evict the oldest grants, sessions, codes and loose tokens beyond the store's limit
+ * (in batches of a tenth), so a long-running IdP's memory stays bounded. */
+void idp_store_enforce_limits(idp_server *s);
 void idp_store_dispose(idp_store *st);
 
 /* ---- trace ------------------------------------------------------------------------ */

@@ -46,6 +46,8 @@ static void usage(FILE *out)
         "  --trace-out FILE     append every trace entry to FILE as JSON lines\n"
         "  --trace-limit N      keep the newest N entries in memory (default 100000);\n"
         "                       older ones are dropped and counted in GET /_mock/trace\n"
+        "  --state-limit N      keep at most N grants, sessions and codes (default 10000);\n"
+        "                       the oldest are evicted (counted in GET /_mock/state)\n"
         "  --control-secret S   allow /_mock/ from anywhere with header\n"
         "                       X-Mock-Control-Secret: S (default: loopback only)\n"
         "  --tls-cert F --tls-key F   serve HTTPS with this PEM certificate and key\n"
@@ -80,6 +82,7 @@ static int parse_args(int argc, char **argv, cli *c)
                                              {"signing-key", required_argument, 0, 'k'},
                                              {"no-key-cache", no_argument, 0, 'n'},
                                              {"trace-limit", required_argument, 0, 'L'},
+                                             {"state-limit", required_argument, 0, 'M'},
                                              {"version", no_argument, 0, 'V'},
                                              {0, 0, 0, 0}};
     int ch;
@@ -120,6 +123,15 @@ static int parse_args(int argc, char **argv, cli *c)
                 return -1;
             }
             c->opts.trace_limit = (size_t)limit;
+            break;
+        }
+        case 'M': {
+            uint64_t limit;
+            if (parse_u64(optarg, &limit) != 0 || limit < 10 || limit > 100000000) {
+                fprintf(stderr, "mock-idp: --state-limit needs 10 to 100000000\n");
+                return -1;
+            }
+            c->opts.state_limit = (size_t)limit;
             break;
         }
         case 'P':

@@ -317,6 +317,7 @@ static int server_init(idp_server *s, const idp_options *o, char *err, size_t er
     if (o->control_secret)
         s->control_secret = strdup(o->control_secret);
     s->trace.cap = o->trace_limit;
+    s->store.limit = o->state_limit;
     if (o->trace_out && !(s->trace.out = fopen(o->trace_out, "a"))) {
         snprintf(err, errlen, "%s: cannot open trace file for writing", o->trace_out);
         return IDP_EIO;

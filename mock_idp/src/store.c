@@ -54,9 +54,9 @@ void idp_store_dispose(idp_store *st)
         session_free(v);
     for (pos = 0; cm_map_next(&st->codes, &pos, &key, &v);)
         code_free(v);
-    for (pos = 0; cm_map_next(&st->tokens, &pos, &key, &v);)
-        if (!((idp_token *)v)->family) /* family tokens are freed with their family */
-            token_free(v);
+    for (size_t i = 0; i < st->n_loose; i++) /* family tokens are freed with their family */
+        token_free(st->loose[i]);
+    free(st->loose);
     for (pos = 0; cm_map_next(&st->pending, &pos, &key, &v);)
         json_decref(v);
     for (size_t i = 0; i < st->n_families; i++)
@@ -71,8 +71,24 @@ void idp_store_dispose(idp_store *st)
 
 void idp_store_reset(idp_server *s)
 {
+    size_t limit = s->store.limit;
     idp_store_dispose(&s->store);
     idp_store_init(&s->store);
+    s->store.limit = limit;
+}
+
+static int push_loose(idp_store *st, idp_token *t)
+{
+    if (st->n_loose == st->cap_loose) {
+        size_t cap = st->cap_loose ? st->cap_loose * 2 : 64;
+        idp_token **grown = realloc(st->loose, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        st->loose = grown;
+        st->cap_loose = cap;
+    }
+    st->loose[st->n_loose++] = t;
+    return 0;
 }
 
 static char *random_value(idp_server *s)
@@ -93,7 +109,8 @@ idp_session *idp_session_create(idp_server *s, const char *sub, int64_t now_ms)
     sess->sub = strdup(sub);
     sess->auth_time_ms = now_ms;
     sess->expires_ms = now_ms + s->cfg->session_ms;
-    snprintf(sess->label, sizeof sess->label, "sess#%lu", ++s->store.next_session);
+    sess->serial = ++s->store.next_session;
+    snprintf(sess->label, sizeof sess->label, "sess#%lu", sess->serial);
     if (!sess->cookie || !sess->sub || cm_map_put(&s->store.sessions, sess->cookie, sess) != 0) {
         session_free(sess);
         return NULL;
@@ -190,7 +207,10 @@ idp_token *idp_token_issue(idp_server *s, idp_token_kind kind, idp_family *fam, 
         t->expires_ms = fam ? fam->expires_ms : 0;
         t->value = random_value(s);
     }
-    if (!t->value || cm_map_put(&s->store.tokens, t->value, t) != 0) {
+    if (!t->value || cm_map_put(&s->store.tokens, t->value, t) != 0 ||
+        (!fam && push_loose(&s->store, t) != 0)) {
+        if (t->value)
+            cm_map_remove(&s->store.tokens, t->value);
         token_free(t);
         return NULL;
     }
@@ -275,7 +295,8 @@ json_t *idp_store_state(idp_server *s, int64_t now_ms)
                                 sess->sub, "auth_time", idp_seconds(sess->auth_time_ms),
                                 "expires_at", idp_seconds(sess->expires_ms), "consents", consents));
     }
-    return json_pack("{s:o, s:o}", "grants", grants, "sessions", sessions);
+    return json_pack("{s:o, s:o, s:I}", "grants", grants, "sessions", sessions, "evicted",
+                     (json_int_t)s->store.evicted);
 }
 
 /* Claim-level ID-token faults (fault rule action "id_token"). */
@@ -382,4 +403,118 @@ int idp_scope_allowed(const idp_client *c, const char *scope)
         p += strspn(p, " ");
     }
     return 1;
+}
+
+/* ---- bounded state ---------------------------------------------------------------------- */
+
+static size_t limit_of(const idp_store *st)
+{
+    return st->limit ? st->limit : 10000;
+}
+
+static void evict_families(idp_server *s, size_t n)
+{
+    idp_store *st = &s->store;
+    for (size_t i = 0; i < n; i++) {
+        st->families[i]->evicted = 1;
+        for (idp_token *t = st->families[i]->tokens; t; t = t->next_in_family)
+            cm_map_remove(&st->tokens, t->value);
+    }
+    size_t pos = 0;
+    const char *key;
+    void *v;
+    while (cm_map_next(&st->codes, &pos, &key, &v)) { /* codes pointing at them go too */
+        idp_code *c = v;
+        if (c->family && c->family->evicted) {
+            cm_map_remove(&st->codes, c->value);
+            code_free(c);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        family_free(st->families[i]);
+    memmove(st->families, st->families + n, (st->n_families - n) * sizeof *st->families);
+    st->n_families -= n;
+    st->evicted += n;
+}
+
+static void evict_loose(idp_store *st, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        cm_map_remove(&st->tokens, st->loose[i]->value);
+        token_free(st->loose[i]);
+    }
+    memmove(st->loose, st->loose + n, (st->n_loose - n) * sizeof *st->loose);
+    st->n_loose -= n;
+    st->evicted += n;
+}
+
+/* Sessions and codes live in maps: evict those created before a serial threshold. */
+static unsigned long serial_threshold(const cm_map *m, size_t n, int sessions)
+{
+    unsigned long min = (unsigned long)-1, max = 0;
+    size_t pos = 0;
+    const char *key;
+    void *v;
+    while (cm_map_next(m, &pos, &key, &v)) {
+        unsigned long sr = sessions ? ((idp_session *)v)->serial : ((idp_code *)v)->serial;
+        min = sr < min ? sr : min;
+        max = sr > max ? sr : max;
+    }
+    /* serials are dense enough: evicting below min + n removes about n of the oldest */
+    return min + n > max ? max : min + n;
+}
+
+static void evict_sessions(idp_store *st, size_t n)
+{
+    unsigned long below = serial_threshold(&st->sessions, n, 1);
+    size_t pos = 0;
+    const char *key;
+    void *v;
+    while (cm_map_next(&st->sessions, &pos, &key, &v)) {
+        idp_session *sess = v;
+        if (sess->serial < below) {
+            cm_map_remove(&st->sessions, sess->cookie);
+            session_free(sess);
+            st->evicted++;
+        }
+    }
+}
+
+static void evict_codes(idp_store *st, size_t n)
+{
+    unsigned long below = serial_threshold(&st->codes, n, 0);
+    size_t pos = 0;
+    const char *key;
+    void *v;
+    while (cm_map_next(&st->codes, &pos, &key, &v)) {
+        idp_code *c = v;
+        if (c->serial < below) {
+            cm_map_remove(&st->codes, c->value);
+            code_free(c);
+            st->evicted++;
+        }
+    }
+}
+
+void idp_store_enforce_limits(idp_server *s)
+{
+    idp_store *st = &s->store;
+    size_t limit = limit_of(st), batch = limit / 10 ? limit / 10 : 1;
+    if (st->n_families > limit)
+        evict_families(s, st->n_families - limit + batch);
+    if (st->n_loose > limit)
+        evict_loose(st, st->n_loose - limit + batch);
+    if (st->sessions.count > limit)
+        evict_sessions(st, st->sessions.count - limit + batch);
+    if (st->codes.count > limit)
+        evict_codes(st, st->codes.count - limit + batch);
+    if (st->pending.count > limit) { /* unanswered login forms: drop them all */
+        size_t pos = 0;
+        const char *key;
+        void *v;
+        while (cm_map_next(&st->pending, &pos, &key, &v))
+            json_decref(v);
+        cm_map_dispose(&st->pending);
+        cm_map_init(&st->pending);
+    }
 }

@@ -93,7 +93,7 @@ def test_reset_clears_state_sessions_trace_but_not_clock_unless_asked(idp):
     idp.control("POST", "clock", {"set": 2100000000})
     r = idp.control("POST", "reset")
     assert r.status == 200
-    assert idp.state() == {"grants": [], "sessions": []} and idp.trace() == []
+    assert idp.state() == {"grants": [], "sessions": [], "evicted": 0} and idp.trace() == []
     assert idp.now() >= 2100000000
     t = idp.code_flow()
     assert idp.trace()[1]["issued"] == ["at#1", "rt#1"], "ids restart after reset"
@@ -156,3 +156,16 @@ def test_trace_ring_buffer_keeps_the_newest_and_counts_the_dropped(start_idp, tm
     assert r.returncode == 2 and "lost 3 entries" in r.stderr
     idp.control("DELETE", "trace")
     assert idp.control("GET", "trace").json() == {"requests": [], "dropped": 0}
+
+
+def test_state_is_bounded_oldest_grants_evicted(start_idp):
+    idp = start_idp("--state-limit", "10")
+    first = idp.code_flow()
+    for _ in range(12):
+        idp.code_flow()
+    st = idp.state()
+    assert len(st["grants"]) <= 10 and st["evicted"] > 0
+    assert "f#1" not in [g["family"] for g in st["grants"]], "the oldest grant went first"
+    r = idp.refresh(first["refresh_token"])
+    assert r.status == 400 and r.json()["error"] == "invalid_grant", "an evicted grant is gone"
+    assert idp.refresh(idp.code_flow()["refresh_token"]).status == 200

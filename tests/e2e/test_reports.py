@@ -113,3 +113,26 @@ def test_html_report_marks_failures_with_their_evidence(tmp_path):
     text = failing_report(tmp_path, "html").read_text()
     assert 'data-verdict="fail"' in text and 'data-check="revoked_on_logout"' in text
     assert "was never revoked" in text
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 4 KiB tmpfs (one page): a real ENOSPC for the report writers (needs root to mount)."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    yield mnt
+    subprocess.run(["umount", str(mnt)], check=True)
+
+
+def test_a_full_disk_is_an_error_and_the_previous_report_survives(tiny_disk):
+    previous = tiny_disk / "report.json"
+    previous.write_text('{"previous": true}\n')
+    r = renewlab("run", "--filter", "rt_rotating_happy", "--json", str(previous))
+    assert r.returncode == 3
+    assert "cannot write" in r.stderr and "No space left on device" in r.stderr
+    assert previous.read_text() == '{"previous": true}\n', "never half-written"
+    assert sorted(p.name for p in tiny_disk.iterdir()) == ["report.json"], "no temporary left"

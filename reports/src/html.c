@@ -128,7 +128,7 @@ static void events(cm_strbuf *b, const scale *s, json_t *evs)
 static void timeline(cm_strbuf *b, json_t *run)
 {
     scale s = {.end = run_end(run)};
-    s.px = (W - LEFT - 20) / s.end;
+    s.px = (W - LEFT - 40) / s.end; /* room for the last tick's label */
     int height = 40 + 5 * ROW;
     cm_strbuf_printf(b, "<svg class=\"timeline\" data-scenario=\"%s\" data-target=\"%s\" "
                         "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
@@ -219,6 +219,26 @@ static void section(cm_strbuf *b, json_t *run)
     cm_strbuf_puts(b, "</section>\n");
 }
 
+/* An index of every run, linking to its section. */
+static void index_table(cm_strbuf *b, json_t *runs)
+{
+    cm_strbuf_puts(b, "<table class=\"index\"><tr><th>scenario</th><th>title</th><th>target</th>"
+                      "<th>verdict</th><th>renewals</th></tr>");
+    size_t i;
+    json_t *run;
+    json_array_foreach(runs, i, run)
+    {
+        const char *v = S(run, "verdict");
+        cm_strbuf_printf(b, "<tr class=\"%s\"><td><a href=\"#%s--%s\">%s</a></td><td>", v,
+                         S(run, "scenario"), S(run, "target"), S(run, "scenario"));
+        rpt_xml_escape(b, S(run, "title"));
+        cm_strbuf_printf(b, "</td><td>%s</td><td><span class=\"badge %s\">%s</span></td><td>%lld</td></tr>",
+                         S(run, "target"), v, v,
+                         json_integer_value(json_object_get(json_object_get(run, "figures"), "renewals")));
+    }
+    cm_strbuf_puts(b, "</table>\n");
+}
+
 static const char CSS[] =
     "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}"
     "h1{margin:0 0 .3em}section.run{border-top:1px solid #ccc;padding:.8em 0}"
@@ -227,7 +247,7 @@ static const char CSS[] =
     ".badge.skip{background:#888}.teaches{max-width:60em}.refs,.id{color:#666;font-size:.9em}"
     "table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2em .5em;vertical-align:top}"
     "tr.failed td{background:#fee}ul{margin:0;padding-left:1.2em}table.figures{margin-top:.5em}"
-    ".legend{color:#555;max-width:60em}"
+    ".legend{color:#555;max-width:60em}table.index{margin:1em 0}table.index td{padding:.1em .5em}"
     "svg .at{fill:#9cd9b0;stroke:#2a7}svg .req.ok{fill:#2a7}svg .req.fail{fill:#c33}"
     "svg .req.transient{fill:#e90}svg .fault{fill:#939}svg .event{fill:#36c}"
     "svg .event.session_lost,svg .event.interaction_required{fill:#c33}"
@@ -263,6 +283,7 @@ int rpt_html_write(const char *path, json_t *report, char *err, size_t errlen)
                        "refused); purple triangles mark requests a fault rule changed; blue "
                        "diamonds are the client's events (red: session lost). Hover for "
                        "details. Times are virtual seconds from the run's start.</p>\n");
+    index_table(&b, json_object_get(report, "runs"));
     json_array_foreach(json_object_get(report, "runs"), i, run) section(&b, run);
     cm_strbuf_puts(&b, "</body></html>\n");
     int rc = b.failed ? RPT_EIO : rpt_write_file(path, b.data, err, errlen);

@@ -78,7 +78,9 @@ static int complete(json_t *entries, const char *path, char *err, size_t n)
 json_t *hr_observe(const char *path, json_t *checks, const char *client_id, char *err, size_t n)
 {
     json_t *all = read_entries(path, err, n);
-    if (!all || complete(all, path, err, n) != 0) {
+    if (all && json_array_size(all) == 0)
+        snprintf(err, n, "%s: the trace has no entries", path);
+    if (!all || json_array_size(all) == 0 || complete(all, path, err, n) != 0) {
         json_decref(all);
         return NULL;
     }
@@ -114,7 +116,9 @@ json_t *hr_observe(const char *path, json_t *checks, const char *client_id, char
                             "with the same checks.",
                             "refs", "verdict", failed ? "fail" : "pass", "checks", results,
                             "trace", trace, "steps", steps, "wall_ms", (json_int_t)0);
-    json_object_set_new(run, "figures", hr_figures(trace, json_array()));
+    json_t *no_events = json_array(); /* borrowed by hr_figures */
+    json_object_set_new(run, "figures", hr_figures(trace, no_events));
+    json_decref(no_events);
     json_decref(scn);
     return run;
 }

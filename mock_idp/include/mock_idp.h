@@ -69,6 +69,10 @@ int idp_server_listen(idp_server *s, const char *host, int port, char *err, size
 const char *idp_server_issuer(const idp_server *s);
 /** The bound port, or -1 before listen. */
 int idp_server_port(const idp_server *s);
+/** Begin a graceful stop: no new connections; answers a fault rule holds still go out
+ * when due. @p drained is called once when none is left (at once if there is none). The
+ * caller ends the rest at its drain deadline with idp_server_shutdown. */
+void idp_server_drain(idp_server *s, void (*drained)(void *arg), void *arg);
 /** Stop accepting connections and end every answer a fault rule holds or hangs with
  * 503. Returns how many were ended; the caller then runs the loop a little longer (a
  * drain) to flush them. */

@@ -293,6 +293,8 @@ struct idp_server {
     json_t *startup_faults;        /* rules from the config and presets, for reset */
     idp_client *startup_clients;   /* client settings after config and presets, for reset */
     struct idp_held *held;         /* answers held or hung by fault rules */
+    void (*drained)(void *arg);    /* draining: called once when no held answer is left */
+    void *drained_arg;
 };
 
 typedef void (*idp_handler)(idp_server *s, idp_req *rq, idp_resp *rs);

@@ -51,9 +51,14 @@ static void usage(FILE *out)
         "  --control-secret S   allow /_mock/ from anywhere with header\n"
         "                       X-Mock-Control-Secret: S (default: loopback only)\n"
         "  --tls-cert F --tls-key F   serve HTTPS with this PEM certificate and key\n"
+        "  --signing-key FILE   sign with this PEM private key (RSA, EC P-256, Ed25519)\n"
+        "  --no-key-cache       generate a fresh signing key instead of reusing the cached\n"
+        "                       one ($RENEWLAB_KEY_CACHE, else $XDG_CACHE_HOME/renewlab,\n"
+        "                       else ~/.cache/renewlab)\n"
         "  --help, --version\n"
-        "Once listening it prints \"mock-idp listening issuer=URL\". Exit: 0 after\n"
-        "SIGINT/SIGTERM, 2 on bad arguments or config. See docs/control-api.md.\n");
+        "Once listening it prints \"mock-idp listening issuer=URL\". On SIGINT/SIGTERM it\n"
+        "stops accepting, lets answers held by fault rules finish for 2 s (then 503) and\n"
+        "exits 0; a second signal stops at once. Exit 2 on bad arguments or config.\n");
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -187,10 +192,34 @@ static int split_listen(const char *spec, char *host, size_t n, int *port)
     return 0;
 }
 
+#define DRAIN_SECONDS 2 /* in-flight answers get this long after SIGTERM */
+
 typedef struct running {
     struct event_base *base;
     idp_server *server;
+    struct event *deadline;
+    int stopping;
 } running;
+
+static void flush_and_exit(running *r, long usec)
+{
+    struct timeval flush = {.tv_sec = 0, .tv_usec = usec};
+    event_base_loopexit(r->base, &flush);
+}
+
+static void on_drained(void *arg)
+{
+    flush_and_exit(arg, 100 * 1000); /* let the last answers be written */
+}
+
+/* The drain deadline: whatever is still held or hung ends with 503. */
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    running *r = arg;
+    idp_server_shutdown(r->server);
+    flush_and_exit(r, 300 * 1000);
+}
 
 /* Stop accepting, end held answers, then let the loop flush them for a short drain. */
 /* The cache folder for generated signing keys, or NULL. */
@@ -262,12 +291,22 @@ static EVP_PKEY *cached_key(const char *alg)
     return key;
 }
 
+/* SIGINT/SIGTERM: stop accepting and drain: answers due within DRAIN_SECONDS still go
+ * out, the rest end with 503 at the deadline. A second signal stops at once. */
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)sig, (void)what;
     running *r = arg;
-    struct timeval drain = {.tv_sec = 0, .tv_usec = 300 * 1000}, none = {0, 0};
-    event_base_loopexit(r->base, idp_server_shutdown(r->server) ? &drain : &none);
+    if (r->stopping++) {
+        idp_server_shutdown(r->server);
+        flush_and_exit(r, 0);
+        return;
+    }
+    struct timeval deadline = {.tv_sec = DRAIN_SECONDS, .tv_usec = 0};
+    r->deadline = evtimer_new(r->base, on_deadline, r);
+    if (r->deadline)
+        evtimer_add(r->deadline, &deadline);
+    idp_server_drain(r->server, on_drained, r);
 }
 
 static int serve(cli *c, idp_config *cfg, const char *host, int port)
@@ -300,7 +339,7 @@ static int serve(cli *c, idp_config *cfg, const char *host, int port)
     if (rc != 0) {
         fprintf(stderr, "mock-idp: %s\n", *err ? err : idp_strerror(rc));
     } else {
-        running r = {.base = base, .server = s};
+        running r = {.base = base, .server = s, .deadline = NULL, .stopping = 0};
         struct event *sigint = evsignal_new(base, SIGINT, on_signal, &r);
         struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, &r);
         event_add(sigint, NULL);
@@ -310,6 +349,8 @@ static int serve(cli *c, idp_config *cfg, const char *host, int port)
         event_base_dispatch(base);
         event_free(sigint);
         event_free(sigterm);
+        if (r.deadline)
+            event_free(r.deadline);
     }
     idp_server_free(s);
     EVP_PKEY_free(key);

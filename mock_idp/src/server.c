@@ -156,7 +156,13 @@ static void held_unlink(idp_held *h)
     if (h->drop)
         event_free(h->drop);
     idp_resp_dispose(&h->rs);
+    idp_server *s = h->s;
     free(h);
+    if (s->drained && !s->held) { /* draining, and the last held answer is out */
+        void (*drained)(void *) = s->drained;
+        s->drained = NULL;
+        drained(s->drained_arg);
+    }
 }
 
 /* The client went away (or the server is freed): forget the answer; libevent frees the
@@ -251,13 +257,30 @@ static void on_request(struct evhttp_request *req, void *arg)
     free(rq.path);
 }
 
-int idp_server_shutdown(idp_server *s)
+static void stop_accepting(idp_server *s)
 {
-    int ended = 0;
     if (s->bound) {
         evhttp_del_accept_socket(s->http, s->bound);
         s->bound = NULL;
     }
+}
+
+void idp_server_drain(idp_server *s, void (*drained)(void *arg), void *arg)
+{
+    stop_accepting(s);
+    if (!s->held) {
+        drained(arg);
+        return;
+    }
+    s->drained = drained; /* held answers due before the deadline still go out normally */
+    s->drained_arg = arg;
+}
+
+int idp_server_shutdown(idp_server *s)
+{
+    int ended = 0;
+    s->drained = NULL;
+    stop_accepting(s);
     /* held and hung answers end now, with 503, so clients are not left waiting */
     while (s->held) {
         idp_held *h = s->held;

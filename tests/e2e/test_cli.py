@@ -174,3 +174,11 @@ def test_signing_key_flag(tmp_path):
 def test_bad_trace_limit_exits_2(value):
     r = run("--trace-limit", value)
     assert r.returncode == 2 and "--trace-limit" in r.stderr
+
+
+def test_help_lists_every_option():
+    out = run("--help").stdout
+    for opt in ["--listen", "--issuer", "--config", "--preset", "--seed", "--trace-out",
+                "--trace-limit", "--state-limit", "--control-secret", "--tls-cert", "--tls-key",
+                "--signing-key", "--no-key-cache", "--help", "--version"]:
+        assert opt in out, opt

@@ -3,6 +3,7 @@ with its trace entry."""
 import http.client
 import json
 import socket
+import signal
 import time
 
 import jwt
@@ -415,3 +416,19 @@ def test_id_token_without_kid_is_validly_signed(idp):
     key = idp.jwks().keys[0]  # the only key: the token verifies with it
     assert jwt.decode(tok, key=key.key, algorithms=["RS256"], audience="demo-spa",
                       options={"verify_exp": False, "verify_iat": False})["sub"] == "alice"
+
+
+def test_sigterm_drains_answers_due_before_the_deadline():
+    """An answer held 0.5 s is still delivered after SIGTERM (drain), not cut to 503."""
+    idp = MockIdp()
+    t = idp.code_flow()
+    add(idp, on_token({"type": "latency", "seconds": 0.5}))
+    s = raw_request(idp, f"grant_type=refresh_token&client_id=demo-spa&refresh_token={t['refresh_token']}",
+                    timeout=10)
+    deadline = time.monotonic() + 5
+    while not any(e.get("delivery") == "held" for e in idp.trace()):
+        assert time.monotonic() < deadline
+    idp.proc.send_signal(signal.SIGTERM)
+    out, _ = read_all(s)
+    assert out.startswith(b"HTTP/1.1 200") and b"access_token" in out
+    assert idp.proc.wait(timeout=10) == 0

@@ -57,6 +57,10 @@ def test_a_trace_that_lost_entries_is_refused(tmp_path):
 
 def test_judge_usage_errors(tmp_path):
     assert renewlab("judge").returncode == 2
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    r = renewlab("judge", str(empty))
+    assert r.returncode == 2 and "no entries" in r.stderr
     assert renewlab("judge", "/nonexistent.jsonl").returncode == 2
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"seq": 1, "t": 1}\nnot json\n')

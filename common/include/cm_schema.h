@@ -29,6 +29,8 @@ typedef struct cm_param {
  * Returns 0, or -1 with "/ptr/key: reason" in @p err. */
 int cm_schema_check(json_t *obj, const cm_param *params, const char *ptr, const char *const *skip,
                     char *err, size_t errlen);
+/** printf into @p err (@p n bytes); returns -1, for "return cm_errf(...)" in loaders. */
+int cm_errf(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /** "a string", "an integer", ... for messages. */
 const char *cm_type_name(cm_type t);
 

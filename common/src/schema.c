@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int fail(char *err, size_t n, const char *fmt, ...)
+int cm_errf(char *err, size_t n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -97,7 +97,7 @@ int cm_schema_check(json_t *obj, const cm_param *params, const char *ptr, const 
                     char *err, size_t errlen)
 {
     if (!json_is_object(obj))
-        return fail(err, errlen, "%s: expected an object", *ptr ? ptr : "/");
+        return cm_errf(err, errlen, "%s: expected an object", *ptr ? ptr : "/");
     const char *key;
     json_t *v;
     json_object_foreach(obj, key, v)
@@ -108,13 +108,13 @@ int cm_schema_check(json_t *obj, const cm_param *params, const char *ptr, const 
         while (p->name && strcmp(p->name, key) != 0)
             p++;
         if (!p->name)
-            return fail(err, errlen, "%s/%s: unknown key", ptr, key);
+            return cm_errf(err, errlen, "%s/%s: unknown key", ptr, key);
         char why[200];
         if (!value_ok(v, p, why, sizeof why))
-            return fail(err, errlen, "%s/%s: %s", ptr, key, why);
+            return cm_errf(err, errlen, "%s/%s: %s", ptr, key, why);
     }
     for (const cm_param *p = params; p->name; p++)
         if (p->required && !json_object_get(obj, p->name))
-            return fail(err, errlen, "%s/%s: required", ptr, p->name);
+            return cm_errf(err, errlen, "%s/%s: required", ptr, p->name);
     return 0;
 }

@@ -18,6 +18,8 @@ char *scn_explain(json_t *scn);
 /** Outcome of one scenario x target. */
 enum hr_verdict { HR_PASS = 0, HR_FAIL = 1, HR_SKIP = 2, HR_ERROR = 3 };
 
+/** Whether @p scn names @p target among its targets. */
+int hr_scenario_applies(json_t *scn, const char *target);
 /** Run @p scn (borrowed) against @p target with @p seed. Returns the result object (new
  * reference): verdict, checks with evidence, events, deterministic trace, figures. */
 json_t *hr_run(json_t *scn, const char *target, uint64_t seed);

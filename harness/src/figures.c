@@ -1,30 +1,9 @@
 /* Timing figures of a run: renewal lead time, requests per renewal, time without a valid
  * access token, retries and their spacing. */
 #include "harness.h"
+#include "trace_access.h"
 
 #include <string.h>
-
-static const char *S(json_t *e, const char *k)
-{
-    const char *v = json_string_value(json_object_get(e, k));
-    return v ? v : "";
-}
-
-static double T(json_t *e)
-{
-    return json_number_value(json_object_get(e, "t"));
-}
-
-static int issued_access(json_t *e)
-{
-    const char *first = json_string_value(json_array_get(json_object_get(e, "issued"), 0));
-    return first && !strncmp(first, "at#", 3) && json_integer_value(json_object_get(e, "status")) == 200;
-}
-
-static int is_refresh(json_t *e)
-{
-    return !strcmp(S(e, "endpoint"), "token") && !strcmp(S(e, "grant_type"), "refresh_token");
-}
 
 json_t *hr_figures(json_t *trace, json_t *events)
 {
@@ -36,34 +15,34 @@ json_t *hr_figures(json_t *trace, json_t *events)
     json_t *e;
     json_array_foreach(trace, i, e)
     {
-        end = T(e) > end ? T(e) : end;
-        if (is_refresh(e)) {
+        end = hr_t(e) > end ? hr_t(e) : end;
+        if (hr_is_refresh(e)) {
             refreshes++;
             int st = (int)json_integer_value(json_object_get(e, "status"));
             if (prev_refresh && json_integer_value(json_object_get(prev_refresh, "status")) != 200) {
                 retries++;
-                json_array_append_new(spacing, json_real(T(e) - T(prev_refresh)));
+                json_array_append_new(spacing, json_real(hr_t(e) - hr_t(prev_refresh)));
             }
             ok += st == 200;
             /* virtual latency: how long the IdP held the answer (0 unless a rule delays it) */
             latency_sum += st == 200 ? json_number_value(json_object_get(e, "held_for")) : 0;
             prev_refresh = e;
         }
-        if (!issued_access(e))
+        if (!hr_issued_at(e))
             continue;
         if (first < 0)
-            first = T(e);
-        if (expiry >= 0 && is_refresh(e)) {
-            double lead = expiry - T(e);
+            first = hr_t(e);
+        if (expiry >= 0 && hr_is_refresh(e)) {
+            double lead = expiry - hr_t(e);
             lead_min = lead_min < 0 || lead < lead_min ? lead : lead_min;
             lead_sum += lead;
             leads++;
         }
-        if (expiry >= 0 && T(e) > expiry)
-            uncovered += T(e) - expiry;
-        expiry = T(e) + json_number_value(json_object_get(e, "expires_in"));
+        if (expiry >= 0 && hr_t(e) > expiry)
+            uncovered += hr_t(e) - expiry;
+        expiry = hr_t(e) + json_number_value(json_object_get(e, "expires_in"));
     }
-    json_array_foreach(events, i, e) end = T(e) > end ? T(e) : end;
+    json_array_foreach(events, i, e) end = hr_t(e) > end ? hr_t(e) : end;
     (void)first;
     return json_pack("{s:i, s:i, s:o, s:o, s:o, s:f, s:i, s:o, s:o}", "refresh_requests", refreshes,
                      "renewals", ok, "lead_time_min",

@@ -1,6 +1,7 @@
 /* The judge: expectations on the target's events and request counts, and trace checks —
  * functions over the IdP trace that grade any client, each stating its evidence. */
 #include "harness.h"
+#include "trace_access.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,41 +36,12 @@ static void evidence(judge_ctx *j, const char *fmt, ...)
         json_array_append_new(j->evidence, json_string(buf));
 }
 
-static const char *S(json_t *e, const char *k)
-{
-    const char *v = json_string_value(json_object_get(e, k));
-    return v ? v : "";
-}
-
-static double T(json_t *e)
-{
-    return json_number_value(json_object_get(e, "t"));
-}
-
-static int is_refresh(json_t *e)
-{
-    return !strcmp(S(e, "endpoint"), "token") && !strcmp(S(e, "grant_type"), "refresh_token");
-}
-
-static int status_of(json_t *e)
-{
-    return (int)json_integer_value(json_object_get(e, "status"));
-}
-
-/* The access token a token answer issued ("at#N"), or NULL. */
-static const char *issued_at(json_t *e)
-{
-    json_t *issued = json_object_get(e, "issued");
-    const char *first = json_string_value(json_array_get(issued, 0));
-    return first && !strncmp(first, "at#", 3) && status_of(e) == 200 ? first : NULL;
-}
-
 /* Time of the first step of kind @p what, or -1. */
 static double step_time(judge_ctx *j, const char *what)
 {
     size_t i;
     json_t *s;
-    json_array_foreach(j->steps, i, s) if (!strcmp(S(s, "do"), what)) return T(s);
+    json_array_foreach(j->steps, i, s) if (!strcmp(hr_str(s, "do"), what)) return hr_t(s);
     return -1;
 }
 
@@ -78,7 +50,7 @@ static double event_time(judge_ctx *j, const char *name, double after)
 {
     size_t i;
     json_t *e;
-    json_array_foreach(j->events, i, e) if (!strcmp(S(e, "event"), name) && T(e) >= after) return T(e);
+    json_array_foreach(j->events, i, e) if (!strcmp(hr_str(e, "event"), name) && hr_t(e) >= after) return hr_t(e);
     return -1;
 }
 
@@ -98,13 +70,13 @@ static void renewed_before_expiry(judge_ctx *j)
     json_t *e;
     json_array_foreach(j->trace, i, e)
     {
-        if (!issued_at(e))
+        if (!hr_issued_at(e))
             continue;
         if (prev) {
-            double expiry = T(prev) + json_number_value(json_object_get(prev, "expires_in"));
-            if (T(e) >= expiry && (end < 0 || expiry <= end))
+            double expiry = hr_t(prev) + json_number_value(json_object_get(prev, "expires_in"));
+            if (hr_t(e) >= expiry && (end < 0 || expiry <= end))
                 evidence(j, "%s issued at %gs expired at %gs; the next token (%s) came only at %gs",
-                         issued_at(prev), T(prev), expiry, issued_at(e), T(e));
+                         hr_issued_at(prev), hr_t(prev), expiry, hr_issued_at(e), hr_t(e));
         }
         prev = e;
     }
@@ -124,17 +96,17 @@ static void no_concurrent_refresh(judge_ctx *j)
     json_t *a, *b;
     json_array_foreach(j->trace, i, a)
     {
-        if (!is_refresh(a))
+        if (!hr_is_refresh(a))
             continue;
-        double answered = T(a) + json_number_value(json_object_get(a, "held_for"));
+        double answered = hr_t(a) + json_number_value(json_object_get(a, "held_for"));
         json_array_foreach(j->trace, k, b)
         {
-            if (k <= i || !is_refresh(b) || strcmp(S(a, "family"), S(b, "family")))
+            if (k <= i || !hr_is_refresh(b) || strcmp(hr_str(a, "family"), hr_str(b, "family")))
                 continue;
-            if (T(b) < answered || (T(b) == T(a) && !transient_status(status_of(a))))
+            if (hr_t(b) < answered || (hr_t(b) == hr_t(a) && !transient_status(hr_status(a))))
                 evidence(j, "refresh #%lld (%s) at %gs while #%lld (%s, sent at %gs) was under way",
-                         json_integer_value(json_object_get(b, "seq")), S(b, "presented"), T(b),
-                         json_integer_value(json_object_get(a, "seq")), S(a, "presented"), T(a));
+                         json_integer_value(json_object_get(b, "seq")), hr_str(b, "presented"), hr_t(b),
+                         json_integer_value(json_object_get(a, "seq")), hr_str(a, "presented"), hr_t(a));
         }
     }
 }
@@ -146,8 +118,8 @@ static void no_reuse_of_rotated_token(judge_ctx *j)
     json_array_foreach(j->trace, i, e)
     {
         if (json_is_true(json_object_get(e, "reuse_detected")))
-            evidence(j, "at %gs %s was presented again after rotation; the IdP revoked %s", T(e),
-                     S(e, "presented"), S(e, "family"));
+            evidence(j, "at %gs %s was presented again after rotation; the IdP revoked %s", hr_t(e),
+                     hr_str(e, "presented"), hr_str(e, "family"));
     }
 }
 
@@ -157,13 +129,13 @@ static void no_retry_after_invalid_grant(judge_ctx *j)
     json_t *a, *b;
     json_array_foreach(j->trace, i, a)
     {
-        if (!is_refresh(a) || strcmp(S(a, "error"), "invalid_grant"))
+        if (!hr_is_refresh(a) || strcmp(hr_str(a, "error"), "invalid_grant"))
             continue;
-        json_array_foreach(j->trace, k, b) if (k > i && is_refresh(b) &&
-                                               !strcmp(S(a, "presented"), S(b, "presented")))
+        json_array_foreach(j->trace, k, b) if (k > i && hr_is_refresh(b) &&
+                                               !strcmp(hr_str(a, "presented"), hr_str(b, "presented")))
         {
-            evidence(j, "%s got invalid_grant at %gs and was sent again at %gs", S(a, "presented"),
-                     T(a), T(b));
+            evidence(j, "%s got invalid_grant at %gs and was sent again at %gs", hr_str(a, "presented"),
+                     hr_t(a), hr_t(b));
         }
     }
 }
@@ -176,19 +148,19 @@ static void backoff_on_5xx(judge_ctx *j)
     json_t *e;
     json_array_foreach(j->trace, i, e)
     {
-        if (!is_refresh(e))
+        if (!hr_is_refresh(e))
             continue;
-        if (prev && transient_status(status_of(prev))) {
-            double gap = T(e) - T(prev) - json_number_value(json_object_get(prev, "held_for"));
+        if (prev && transient_status(hr_status(prev))) {
+            double gap = hr_t(e) - hr_t(prev) - json_number_value(json_object_get(prev, "held_for"));
             double ra = json_number_value(json_object_get(prev, "retry_after"));
             if (gap < 1.0)
-                evidence(j, "retry %gs after a %d at %gs (less than 1 s)", gap, status_of(prev),
-                         T(prev));
+                evidence(j, "retry %gs after a %d at %gs (less than 1 s)", gap, hr_status(prev),
+                         hr_t(prev));
             else if (ra > 0 && gap < ra)
                 evidence(j, "retry after %gs, but Retry-After asked for %gs (at %gs)", gap, ra,
-                         T(prev));
+                         hr_t(prev));
             else if (last_gap > 0 && gap < last_gap)
-                evidence(j, "retry gaps shrank: %gs after %gs (at %gs)", gap, last_gap, T(e));
+                evidence(j, "retry gaps shrank: %gs after %gs (at %gs)", gap, last_gap, hr_t(e));
             last_gap = gap;
         } else {
             last_gap = -1;
@@ -207,7 +179,7 @@ static const char *live_refresh_token(judge_ctx *j, double t)
     {
         json_t *issued = json_object_get(e, "issued");
         const char *second = json_string_value(json_array_get(issued, 1));
-        if (T(e) <= t && status_of(e) == 200 && second && !strncmp(second, "rt#", 3))
+        if (hr_t(e) <= t && hr_status(e) == 200 && second && !strncmp(second, "rt#", 3))
             rt = second;
     }
     return rt;
@@ -224,9 +196,9 @@ static void revoked_on_logout(judge_ctx *j)
     int revoked = 0;
     size_t i;
     json_t *e;
-    json_array_foreach(j->trace, i, e) if (T(e) >= out && !strcmp(S(e, "endpoint"), "revoke") &&
-                                           rt && !strcmp(S(e, "presented"), rt) &&
-                                           status_of(e) == 200) revoked = 1;
+    json_array_foreach(j->trace, i, e) if (hr_t(e) >= out && !strcmp(hr_str(e, "endpoint"), "revoke") &&
+                                           rt && !strcmp(hr_str(e, "presented"), rt) &&
+                                           hr_status(e) == 200) revoked = 1;
     if (rt && !revoked)
         evidence(j, "logout at %gs, but the refresh token %s was never revoked", out, rt);
 }
@@ -236,14 +208,14 @@ static void no_refresh_after_logout(judge_ctx *j)
     double out = step_time(j, "logout");
     size_t i;
     json_t *e;
-    json_array_foreach(j->trace, i, e) if (out >= 0 && T(e) >= out && is_refresh(e))
-        evidence(j, "logout at %gs, then %s was sent to refresh at %gs", out, S(e, "presented"), T(e));
+    json_array_foreach(j->trace, i, e) if (out >= 0 && hr_t(e) >= out && hr_is_refresh(e))
+        evidence(j, "logout at %gs, then %s was sent to refresh at %gs", out, hr_str(e, "presented"), hr_t(e));
 }
 
 static int terminal_answer(json_t *e)
 {
-    const char *err = S(e, "error");
-    return is_refresh(e) && (!strcmp(err, "invalid_grant") || !strcmp(err, "invalid_client"));
+    const char *err = hr_str(e, "error");
+    return hr_is_refresh(e) && (!strcmp(err, "invalid_grant") || !strcmp(err, "invalid_client"));
 }
 
 static void session_dropped_on_terminal_error(judge_ctx *j)
@@ -254,16 +226,16 @@ static void session_dropped_on_terminal_error(judge_ctx *j)
     {
         if (!terminal_answer(e))
             continue;
-        double lost = event_time(j, "session_lost", T(e));
-        double inter = event_time(j, "interaction_required", T(e));
+        double lost = event_time(j, "session_lost", hr_t(e));
+        double inter = event_time(j, "interaction_required", hr_t(e));
         /* without the client's events (observe mode) only its requests can be judged */
         if (j->events && lost < 0 && inter < 0)
-            evidence(j, "%s at %gs, but the client kept its session", S(e, "error"), T(e));
-        json_array_foreach(j->trace, k, later) if (k > i && is_refresh(later) &&
-                                                   !strcmp(S(later, "family"), S(e, "family")))
+            evidence(j, "%s at %gs, but the client kept its session", hr_str(e, "error"), hr_t(e));
+        json_array_foreach(j->trace, k, later) if (k > i && hr_is_refresh(later) &&
+                                                   !strcmp(hr_str(later, "family"), hr_str(e, "family")))
         {
-            evidence(j, "after %s at %gs the client still refreshed at %gs", S(e, "error"), T(e),
-                     T(later));
+            evidence(j, "after %s at %gs the client still refreshed at %gs", hr_str(e, "error"), hr_t(e),
+                     hr_t(later));
             break;
         }
         break; /* the first terminal answer decides */
@@ -276,15 +248,15 @@ static void no_request_with_expired_token(judge_ctx *j)
     json_t *e, *iss;
     json_array_foreach(j->trace, i, e)
     {
-        const char *ep = S(e, "endpoint");
+        const char *ep = hr_str(e, "endpoint");
         if (strcmp(ep, "resource") && strcmp(ep, "userinfo"))
             continue;
-        json_array_foreach(j->trace, k, iss) if (issued_at(iss) &&
-                                                 !strcmp(issued_at(iss), S(e, "presented")))
+        json_array_foreach(j->trace, k, iss) if (hr_issued_at(iss) &&
+                                                 !strcmp(hr_issued_at(iss), hr_str(e, "presented")))
         {
-            double expiry = T(iss) + json_number_value(json_object_get(iss, "expires_in"));
-            if (T(e) >= expiry)
-                evidence(j, "%s sent to %s at %gs, expired at %gs", S(e, "presented"), ep, T(e),
+            double expiry = hr_t(iss) + json_number_value(json_object_get(iss, "expires_in"));
+            if (hr_t(e) >= expiry)
+                evidence(j, "%s sent to %s at %gs, expired at %gs", hr_str(e, "presented"), ep, hr_t(e),
                          expiry);
         }
     }
@@ -297,12 +269,12 @@ static void renewal_rate_bounded(judge_ctx *j)
     json_t *a, *b;
     json_array_foreach(j->trace, i, a)
     {
-        if (!is_refresh(a))
+        if (!hr_is_refresh(a))
             continue;
         int n = 0;
-        json_array_foreach(j->trace, k, b) n += k >= i && is_refresh(b) && T(b) < T(a) + 60;
+        json_array_foreach(j->trace, k, b) n += k >= i && hr_is_refresh(b) && hr_t(b) < hr_t(a) + 60;
         if (n > 20) {
-            evidence(j, "%d refresh requests within 60 s from %gs", n, T(a));
+            evidence(j, "%d refresh requests within 60 s from %gs", n, hr_t(a));
             return;
         }
     }
@@ -361,7 +333,7 @@ static long count_events(judge_ctx *j, const char *name)
     long n = 0;
     size_t i;
     json_t *e;
-    json_array_foreach(j->events, i, e) n += !strcmp(S(e, "event"), name);
+    json_array_foreach(j->events, i, e) n += !strcmp(hr_str(e, "event"), name);
     return n;
 }
 
@@ -372,9 +344,9 @@ static long count_requests(judge_ctx *j, const char *kind)
     json_t *e;
     json_array_foreach(j->trace, i, e)
     {
-        const char *ep = S(e, "endpoint"), *gt = S(e, "grant_type");
+        const char *ep = hr_str(e, "endpoint"), *gt = hr_str(e, "grant_type");
         if (!strcmp(kind, "refresh"))
-            n += is_refresh(e);
+            n += hr_is_refresh(e);
         else if (!strcmp(kind, "code"))
             n += !strcmp(ep, "token") && !strcmp(gt, "authorization_code");
         else
@@ -390,7 +362,7 @@ static const char *final_session(judge_ctx *j)
     json_t *e;
     json_array_foreach(j->events, i, e)
     {
-        const char *name = S(e, "event");
+        const char *name = hr_str(e, "event");
         if (!strcmp(name, "logged_out"))
             state = "logged_out";
         else if (!strcmp(name, "session_lost"))

@@ -132,15 +132,6 @@ static json_t *load_all(const opts *o)
     return scns;
 }
 
-static int applies(json_t *scn, const char *target)
-{
-    size_t i;
-    json_t *t;
-    json_array_foreach(json_object_get(scn, "targets"), i, t) if (!strcmp(json_string_value(t), target))
-        return 1;
-    return 0;
-}
-
 /* The runs (scenario x target) selected by filter and shard, in a stable order. */
 static json_t *plan(const opts *o, json_t *scns)
 {
@@ -156,7 +147,7 @@ static json_t *plan(const opts *o, json_t *scns)
         if (o->shard_n && index++ % o->shard_n != o->shard_k - 1)
             continue;
         for (int t = 0; t < o->ntargets; t++) /* only where the scenario applies */
-            if (applies(s, o->targets[t]))
+            if (hr_scenario_applies(s, o->targets[t]))
                 json_array_append_new(runs,
                                       json_pack("{s:O, s:s}", "scn", s, "target", o->targets[t]));
     }

@@ -32,7 +32,7 @@ static json_t *base_result(json_t *scn, const char *target)
                      json_object_get(scn, "teaches"), "refs", json_object_get(scn, "refs"));
 }
 
-static int targets_include(json_t *scn, const char *target)
+int hr_scenario_applies(json_t *scn, const char *target)
 {
     size_t i;
     json_t *t;
@@ -45,9 +45,9 @@ json_t *hr_run(json_t *scn, const char *target, uint64_t seed)
 {
     json_t *r = base_result(scn, target);
     int64_t wall = cm_wallclock_ms();
-    if (!targets_include(scn, target) || strcmp(target, "core") != 0) {
+    if (!hr_scenario_applies(scn, target) || strcmp(target, "core") != 0) {
         json_object_set_new(r, "verdict", json_string("skip"));
-        json_object_set_new(r, "reason", json_string(targets_include(scn, target)
+        json_object_set_new(r, "reason", json_string(hr_scenario_applies(scn, target)
                                                          ? "this target is not available yet"
                                                          : "the scenario does not apply to it"));
         return r;

@@ -3,7 +3,6 @@
 #include "harness.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,14 +71,6 @@ static const char *const EVENT_NAMES[] = {"logged_in", "renewed", "renew_failed"
 static const char *const REQUEST_KINDS[] = {"refresh", "code", "revoke", "authorize",
                                             "resource", "jwks", NULL};
 
-static int fail(char *err, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static int in_list(const char *const *list, const char *s)
 {
@@ -105,7 +96,7 @@ static int check_idp(json_t *scn, char *err, size_t n)
         json_array_foreach(known, k, p) found |= json_equal(json_object_get(p, "name"), v);
         if (!found) {
             json_decref(all);
-            return fail(err, n, "/idp/presets/%zu: unknown preset \"%s\"", i,
+            return cm_errf(err, n, "/idp/presets/%zu: unknown preset \"%s\"", i,
                         json_string_value(v));
         }
     }
@@ -118,7 +109,7 @@ static int check_idp(json_t *scn, char *err, size_t n)
         int rc = idp_client_patch(cfg, "demo-spa", settings, why, sizeof why);
         idp_config_free(cfg);
         if (rc != 0)
-            return fail(err, n, "/idp/client%s", why);
+            return cm_errf(err, n, "/idp/client%s", why);
     }
     return 0;
 }
@@ -128,7 +119,7 @@ static int check_rule(json_t *rule, const char *ptr, char *err, size_t n)
     char why[300];
     idp_fault *f = idp_fault_parse(rule, "x", why, sizeof why);
     if (!f)
-        return fail(err, n, "%s%s", ptr, why[0] == '/' && why[1] == ':' ? why + 1 : why);
+        return cm_errf(err, n, "%s%s", ptr, why[0] == '/' && why[1] == ':' ? why + 1 : why);
     idp_fault_free(f);
     return 0;
 }
@@ -143,20 +134,20 @@ static int check_step(json_t *step, size_t i, int tabs, char *err, size_t n)
     json_t *secs = json_object_get(step, "seconds"), *tab = json_object_get(step, "tab");
     if (!strcmp(what, "advance") &&
         (!secs || json_number_value(secs) < 0 || json_number_value(secs) > 31 * 86400.0))
-        return fail(err, n, "%s/seconds: advance needs seconds between 0 and 31 days", ptr);
+        return cm_errf(err, n, "%s/seconds: advance needs seconds between 0 and 31 days", ptr);
     if (tab && (json_integer_value(tab) < 0 || json_integer_value(tab) >= tabs))
-        return fail(err, n, "%s/tab: there are %d tabs (0 to %d)", ptr, tabs, tabs - 1);
+        return cm_errf(err, n, "%s/tab: there are %d tabs (0 to %d)", ptr, tabs, tabs - 1);
     if (!strcmp(what, "fault")) {
         char rp[80];
         snprintf(rp, sizeof rp, "%s/rule", ptr);
         if (!json_object_get(step, "rule"))
-            return fail(err, n, "%s/rule: required for a fault step", ptr);
+            return cm_errf(err, n, "%s/rule: required for a fault step", ptr);
         return check_rule(json_object_get(step, "rule"), rp, err, n);
     }
     if (!strcmp(what, "preset") && !json_object_get(step, "name"))
-        return fail(err, n, "%s/name: required for a preset step", ptr);
+        return cm_errf(err, n, "%s/name: required for a preset step", ptr);
     if (!strcmp(what, "client") && !json_object_get(step, "settings"))
-        return fail(err, n, "%s/settings: required for a client step", ptr);
+        return cm_errf(err, n, "%s/settings: required for a client step", ptr);
     return 0;
 }
 
@@ -170,9 +161,9 @@ static int check_ranges(json_t *obj, const char *const *names, const char *ptr, 
         char sub[120];
         snprintf(sub, sizeof sub, "%s/%s", ptr, key);
         if (!in_list(names, key))
-            return fail(err, n, "%s: unknown name", sub);
+            return cm_errf(err, n, "%s: unknown name", sub);
         if (!json_is_integer(v) && cm_schema_check(v, RANGE, sub, NULL, err, n) != 0)
-            return fail(err, n, "%s: expected a count or {\"min\", \"max\"}", sub);
+            return cm_errf(err, n, "%s: expected a count or {\"min\", \"max\"}", sub);
     }
     return 0;
 }
@@ -193,7 +184,7 @@ static int check_expect(json_t *e, char *err, size_t n)
     {
         const char *name = json_is_string(c) ? json_string_value(c) : NULL;
         if (!name || !in_list(HR_CHECKS, name))
-            return fail(err, n, "/expect/checks/%zu: unknown check (renewlab explain lists them)",
+            return cm_errf(err, n, "/expect/checks/%zu: unknown check (renewlab explain lists them)",
                         i);
     }
     return 0;
@@ -202,7 +193,7 @@ static int check_expect(json_t *e, char *err, size_t n)
 int scn_validate(json_t *scn, char *err, size_t n)
 {
     if (!json_is_object(scn))
-        return fail(err, n, "/: a scenario must be a JSON object");
+        return cm_errf(err, n, "/: a scenario must be a JSON object");
     if (cm_schema_check(scn, TOP, "", NULL, err, n) != 0)
         return -1;
     json_t *client = json_object_get(scn, "client");
@@ -211,7 +202,7 @@ int scn_validate(json_t *scn, char *err, size_t n)
     json_t *tabs_v = json_object_get(client, "tabs");
     int tabs = tabs_v ? (int)json_integer_value(tabs_v) : 1;
     if (tabs < 1 || tabs > 4)
-        return fail(err, n, "/client/tabs: between 1 and 4");
+        return cm_errf(err, n, "/client/tabs: between 1 and 4");
     if (check_idp(scn, err, n) != 0)
         return -1;
     size_t i;
@@ -225,7 +216,7 @@ int scn_validate(json_t *scn, char *err, size_t n)
     }
     json_t *steps = json_object_get(scn, "steps");
     if (json_array_size(steps) == 0)
-        return fail(err, n, "/steps: at least one step");
+        return cm_errf(err, n, "/steps: at least one step");
     json_array_foreach(steps, i, v) if (check_step(v, i, tabs, err, n) != 0) return -1;
     return check_expect(json_object_get(scn, "expect"), err, n);
 }

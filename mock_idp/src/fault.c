@@ -5,7 +5,6 @@
 #include "cm_schema.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,15 +78,6 @@ static const cm_param RULE_PARAMS[] = {{"id", CM_T_STR, 0, NULL},
                                        {"description", CM_T_STR, 0, NULL},
                                        {NULL, 0, 0, NULL}};
 
-static int fail(char *err, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static const char *const TYPE_ONLY[] = {"type", NULL};
 
 static const action_def *find_action(const char *type)
@@ -103,25 +93,25 @@ static int check_ranges(json_t *spec, char *err, size_t n)
     json_t *m = json_object_get(spec, "match"), *a = json_object_get(spec, "action");
     json_t *v;
     if ((v = json_object_get(m, "nth")) && json_integer_value(v) < 1)
-        return fail(err, n, "/match/nth: must be 1 or more");
+        return cm_errf(err, n, "/match/nth: must be 1 or more");
     if ((v = json_object_get(m, "probability")) &&
         (json_number_value(v) < 0 || json_number_value(v) > 1))
-        return fail(err, n, "/match/probability: must be between 0 and 1");
+        return cm_errf(err, n, "/match/probability: must be between 0 and 1");
     if ((v = json_object_get(spec, "times")) && json_integer_value(v) < 1)
-        return fail(err, n, "/times: must be 1 or more");
+        return cm_errf(err, n, "/times: must be 1 or more");
     if ((v = json_object_get(a, "status")) &&
         (json_integer_value(v) < 100 || json_integer_value(v) > 599))
-        return fail(err, n, "/action/status: must be an HTTP status (100-599)");
+        return cm_errf(err, n, "/action/status: must be an HTTP status (100-599)");
     if ((v = json_object_get(a, "seconds")) && json_number_value(v) < 0 &&
         strcmp(json_string_value(json_object_get(a, "type")), "clock_skew") != 0)
-        return fail(err, n, "/action/seconds: must be 0 or more");
+        return cm_errf(err, n, "/action/seconds: must be 0 or more");
     return 0;
 }
 
 idp_fault *idp_fault_parse(json_t *spec, const char *id_hint, char *err, size_t errlen)
 {
     if (!json_is_object(spec)) {
-        fail(err, errlen, "/: a fault rule must be a JSON object");
+        cm_errf(err, errlen, "/: a fault rule must be a JSON object");
         return NULL;
     }
     if (cm_schema_check(spec, RULE_PARAMS, "", NULL, err, errlen) != 0)
@@ -130,7 +120,7 @@ idp_fault *idp_fault_parse(json_t *spec, const char *id_hint, char *err, size_t 
     const char *type = json_string_value(json_object_get(action, "type"));
     const action_def *def = find_action(type);
     if (!def) {
-        fail(err, errlen, "/action/type: %s", type ? "unknown action type" : "required");
+        cm_errf(err, errlen, "/action/type: %s", type ? "unknown action type" : "required");
         return NULL;
     }
     if ((match && cm_schema_check(match, MATCH_PARAMS, "/match", NULL, err, errlen) != 0) ||

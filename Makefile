@@ -62,8 +62,9 @@ fuzz-smoke: deps
 	  ASAN_OPTIONS=detect_leaks=1 $(FUZZ_BUILD)/bin/fuzz_$$t $(FUZZ_BUILD)/work-$$t \
 	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=8192 -rss_limit_mb=2048 -print_final_stats=0 \
 	    -artifact_prefix=$(FUZZ_BUILD)/findings/$$t- 2>$(FUZZ_BUILD)/fuzz_$$t.log \
-	  || { tail -40 $(FUZZ_BUILD)/fuzz_$$t.log; exit 1; }; \
+	  || { tail -40 $(FUZZ_BUILD)/fuzz_$$t.log; echo "fuzz: 0 passed, 1 failed"; exit 1; }; \
 	done
+	@echo "fuzz: $(words $(FUZZ_TARGETS)) passed, 0 failed"
 
 # The documented longer run: FUZZ_SECONDS=600 make fuzz
 fuzz: fuzz-smoke

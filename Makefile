@@ -82,7 +82,7 @@ soak: build
 	/usr/bin/python3 scripts/soak.py --seconds $(SOAK_SECONDS)
 
 format:
-	find common mock_idp tests -name '*.[ch]' -exec clang-format -i {} +
+	find common mock_idp renew_core harness reports tests -name '*.[ch]' -exec clang-format -i {} +
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

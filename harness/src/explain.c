@@ -10,9 +10,10 @@ static void step_words(cm_strbuf *b, json_t *s)
     const char *what = json_string_value(json_object_get(s, "do"));
     json_t *v;
     if (!strcmp(what, "login"))
-        cm_strbuf_printf(b, "log in as %s", json_string_value(json_object_get(s, "sub"))
-                                                ? json_string_value(json_object_get(s, "sub"))
-                                                : "alice");
+        cm_strbuf_printf(b, "log in as %s",
+                         json_string_value(json_object_get(s, "sub"))
+                             ? json_string_value(json_object_get(s, "sub"))
+                             : "alice");
     else if (!strcmp(what, "advance"))
         cm_strbuf_printf(b, "let %g s of virtual time pass",
                          json_number_value(json_object_get(s, "seconds")));
@@ -40,17 +41,18 @@ char *scn_explain(json_t *scn)
 {
     cm_strbuf b;
     cm_strbuf_init(&b);
-    cm_strbuf_printf(&b, "%s — %s\ncatalogue: %s\ntargets:",
-                     json_string_value(json_object_get(scn, "id")),
-                     json_string_value(json_object_get(scn, "title")),
-                     json_string_value(json_object_get(scn, "catalogue")));
+    cm_strbuf_printf(
+        &b, "%s — %s\ncatalogue: %s\ntargets:", json_string_value(json_object_get(scn, "id")),
+        json_string_value(json_object_get(scn, "title")),
+        json_string_value(json_object_get(scn, "catalogue")));
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(scn, "targets"), i, v) cm_strbuf_printf(&b, " %s",
-                                                                             json_string_value(v));
-    cm_strbuf_printf(&b, "\n\n%s\n\nreferences:", json_string_value(json_object_get(scn, "teaches")));
-    json_array_foreach(json_object_get(scn, "refs"), i, v) cm_strbuf_printf(&b, " %s",
-                                                                          json_string_value(v));
+    json_array_foreach(json_object_get(scn, "targets"), i, v)
+        cm_strbuf_printf(&b, " %s", json_string_value(v));
+    cm_strbuf_printf(&b,
+                     "\n\n%s\n\nreferences:", json_string_value(json_object_get(scn, "teaches")));
+    json_array_foreach(json_object_get(scn, "refs"), i, v)
+        cm_strbuf_printf(&b, " %s", json_string_value(v));
     char *setup = json_dumps(json_object_get(scn, "idp"), JSON_COMPACT | JSON_SORT_KEYS);
     char *client = json_dumps(json_object_get(scn, "client"), JSON_COMPACT | JSON_SORT_KEYS);
     cm_strbuf_printf(&b, "\n\nIdP: %s\nclient: %s\n", setup ? setup : "demo configuration",

@@ -19,7 +19,8 @@ json_t *hr_figures(json_t *trace, json_t *events)
         if (hr_is_refresh(e)) {
             refreshes++;
             int st = (int)json_integer_value(json_object_get(e, "status"));
-            if (prev_refresh && json_integer_value(json_object_get(prev_refresh, "status")) != 200) {
+            if (prev_refresh &&
+                json_integer_value(json_object_get(prev_refresh, "status")) != 200) {
                 retries++;
                 json_array_append_new(spacing, json_real(hr_t(e) - hr_t(prev_refresh)));
             }
@@ -44,12 +45,11 @@ json_t *hr_figures(json_t *trace, json_t *events)
     }
     json_array_foreach(events, i, e) end = hr_t(e) > end ? hr_t(e) : end;
     (void)first;
-    return json_pack("{s:i, s:i, s:o, s:o, s:o, s:f, s:i, s:o, s:o}", "refresh_requests", refreshes,
-                     "renewals", ok, "lead_time_min",
-                     lead_min < 0 ? json_null() : json_real(lead_min), "lead_time_mean",
-                     leads ? json_real(lead_sum / leads) : json_null(), "requests_per_renewal",
-                     ok ? json_real((double)refreshes / ok) : json_null(),
-                     "seconds_without_valid_token", uncovered, "retries", retries,
-                     "retry_spacing", spacing, "renewal_latency_mean",
-                     ok ? json_real(latency_sum / ok) : json_null());
+    return json_pack(
+        "{s:i, s:i, s:o, s:o, s:o, s:f, s:i, s:o, s:o}", "refresh_requests", refreshes, "renewals",
+        ok, "lead_time_min", lead_min < 0 ? json_null() : json_real(lead_min), "lead_time_mean",
+        leads ? json_real(lead_sum / leads) : json_null(), "requests_per_renewal",
+        ok ? json_real((double)refreshes / ok) : json_null(), "seconds_without_valid_token",
+        uncovered, "retries", retries, "retry_spacing", spacing, "renewal_latency_mean",
+        ok ? json_real(latency_sum / ok) : json_null());
 }

@@ -50,7 +50,8 @@ static double event_time(judge_ctx *j, const char *name, double after)
 {
     size_t i;
     json_t *e;
-    json_array_foreach(j->events, i, e) if (!strcmp(hr_str(e, "event"), name) && hr_t(e) >= after) return hr_t(e);
+    json_array_foreach(j->events, i,
+                       e) if (!strcmp(hr_str(e, "event"), name) && hr_t(e) >= after) return hr_t(e);
     return -1;
 }
 
@@ -105,8 +106,9 @@ static void no_concurrent_refresh(judge_ctx *j)
                 continue;
             if (hr_t(b) < answered || (hr_t(b) == hr_t(a) && !transient_status(hr_status(a))))
                 evidence(j, "refresh #%lld (%s) at %gs while #%lld (%s, sent at %gs) was under way",
-                         json_integer_value(json_object_get(b, "seq")), hr_str(b, "presented"), hr_t(b),
-                         json_integer_value(json_object_get(a, "seq")), hr_str(a, "presented"), hr_t(a));
+                         json_integer_value(json_object_get(b, "seq")), hr_str(b, "presented"),
+                         hr_t(b), json_integer_value(json_object_get(a, "seq")),
+                         hr_str(a, "presented"), hr_t(a));
         }
     }
 }
@@ -131,11 +133,12 @@ static void no_retry_after_invalid_grant(judge_ctx *j)
     {
         if (!hr_is_refresh(a) || strcmp(hr_str(a, "error"), "invalid_grant"))
             continue;
-        json_array_foreach(j->trace, k, b) if (k > i && hr_is_refresh(b) &&
-                                               !strcmp(hr_str(a, "presented"), hr_str(b, "presented")))
+        json_array_foreach(j->trace, k,
+                           b) if (k > i && hr_is_refresh(b) &&
+                                  !strcmp(hr_str(a, "presented"), hr_str(b, "presented")))
         {
-            evidence(j, "%s got invalid_grant at %gs and was sent again at %gs", hr_str(a, "presented"),
-                     hr_t(a), hr_t(b));
+            evidence(j, "%s got invalid_grant at %gs and was sent again at %gs",
+                     hr_str(a, "presented"), hr_t(a), hr_t(b));
         }
     }
 }
@@ -151,7 +154,8 @@ static void backoff_on_5xx(judge_ctx *j)
         if (!hr_is_refresh(e))
             continue;
         if (prev && transient_status(hr_status(prev))) {
-            double gap = hr_t(e) - hr_t(prev) - json_number_value(json_object_get(prev, "held_for"));
+            double gap =
+                hr_t(e) - hr_t(prev) - json_number_value(json_object_get(prev, "held_for"));
             double ra = json_number_value(json_object_get(prev, "retry_after"));
             if (gap < 1.0)
                 evidence(j, "retry %gs after a %d at %gs (less than 1 s)", gap, hr_status(prev),
@@ -196,9 +200,9 @@ static void revoked_on_logout(judge_ctx *j)
     int revoked = 0;
     size_t i;
     json_t *e;
-    json_array_foreach(j->trace, i, e) if (hr_t(e) >= out && !strcmp(hr_str(e, "endpoint"), "revoke") &&
-                                           rt && !strcmp(hr_str(e, "presented"), rt) &&
-                                           hr_status(e) == 200) revoked = 1;
+    json_array_foreach(
+        j->trace, i, e) if (hr_t(e) >= out && !strcmp(hr_str(e, "endpoint"), "revoke") && rt &&
+                            !strcmp(hr_str(e, "presented"), rt) && hr_status(e) == 200) revoked = 1;
     if (rt && !revoked)
         evidence(j, "logout at %gs, but the refresh token %s was never revoked", out, rt);
 }
@@ -209,7 +213,8 @@ static void no_refresh_after_logout(judge_ctx *j)
     size_t i;
     json_t *e;
     json_array_foreach(j->trace, i, e) if (out >= 0 && hr_t(e) >= out && hr_is_refresh(e))
-        evidence(j, "logout at %gs, then %s was sent to refresh at %gs", out, hr_str(e, "presented"), hr_t(e));
+        evidence(j, "logout at %gs, then %s was sent to refresh at %gs", out,
+                 hr_str(e, "presented"), hr_t(e));
 }
 
 static int terminal_answer(json_t *e)
@@ -231,11 +236,12 @@ static void session_dropped_on_terminal_error(judge_ctx *j)
         /* without the client's events (observe mode) only its requests can be judged */
         if (j->events && lost < 0 && inter < 0)
             evidence(j, "%s at %gs, but the client kept its session", hr_str(e, "error"), hr_t(e));
-        json_array_foreach(j->trace, k, later) if (k > i && hr_is_refresh(later) &&
-                                                   !strcmp(hr_str(later, "family"), hr_str(e, "family")))
+        json_array_foreach(j->trace, k,
+                           later) if (k > i && hr_is_refresh(later) &&
+                                      !strcmp(hr_str(later, "family"), hr_str(e, "family")))
         {
-            evidence(j, "after %s at %gs the client still refreshed at %gs", hr_str(e, "error"), hr_t(e),
-                     hr_t(later));
+            evidence(j, "after %s at %gs the client still refreshed at %gs", hr_str(e, "error"),
+                     hr_t(e), hr_t(later));
             break;
         }
         break; /* the first terminal answer decides */
@@ -256,8 +262,8 @@ static void no_request_with_expired_token(judge_ctx *j)
         {
             double expiry = hr_t(iss) + json_number_value(json_object_get(iss, "expires_in"));
             if (hr_t(e) >= expiry)
-                evidence(j, "%s sent to %s at %gs, expired at %gs", hr_str(e, "presented"), ep, hr_t(e),
-                         expiry);
+                evidence(j, "%s sent to %s at %gs, expired at %gs", hr_str(e, "presented"), ep,
+                         hr_t(e), expiry);
         }
     }
 }
@@ -272,7 +278,8 @@ static void renewal_rate_bounded(judge_ctx *j)
         if (!hr_is_refresh(a))
             continue;
         int n = 0;
-        json_array_foreach(j->trace, k, b) n += k >= i && hr_is_refresh(b) && hr_t(b) < hr_t(a) + 60;
+        json_array_foreach(j->trace, k, b) n +=
+            k >= i && hr_is_refresh(b) && hr_t(b) < hr_t(a) + 60;
         if (n > 20) {
             evidence(j, "%d refresh requests within 60 s from %gs", n, hr_t(a));
             return;
@@ -309,12 +316,13 @@ static json_t *run_check(judge_ctx *j, const char *name)
 static json_t *range_check(const char *kind, const char *name, json_t *want, long got)
 {
     long min = json_is_integer(want) ? (long)json_integer_value(want)
-                                      : json_object_get(want, "min")
-                                            ? (long)json_integer_value(json_object_get(want, "min"))
-                                            : 0;
+               : json_object_get(want, "min")
+                   ? (long)json_integer_value(json_object_get(want, "min"))
+                   : 0;
     long max = json_is_integer(want) ? min
-               : json_object_get(want, "max") ? (long)json_integer_value(json_object_get(want, "max"))
-                                               : -1;
+               : json_object_get(want, "max")
+                   ? (long)json_integer_value(json_object_get(want, "max"))
+                   : -1;
     int ok = got >= min && (max < 0 || got <= max);
     char msg[200];
     if (max < 0)
@@ -387,14 +395,16 @@ json_t *hr_judge(json_t *scn, json_t *trace, json_t *events, json_t *steps, int 
     {
         json_array_append_new(out, range_check("requests", key, v, count_requests(&j, key)));
     }
-    const char *want = json_string_value(json_object_get(json_object_get(expect, "final"), "session"));
+    const char *want =
+        json_string_value(json_object_get(json_object_get(expect, "final"), "session"));
     if (want) {
         const char *got = final_session(&j);
         char msg[100];
         snprintf(msg, sizeof msg, "expected the session %s, it is %s", want, got);
-        json_array_append_new(out, json_pack("{s:s, s:s, s:b, s:o}", "kind", "final", "name",
-                                             "session", "passed", !strcmp(want, got), "evidence",
-                                             strcmp(want, got) ? json_pack("[s]", msg) : json_array()));
+        json_array_append_new(out,
+                              json_pack("{s:s, s:s, s:b, s:o}", "kind", "final", "name", "session",
+                                        "passed", !strcmp(want, got), "evidence",
+                                        strcmp(want, got) ? json_pack("[s]", msg) : json_array()));
     }
     size_t i;
     json_array_foreach(json_object_get(expect, "checks"), i, v)

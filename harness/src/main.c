@@ -37,7 +37,8 @@ static void usage(FILE *out)
             "                    [--shard K/N] [--jobs N] [--junit F] [--json F] [--html F]\n"
             "       renewlab list [SCENARIO|DIR ...]\n"
             "       renewlab explain ID [SCENARIO|DIR ...]\n"
-            "       renewlab judge [--checks A,B] [--client ID] [--json F] [--junit F] [--html F] TRACE\n"
+            "       renewlab judge [--checks A,B] [--client ID] [--json F] [--junit F] [--html F] "
+            "TRACE\n"
             "Targets: core (default). Scenarios: the catalogue in scenarios/ by default.\n"
             "Exit: 0 all passed, 1 some failed, 2 usage or scenario error, 3 infrastructure.\n");
 }
@@ -280,8 +281,9 @@ static int cmd_run(opts *o)
     }
     for (size_t i = 0; i < json_array_size(results); i++) /* a worker that died */
         if (json_is_null(json_array_get(results, i)))
-            json_array_set_new(results, i, json_pack("{s:s, s:s, s:s}", "scenario", "?", "verdict",
-                                                     "error", "reason", "worker process died"));
+            json_array_set_new(results, i,
+                               json_pack("{s:s, s:s, s:s}", "scenario", "?", "verdict", "error",
+                                         "reason", "worker process died"));
     json_t *report = json_pack("{s:s, s:I, s:o}", "renewlab", RENEWLAB_VERSION, "seed",
                                (json_int_t)o->seed, "runs", results);
     rpt_summarize(report);
@@ -304,8 +306,8 @@ static int cmd_list(opts *o)
     {
         printf("%-36s %-8s", json_string_value(json_object_get(s, "id")),
                json_string_value(json_object_get(s, "catalogue")));
-        json_array_foreach(json_object_get(s, "targets"), k, t) printf("%s%s", k ? "," : "",
-                                                                      json_string_value(t));
+        json_array_foreach(json_object_get(s, "targets"), k, t)
+            printf("%s%s", k ? "," : "", json_string_value(t));
         printf("  %s\n", json_string_value(json_object_get(s, "title")));
     }
     json_decref(scns);
@@ -344,10 +346,13 @@ static int cmd_judge(opts *o)
     }
     json_t *checks = json_array();
     char list[1024];
-    snprintf(list, sizeof list, "%s", o->checks ? o->checks : "renewed_before_expiry,"
-             "no_concurrent_refresh,no_reuse_of_rotated_token,no_retry_after_invalid_grant,"
-             "backoff_on_5xx,session_dropped_on_terminal_error,no_request_with_expired_token,"
-             "no_refresh_after_logout,renewal_rate_bounded");
+    snprintf(list, sizeof list, "%s",
+             o->checks
+                 ? o->checks
+                 : "renewed_before_expiry,"
+                   "no_concurrent_refresh,no_reuse_of_rotated_token,no_retry_after_invalid_grant,"
+                   "backoff_on_5xx,session_dropped_on_terminal_error,no_request_with_expired_token,"
+                   "no_refresh_after_logout,renewal_rate_bounded");
     for (char *save, *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
         int known = 0;
         for (size_t i = 0; HR_CHECKS[i]; i++)
@@ -400,13 +405,27 @@ static int parse_opts(int argc, char **argv, opts *o)
             }
             o->targets[o->ntargets++] = optarg;
             break;
-        case 'f': o->filter = optarg; break;
-        case 'c': o->checks = optarg; break;
-        case 'C': o->client = optarg; break;
-        case 'J': o->junit = optarg; break;
-        case 'o': o->json = optarg; break;
-        case 'H': o->html = optarg; break;
-        case 'h': usage(stdout); exit(0);
+        case 'f':
+            o->filter = optarg;
+            break;
+        case 'c':
+            o->checks = optarg;
+            break;
+        case 'C':
+            o->client = optarg;
+            break;
+        case 'J':
+            o->junit = optarg;
+            break;
+        case 'o':
+            o->json = optarg;
+            break;
+        case 'H':
+            o->html = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
         case 's':
             o->seed = strtoull(optarg, &end, 10);
             if (*optarg == '-' || *end) {

@@ -20,8 +20,10 @@ static json_t *read_entries(const char *path, char *err, size_t n)
     json_t *doc = json_loadb(text, len, 0, NULL), *entries = NULL;
     if (doc && json_is_array(json_object_get(doc, "requests"))) {
         if (json_integer_value(json_object_get(doc, "dropped")) > 0) {
-            snprintf(err, n, "%s: the trace lost %lld entries (a full ring buffer); refusing to "
-                     "grade part of it", path, json_integer_value(json_object_get(doc, "dropped")));
+            snprintf(err, n,
+                     "%s: the trace lost %lld entries (a full ring buffer); refusing to "
+                     "grade part of it",
+                     path, json_integer_value(json_object_get(doc, "dropped")));
             json_decref(doc);
             free(text);
             return NULL;
@@ -66,7 +68,8 @@ static int complete(json_t *entries, const char *path, char *err, size_t n)
     {
         json_int_t seq = json_integer_value(json_object_get(e, "seq"));
         if (json_object_get(e, "dropped") || (i > 0 && seq != prev + 1)) {
-            snprintf(err, n, "%s: the trace lost entries (after seq %lld); refusing to grade part of it",
+            snprintf(err, n,
+                     "%s: the trace lost entries (after seq %lld); refusing to grade part of it",
                      path, (long long)prev);
             return -1;
         }
@@ -102,20 +105,20 @@ json_t *hr_observe(const char *path, json_t *checks, const char *client_id, char
         /* a client's logout shows as its first end_session (or, without one, revocation) */
         if (ep && (!strcmp(ep, "end_session") || !strcmp(ep, "revoke")) &&
             json_array_size(steps) == 0)
-            json_array_append_new(steps, json_pack("{s:s, s:O}", "do", "logout", "t",
-                                                   json_object_get(c, "t")));
+            json_array_append_new(
+                steps, json_pack("{s:s, s:O}", "do", "logout", "t", json_object_get(c, "t")));
         json_array_append_new(trace, c);
     }
     json_decref(all);
     json_t *scn = json_pack("{s:{s:O}}", "expect", "checks", checks);
     int failed;
     json_t *results = hr_judge(scn, trace, NULL, steps, &failed);
-    json_t *run = json_pack("{s:s, s:s, s:s, s:s, s:[], s:s, s:o, s:o, s:o, s:I}", "scenario",
-                            path, "title", "observed trace", "target", "observed", "teaches",
+    json_t *run = json_pack("{s:s, s:s, s:s, s:s, s:[], s:s, s:o, s:o, s:o, s:I}", "scenario", path,
+                            "title", "observed trace", "target", "observed", "teaches",
                             "A trace recorded from a client the harness did not drive, graded "
                             "with the same checks.",
-                            "refs", "verdict", failed ? "fail" : "pass", "checks", results,
-                            "trace", trace, "steps", steps, "wall_ms", (json_int_t)0);
+                            "refs", "verdict", failed ? "fail" : "pass", "checks", results, "trace",
+                            trace, "steps", steps, "wall_ms", (json_int_t)0);
     json_t *no_events = json_array(); /* borrowed by hr_figures */
     json_object_set_new(run, "figures", hr_figures(trace, no_events));
     json_decref(no_events);

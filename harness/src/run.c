@@ -17,8 +17,9 @@ static json_t *deterministic_trace(hr_world *w)
         json_t *c = json_deep_copy(e);
         json_object_del(c, "real_time");
         json_object_del(c, "latency");
-        json_object_set_new(c, "t", hr_rel(w, (int64_t)(json_number_value(json_object_get(e, "t")) *
-                                                         1000.0 + 0.5)));
+        json_object_set_new(
+            c, "t",
+            hr_rel(w, (int64_t)(json_number_value(json_object_get(e, "t")) * 1000.0 + 0.5)));
         json_array_append_new(out, c);
     }
     json_decref(entries);
@@ -36,8 +37,8 @@ int hr_scenario_applies(json_t *scn, const char *target)
 {
     size_t i;
     json_t *t;
-    json_array_foreach(json_object_get(scn, "targets"), i, t) if (!strcmp(json_string_value(t), target))
-        return 1;
+    json_array_foreach(json_object_get(scn, "targets"), i,
+                       t) if (!strcmp(json_string_value(t), target)) return 1;
     return 0;
 }
 
@@ -47,9 +48,10 @@ json_t *hr_run(json_t *scn, const char *target, uint64_t seed)
     int64_t wall = cm_wallclock_ms();
     if (!hr_scenario_applies(scn, target) || strcmp(target, "core") != 0) {
         json_object_set_new(r, "verdict", json_string("skip"));
-        json_object_set_new(r, "reason", json_string(hr_scenario_applies(scn, target)
-                                                         ? "this target is not available yet"
-                                                         : "the scenario does not apply to it"));
+        json_object_set_new(r, "reason",
+                            json_string(hr_scenario_applies(scn, target)
+                                            ? "this target is not available yet"
+                                            : "the scenario does not apply to it"));
         return r;
     }
     hr_world w;

@@ -14,46 +14,63 @@
 
 static const char *const TARGETS[] = {"core", "iframe", "oidc-client-ts", NULL};
 static const char *const METHODS[] = {"refresh", "silent", NULL};
-static const char *const MISBEHAVE[] = {"no_single_flight", "retry_invalid_grant", "no_revoke",
-                                        "keep_old_refresh", "renew_after_expiry", "no_backoff",
-                                        "skip_id_token_checks", NULL};
-static const char *const STEPS[] = {"login", "advance", "use", "api_call", "logout",
-                                    "fault", "clear_faults", "rotate_keys", "revoke_grant",
-                                    "end_sessions", "preset", "client", "note", NULL};
+static const char *const MISBEHAVE[] = {"no_single_flight",
+                                        "retry_invalid_grant",
+                                        "no_revoke",
+                                        "keep_old_refresh",
+                                        "renew_after_expiry",
+                                        "no_backoff",
+                                        "skip_id_token_checks",
+                                        NULL};
+static const char *const STEPS[] = {
+    "login",       "advance",      "use",          "api_call", "logout", "fault", "clear_faults",
+    "rotate_keys", "revoke_grant", "end_sessions", "preset",   "client", "note",  NULL};
 static const char *const SESSION_STATES[] = {"alive", "lost", "logged_out", "none", NULL};
 static const char *const COOKIE_MODES[] = {"allowed", "blocked", NULL};
 
-static const cm_param TOP[] = {
-    {"id", CM_T_STR, 1, NULL},          {"catalogue", CM_T_STR, 1, NULL},
-    {"title", CM_T_STR, 1, NULL},       {"teaches", CM_T_STR, 1, NULL},
-    {"refs", CM_T_STRARRAY, 1, NULL},   {"targets", CM_T_STRARRAY, 1, TARGETS},
-    {"idp", CM_T_OBJ, 0, NULL},         {"client", CM_T_OBJ, 0, NULL},
-    {"faults", CM_T_ARRAY, 0, NULL},    {"steps", CM_T_ARRAY, 1, NULL},
-    {"expect", CM_T_OBJ, 1, NULL},      {"start", CM_T_NUM, 0, NULL},
-    {NULL, 0, 0, NULL}};
+static const cm_param TOP[] = {{"id", CM_T_STR, 1, NULL},
+                               {"catalogue", CM_T_STR, 1, NULL},
+                               {"title", CM_T_STR, 1, NULL},
+                               {"teaches", CM_T_STR, 1, NULL},
+                               {"refs", CM_T_STRARRAY, 1, NULL},
+                               {"targets", CM_T_STRARRAY, 1, TARGETS},
+                               {"idp", CM_T_OBJ, 0, NULL},
+                               {"client", CM_T_OBJ, 0, NULL},
+                               {"faults", CM_T_ARRAY, 0, NULL},
+                               {"steps", CM_T_ARRAY, 1, NULL},
+                               {"expect", CM_T_OBJ, 1, NULL},
+                               {"start", CM_T_NUM, 0, NULL},
+                               {NULL, 0, 0, NULL}};
 
 static const cm_param IDP[] = {{"presets", CM_T_STRARRAY, 0, NULL},
                                {"client", CM_T_OBJ, 0, NULL},
                                {"discovery_omit", CM_T_STRARRAY, 0, NULL},
                                {NULL, 0, 0, NULL}};
 
-static const cm_param CLIENT[] = {
-    {"renew_before", CM_T_NUM, 0, NULL},    {"jitter", CM_T_NUM, 0, NULL},
-    {"min_interval", CM_T_NUM, 0, NULL},    {"request_timeout", CM_T_NUM, 0, NULL},
-    {"max_retries", CM_T_INT, 0, NULL},     {"backoff_initial", CM_T_NUM, 0, NULL},
-    {"backoff_max", CM_T_NUM, 0, NULL},     {"clock_skew", CM_T_NUM, 0, NULL},
-    {"clock_offset", CM_T_NUM, 0, NULL},    {"methods", CM_T_STRARRAY, 0, METHODS},
-    {"misbehave", CM_T_STRARRAY, 0, MISBEHAVE}, {"scope", CM_T_STR, 0, NULL},
-    {"client_id", CM_T_STR, 0, NULL},       {"tabs", CM_T_INT, 0, NULL},
-    {"silent_cookies", CM_T_STR, 0, COOKIE_MODES}, {"revoke_on_logout", CM_T_BOOL, 0, NULL},
-    {"issuer_suffix", CM_T_STR, 0, NULL},
-    {NULL, 0, 0, NULL}};
+static const cm_param CLIENT[] = {{"renew_before", CM_T_NUM, 0, NULL},
+                                  {"jitter", CM_T_NUM, 0, NULL},
+                                  {"min_interval", CM_T_NUM, 0, NULL},
+                                  {"request_timeout", CM_T_NUM, 0, NULL},
+                                  {"max_retries", CM_T_INT, 0, NULL},
+                                  {"backoff_initial", CM_T_NUM, 0, NULL},
+                                  {"backoff_max", CM_T_NUM, 0, NULL},
+                                  {"clock_skew", CM_T_NUM, 0, NULL},
+                                  {"clock_offset", CM_T_NUM, 0, NULL},
+                                  {"methods", CM_T_STRARRAY, 0, METHODS},
+                                  {"misbehave", CM_T_STRARRAY, 0, MISBEHAVE},
+                                  {"scope", CM_T_STR, 0, NULL},
+                                  {"client_id", CM_T_STR, 0, NULL},
+                                  {"tabs", CM_T_INT, 0, NULL},
+                                  {"silent_cookies", CM_T_STR, 0, COOKIE_MODES},
+                                  {"revoke_on_logout", CM_T_BOOL, 0, NULL},
+                                  {"issuer_suffix", CM_T_STR, 0, NULL},
+                                  {NULL, 0, 0, NULL}};
 
 static const cm_param STEP[] = {
-    {"do", CM_T_STR, 1, STEPS},  {"sub", CM_T_STR, 0, NULL},      {"seconds", CM_T_NUM, 0, NULL},
-    {"tab", CM_T_INT, 0, NULL},  {"count", CM_T_INT, 0, NULL},    {"path", CM_T_STR, 0, NULL},
-    {"rule", CM_T_OBJ, 0, NULL}, {"overlap", CM_T_NUM, 0, NULL},  {"name", CM_T_STR, 0, NULL},
-    {"settings", CM_T_OBJ, 0, NULL}, {"text", CM_T_STR, 0, NULL}, {NULL, 0, 0, NULL}};
+    {"do", CM_T_STR, 1, STEPS},      {"sub", CM_T_STR, 0, NULL},     {"seconds", CM_T_NUM, 0, NULL},
+    {"tab", CM_T_INT, 0, NULL},      {"count", CM_T_INT, 0, NULL},   {"path", CM_T_STR, 0, NULL},
+    {"rule", CM_T_OBJ, 0, NULL},     {"overlap", CM_T_NUM, 0, NULL}, {"name", CM_T_STR, 0, NULL},
+    {"settings", CM_T_OBJ, 0, NULL}, {"text", CM_T_STR, 0, NULL},    {NULL, 0, 0, NULL}};
 
 static const cm_param EXPECT[] = {{"events", CM_T_OBJ, 0, NULL},
                                   {"checks", CM_T_ARRAY, 0, NULL},
@@ -62,15 +79,14 @@ static const cm_param EXPECT[] = {{"events", CM_T_OBJ, 0, NULL},
                                   {NULL, 0, 0, NULL}};
 
 static const cm_param FINAL[] = {{"session", CM_T_STR, 0, SESSION_STATES}, {NULL, 0, 0, NULL}};
-static const cm_param RANGE[] = {{"min", CM_T_INT, 0, NULL}, {"max", CM_T_INT, 0, NULL},
-                                 {NULL, 0, 0, NULL}};
+static const cm_param RANGE[] = {
+    {"min", CM_T_INT, 0, NULL}, {"max", CM_T_INT, 0, NULL}, {NULL, 0, 0, NULL}};
 
-static const char *const EVENT_NAMES[] = {"logged_in", "renewed", "renew_failed",
-                                          "session_lost", "interaction_required",
-                                          "logged_out", NULL};
-static const char *const REQUEST_KINDS[] = {"refresh", "code", "revoke", "authorize",
+static const char *const EVENT_NAMES[] = {
+    "logged_in",  "renewed", "renew_failed", "session_lost", "interaction_required",
+    "logged_out", NULL};
+static const char *const REQUEST_KINDS[] = {"refresh",  "code", "revoke", "authorize",
                                             "resource", "jwks", NULL};
-
 
 static int in_list(const char *const *list, const char *s)
 {
@@ -97,7 +113,7 @@ static int check_idp(json_t *scn, char *err, size_t n)
         if (!found) {
             json_decref(all);
             return cm_errf(err, n, "/idp/presets/%zu: unknown preset \"%s\"", i,
-                        json_string_value(v));
+                           json_string_value(v));
         }
     }
     json_decref(all);
@@ -151,8 +167,7 @@ static int check_step(json_t *step, size_t i, int tabs, char *err, size_t n)
     return 0;
 }
 
-static int check_ranges(json_t *obj, const char *const *names, const char *ptr, char *err,
-                        size_t n)
+static int check_ranges(json_t *obj, const char *const *names, const char *ptr, char *err, size_t n)
 {
     const char *key;
     json_t *v;
@@ -184,8 +199,8 @@ static int check_expect(json_t *e, char *err, size_t n)
     {
         const char *name = json_is_string(c) ? json_string_value(c) : NULL;
         if (!name || !in_list(HR_CHECKS, name))
-            return cm_errf(err, n, "/expect/checks/%zu: unknown check (renewlab explain lists them)",
-                        i);
+            return cm_errf(err, n,
+                           "/expect/checks/%zu: unknown check (renewlab explain lists them)", i);
     }
     return 0;
 }

@@ -20,7 +20,8 @@ static inline double hr_t(json_t *e)
 
 static inline int hr_is_refresh(json_t *e)
 {
-    return !strcmp(hr_str(e, "endpoint"), "token") && !strcmp(hr_str(e, "grant_type"), "refresh_token");
+    return !strcmp(hr_str(e, "endpoint"), "token") &&
+           !strcmp(hr_str(e, "grant_type"), "refresh_token");
 }
 
 static inline int hr_status(json_t *e)

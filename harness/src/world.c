@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 json_t *hr_rel(const hr_world *w, int64_t ms)
 {
     int64_t rel = ms - w->start_ms;
@@ -46,9 +45,9 @@ static void tab_inflight(void *ctx, int delta)
 
 /* ---- events ------------------------------------------------------------------------ */
 
-static const char *const EVENT_NAMES[] = {"logged_in", "renewed", "renew_failed",
-                                          "session_lost", "interaction_required",
-                                          "logged_out", "request"};
+static const char *const EVENT_NAMES[] = {
+    "logged_in",  "renewed", "renew_failed", "session_lost", "interaction_required",
+    "logged_out", "request"};
 
 static void on_event(void *arg, const rc_event *ev)
 {
@@ -94,8 +93,9 @@ static void on_silent_answer(void *arg, int err, const rc_http_response *r)
     }
     /* a page instead of a redirect (prompt=none ignored, framing refused): the page only
      * notices through its own timeout */
-    int64_t timeout = json_number_value(json_object_get(
-                          json_object_get(s->tab->w->scn, "client"), "request_timeout")) * 1000;
+    int64_t timeout = json_number_value(json_object_get(json_object_get(s->tab->w->scn, "client"),
+                                                        "request_timeout")) *
+                      1000;
     cm_clock *c = s->tab->w->clock;
     s->timer = c->timer_start(c->ctx, timeout > 0 ? timeout : 10000, silent_timeout, s);
 }
@@ -107,7 +107,8 @@ static int core_silent(void *arg, const char *url, rc_silent_done done, void *do
     if (!s)
         return -1;
     *s = (silent_call){.tab = t, .done = done, .done_arg = done_arg};
-    rc_http_request rq = {.method = "GET", .url = url,
+    rc_http_request rq = {.method = "GET",
+                          .url = url,
                           .cookie = t->w->cookies_blocked || !*t->w->cookie ? NULL : t->w->cookie};
     void *handle;
     if (t->w->http.send(t->w->http.ctx, &rq, on_silent_answer, s, &handle) != RC_OK) {
@@ -140,8 +141,9 @@ static unsigned misbehave_flags(json_t *list)
     unsigned flags = 0;
     size_t i;
     json_t *v;
-    json_array_foreach(list, i, v) for (size_t k = 0; k < sizeof map / sizeof map[0]; k++) if (
-        !strcmp(json_string_value(v), map[k].name)) flags |= map[k].flag;
+    json_array_foreach(list, i, v) for (size_t k = 0; k < sizeof map / sizeof map[0];
+                                        k++) if (!strcmp(json_string_value(v), map[k].name))
+        flags |= map[k].flag;
     return flags;
 }
 
@@ -237,10 +239,14 @@ static int setup_tabs(hr_world *w, json_t *cl, uint64_t seed)
         t->w = w;
         t->index = i;
         t->clock = (cm_clock){tab_now, tab_set, tab_start, tab_cancel, tab_inflight, t};
-        rc_env env = {.base = w->base, .clock = &t->clock,
+        rc_env env = {.base = w->base,
+                      .clock = &t->clock,
                       .rng = cm_rng_seeded(&t->rng, seed * 31 + (uint64_t)i + 1),
-                      .store = rc_memory_store_iface(w->store), .on_event = on_event,
-                      .event_arg = t, .silent = core_silent, .silent_arg = t};
+                      .store = rc_memory_store_iface(w->store),
+                      .on_event = on_event,
+                      .event_arg = t,
+                      .silent = core_silent,
+                      .silent_arg = t};
         if (rc_client_new(&cfg, &env, &t->client) != RC_OK) {
             snprintf(w->error, sizeof w->error, "cannot make renew_core client %d", i);
             return -1;

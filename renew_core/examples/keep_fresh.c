@@ -88,8 +88,11 @@ static void on_started(void *arg, int status)
     char url[600];
     void *handle;
     snprintf(url, sizeof url, "%s/_mock/login", a->issuer);
-    rc_http_request rq = {.method = "POST", .url = url, .content_type = "application/json",
-                          .body = "{\"sub\":\"alice\"}", .body_len = 15};
+    rc_http_request rq = {.method = "POST",
+                          .url = url,
+                          .content_type = "application/json",
+                          .body = "{\"sub\":\"alice\"}",
+                          .body_len = 15};
     if (status != RC_OK || a->control.send(a->control.ctx, &rq, on_mock_login, a, &handle)) {
         fprintf(stderr, "discovery failed: %s\n", rc_strerror(status));
         a->status = 1;
@@ -111,10 +114,16 @@ int main(int argc, char **argv)
         return 1;
     }
     rc_memory_store *store = rc_memory_store_new();
-    rc_config cfg = {.issuer = argv[1], .client_id = argv[2], .redirect_uri = argv[3],
+    rc_config cfg = {.issuer = argv[1],
+                     .client_id = argv[2],
+                     .redirect_uri = argv[3],
                      .scope = "openid offline_access"};
-    rc_env env = {.base = a.base, .clock = clock, .rng = cm_rng_openssl(),
-                  .store = rc_memory_store_iface(store), .on_event = on_event, .event_arg = &a,
+    rc_env env = {.base = a.base,
+                  .clock = clock,
+                  .rng = cm_rng_openssl(),
+                  .store = rc_memory_store_iface(store),
+                  .on_event = on_event,
+                  .event_arg = &a,
                   .ca_file = ca};
     if (rc_client_new(&cfg, &env, &a.client) != RC_OK ||
         rc_client_start(a.client, on_started, &a) != RC_OK) {

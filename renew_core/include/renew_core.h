@@ -91,8 +91,7 @@ typedef void (*rc_http_done)(void *arg, int err, const rc_http_response *resp);
 typedef struct rc_transport {
     /** Start a request; on success *handle identifies it for cancel and @p done will be
      * called exactly once (unless cancelled). Returns 0 or a negative RC_E*. */
-    int (*send)(void *ctx, const rc_http_request *req, rc_http_done done, void *arg,
-                void **handle);
+    int (*send)(void *ctx, const rc_http_request *req, rc_http_done done, void *arg, void **handle);
     /** Cancel a pending request; its done callback is never called. */
     void (*cancel)(void *ctx, void *handle);
     void *ctx;
@@ -110,10 +109,10 @@ void rc_transport_evhttp_free(rc_transport *t);
 /** The tokens of one session, as stored. All strings owned by the struct. */
 typedef struct rc_tokens {
     char *access_token, *refresh_token, *id_token, *scope;
-    int64_t expires_at_ms;  /* from expires_in at receipt; 0 = unknown */
+    int64_t expires_at_ms; /* from expires_in at receipt; 0 = unknown */
     int64_t received_at_ms;
-    char *id_claims;        /* JSON of the login's validated ID-token claims (§12.2) */
-    uint64_t version;       /* bumped by every save */
+    char *id_claims;  /* JSON of the login's validated ID-token claims (§12.2) */
+    uint64_t version; /* bumped by every save */
 } rc_tokens;
 
 void rc_tokens_dispose(rc_tokens *t);
@@ -127,8 +126,8 @@ typedef void (*rc_store_changed)(void *arg);
 typedef struct rc_store {
     int (*try_lock)(void *ctx, const void *owner); /* 1 acquired, 0 held by another */
     void (*unlock)(void *ctx, const void *owner);
-    int (*load)(void *ctx, rc_tokens *out);       /* copy out; RC_ENO_SESSION when empty */
-    int (*save)(void *ctx, const rc_tokens *in);  /* replace all at once (atomic) */
+    int (*load)(void *ctx, rc_tokens *out);      /* copy out; RC_ENO_SESSION when empty */
+    int (*save)(void *ctx, const rc_tokens *in); /* replace all at once (atomic) */
     int (*clear)(void *ctx);
     /* call @p cb whenever the store is unlocked or changed (one watcher per owner) */
     void (*watch)(void *ctx, const void *owner, rc_store_changed cb, void *arg);
@@ -158,32 +157,32 @@ enum rc_misbehave {
 };
 
 typedef struct rc_config {
-    const char *issuer;        /* required; discovery must report exactly this */
-    const char *client_id;     /* required */
-    const char *client_secret; /* NULL for a public client */
-    const char *redirect_uri;  /* for code flows (login, silent renewal) */
-    const char *scope;         /* requested at login; default "openid offline_access" */
-    int64_t renew_before_ms;   /* default 60 s (oidc-client-ts, AppAuth) */
-    int64_t jitter_ms;         /* renew up to this much earlier, drawn from the RNG */
-    int64_t min_interval_ms;   /* rate bound between renewals; default 5 s */
+    const char *issuer;         /* required; discovery must report exactly this */
+    const char *client_id;      /* required */
+    const char *client_secret;  /* NULL for a public client */
+    const char *redirect_uri;   /* for code flows (login, silent renewal) */
+    const char *scope;          /* requested at login; default "openid offline_access" */
+    int64_t renew_before_ms;    /* default 60 s (oidc-client-ts, AppAuth) */
+    int64_t jitter_ms;          /* renew up to this much earlier, drawn from the RNG */
+    int64_t min_interval_ms;    /* rate bound between renewals; default 5 s */
     int64_t request_timeout_ms; /* default 10 s */
-    int max_retries;           /* transient failures before giving up; default 4 */
+    int max_retries;            /* transient failures before giving up; default 4 */
     int64_t backoff_initial_ms, backoff_max_ms; /* default 1 s, 60 s */
-    int64_t clock_skew_ms;     /* allowance on iat/exp; default 60 s */
-    unsigned methods;          /* RC_METHOD_*; default refresh then silent when a
-                                * silent callback is given */
-    int revoke_on_logout;      /* default on (pass -1 to turn off) */
-    unsigned misbehave;        /* RC_BAD_*; 0 */
+    int64_t clock_skew_ms;                      /* allowance on iat/exp; default 60 s */
+    unsigned methods;                           /* RC_METHOD_*; default refresh then silent when a
+                                                 * silent callback is given */
+    int revoke_on_logout;                       /* default on (pass -1 to turn off) */
+    unsigned misbehave;                         /* RC_BAD_*; 0 */
 } rc_config;
 
 typedef enum {
     RC_EV_LOGGED_IN,
     RC_EV_RENEWED,
-    RC_EV_RENEW_FAILED,         /* detail: transient or terminal, the reason */
+    RC_EV_RENEW_FAILED, /* detail: transient or terminal, the reason */
     RC_EV_SESSION_LOST,
     RC_EV_INTERACTION_REQUIRED,
     RC_EV_LOGGED_OUT,
-    RC_EV_REQUEST               /* an HTTP request went out (for timing figures) */
+    RC_EV_REQUEST /* an HTTP request went out (for timing figures) */
 } rc_event_type;
 
 typedef struct rc_event {
@@ -215,7 +214,7 @@ typedef struct rc_env {
     const char *ca_file;     /* for the default transport */
     rc_event_cb on_event;    /* optional */
     void *event_arg;
-    rc_silent_cb silent;     /* optional: enables RC_METHOD_SILENT */
+    rc_silent_cb silent; /* optional: enables RC_METHOD_SILENT */
     void *silent_arg;
 } rc_env;
 

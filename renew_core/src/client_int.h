@@ -98,8 +98,7 @@ void rc_token_answer_dispose(rc_token_answer *a);
 /** Make @p a the session: store it (atomically) and keep the claims. */
 int rc_session_commit(rc_client *c, rc_token_answer *a);
 /** Validate an ID token (signature, with one JWKS refetch handled by the caller). */
-int rc_check_id_token(rc_client *c, const char *id_token, const rc_idt_expect *e,
-                      json_t **claims);
+int rc_check_id_token(rc_client *c, const char *id_token, const rc_idt_expect *e, json_t **claims);
 
 /* renew.c */
 void rc_renew_start(rc_client *c, rc_waiter *w); /* w may be NULL */

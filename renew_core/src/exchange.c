@@ -55,8 +55,8 @@ int rc_call_start(rc_client *c, void *op, const rc_http_request *rq, rc_call_cb 
         free(call);
         return rc;
     }
-    call->timeout = c->env.clock->timer_start(c->env.clock->ctx, c->cfg.request_timeout_ms,
-                                              call_timeout, call);
+    call->timeout =
+        c->env.clock->timer_start(c->env.clock->ctx, c->cfg.request_timeout_ms, call_timeout, call);
     call->next = c->calls;
     c->calls = call;
     rc_emit(c, RC_EV_REQUEST, 0, 0, rq->url, NULL);
@@ -198,9 +198,12 @@ int rc_token_answer_parse(rc_client *c, const rc_http_response *r, const char *n
     if (rc == RC_OK && !idt && nonce) /* a login must come with an ID token */
         rc = RC_EPROTOCOL;
     if (rc == RC_OK && idt && !(!nonce && (c->cfg.misbehave & RC_BAD_SKIP_ID_TOKEN_CHECKS))) {
-        rc_idt_expect e = {.issuer = c->issuer, .client_id = c->client_id, .nonce = nonce,
+        rc_idt_expect e = {.issuer = c->issuer,
+                           .client_id = c->client_id,
+                           .nonce = nonce,
                            .access_token = out->next.access_token,
-                           .original = nonce ? NULL : c->id_claims, .now_ms = now,
+                           .original = nonce ? NULL : c->id_claims,
+                           .now_ms = now,
                            .skew_ms = c->cfg.clock_skew_ms};
         rc = rc_check_id_token(c, json_string_value(idt), &e, &out->claims);
     }

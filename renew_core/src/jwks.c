@@ -41,7 +41,8 @@ static EVP_PKEY *rsa_key(json_t *jwk)
 {
     size_t nl = 0, el = 0;
     unsigned char *n = member_bytes(jwk, "n", &nl), *e = member_bytes(jwk, "e", &el);
-    BIGNUM *bn = n ? BN_bin2bn(n, (int)nl, NULL) : NULL, *be = e ? BN_bin2bn(e, (int)el, NULL) : NULL;
+    BIGNUM *bn = n ? BN_bin2bn(n, (int)nl, NULL) : NULL,
+           *be = e ? BN_bin2bn(e, (int)el, NULL) : NULL;
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
     EVP_PKEY *pkey = NULL;
     /* at least 2048-bit moduli: smaller RSA keys are not accepted (RFC 7518 §3.3) */
@@ -66,7 +67,8 @@ static EVP_PKEY *ec_key(json_t *jwk)
         memcpy(pt + 1, x, 32);
         memcpy(pt + 33, y, 32);
         OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-        if (bld && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) &&
+        if (bld &&
+            OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) &&
             OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof pt))
             pkey = from_params("EC", bld); /* fails for points not on the curve */
         OSSL_PARAM_BLD_free(bld);

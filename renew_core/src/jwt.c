@@ -160,8 +160,8 @@ static int aud_has(json_t *aud, const char *client_id, size_t *count)
         return strcmp(json_string_value(aud), client_id) == 0;
     size_t i;
     json_t *v;
-    json_array_foreach(aud, i, v) if (json_is_string(v) && !strcmp(json_string_value(v), client_id))
-        return 1;
+    json_array_foreach(aud, i, v) if (json_is_string(v) &&
+                                      !strcmp(json_string_value(v), client_id)) return 1;
     return 0;
 }
 
@@ -185,8 +185,8 @@ static int aud_within(json_t *a, json_t *b)
         return 0;
     size_t i;
     json_t *v;
-    json_array_foreach(a, i, v) if (!json_is_string(v) || !aud_has(b, json_string_value(v), &dummy))
-        return 0;
+    json_array_foreach(a, i, v) if (!json_is_string(v) ||
+                                    !aud_has(b, json_string_value(v), &dummy)) return 0;
     return 1;
 }
 

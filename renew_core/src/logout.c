@@ -73,8 +73,10 @@ static void revoke_next(rc_client *c, logout_op *op)
     rc_form_add(&b, "token", op->tokens[op->next]);
     rc_form_add(&b, "token_type_hint", op->hints[op->next]);
     rc_form_client(c, &b);
-    rc_http_request rq = {.method = "POST", .url = c->revocation_endpoint,
-                          .content_type = "application/x-www-form-urlencoded", .body = b.data,
+    rc_http_request rq = {.method = "POST",
+                          .url = c->revocation_endpoint,
+                          .content_type = "application/x-www-form-urlencoded",
+                          .body = b.data,
                           .body_len = b.len};
     int rc = rc_call_start(c, op, &rq, on_revoked);
     cm_strbuf_dispose(&b);
@@ -94,8 +96,8 @@ int rc_client_logout(rc_client *c, rc_done_cb done, void *arg)
     c->logged_out = 1; /* from now on the refresh token is never used */
     rc_renewals_cancel(c, RC_ELOGGED_OUT);
     rc_timer_cancel(c, &c->renew_timer);
-    int revoke = c->revocation_endpoint && c->cfg.revoke_on_logout &&
-                 !(c->cfg.misbehave & RC_BAD_NO_REVOKE);
+    int revoke =
+        c->revocation_endpoint && c->cfg.revoke_on_logout && !(c->cfg.misbehave & RC_BAD_NO_REVOKE);
     if (revoke) {
         op->tokens[0] = rc_strdup(c->tok.refresh_token);
         op->hints[0] = "refresh_token";

@@ -108,8 +108,8 @@ static void transient(rc_renewal *r, int status, const char *detail, int64_t ret
         return;
     }
     rc_emit(c, RC_EV_RENEW_FAILED, status, 1, r->silent ? "silent" : "refresh_token", detail);
-    r->retry = c->env.clock->timer_start(c->env.clock->ctx,
-                                         backoff_ms(c, r->attempt, retry_after), on_retry, r);
+    r->retry = c->env.clock->timer_start(c->env.clock->ctx, backoff_ms(c, r->attempt, retry_after),
+                                         on_retry, r);
 }
 
 static void start_silent(rc_renewal *r);
@@ -233,8 +233,8 @@ static void on_silent_done(void *arg, const char *callback_url, int err)
         transient(r, err ? err : RC_ETIMEOUT, "silent renewal did not come back", 0);
         return;
     }
-    int rc = rc_redeem_callback(r->c, r, callback_url, r->state, r->nonce, r->verifier,
-                                on_silent_code);
+    int rc =
+        rc_redeem_callback(r->c, r, callback_url, r->state, r->nonce, r->verifier, on_silent_code);
     if (rc != RC_OK)
         session_lost(r, rc, "cannot redeem the silent renewal");
 }

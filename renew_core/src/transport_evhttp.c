@@ -109,7 +109,7 @@ static struct evhttp_connection *connect_to(evt *t, const struct evhttp_uri *u, 
         struct bufferevent *bev = bufferevent_openssl_socket_new(
             t->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
         return bev ? evhttp_connection_base_bufferevent_new(t->base, NULL, bev, host,
-                                                             (unsigned short)port)
+                                                            (unsigned short)port)
                    : NULL;
     }
     return evhttp_connection_base_new(t->base, NULL, host, (unsigned short)port);

@@ -39,5 +39,6 @@ void rpt_summarize(json_t *report)
     json_object_set_new(report, "summary",
                         json_pack("{s:I, s:I, s:I, s:I, s:I}", "pass", (json_int_t)n[0], "fail",
                                   (json_int_t)n[1], "skip", (json_int_t)n[2], "error",
-                                  (json_int_t)n[3], "total", (json_int_t)json_array_size(json_object_get(report, "runs"))));
+                                  (json_int_t)n[3], "total",
+                                  (json_int_t)json_array_size(json_object_get(report, "runs"))));
 }

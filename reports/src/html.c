@@ -48,8 +48,9 @@ static void axis(cm_strbuf *b, const scale *s, int height)
 {
     for (int k = 0; k <= 5; k++) {
         double t = s->end * k / 5;
-        cm_strbuf_printf(b, "<line class=\"tick\" x1=\"%.1f\" y1=\"18\" x2=\"%.1f\" y2=\"%d\"/>"
-                            "<text class=\"tick-label\" x=\"%.1f\" y=\"12\">%.0fs</text>",
+        cm_strbuf_printf(b,
+                         "<line class=\"tick\" x1=\"%.1f\" y1=\"18\" x2=\"%.1f\" y2=\"%d\"/>"
+                         "<text class=\"tick-label\" x=\"%.1f\" y=\"12\">%.0fs</text>",
                          X(s, t), X(s, t), height, X(s, t) - 10, t);
     }
     static const char *const rows[] = {"access tokens", "refresh requests", "other requests",
@@ -69,9 +70,10 @@ static void token_bars(cm_strbuf *b, const scale *s, json_t *trace)
         if (!at || strncmp(at, "at#", 3) || json_integer_value(json_object_get(e, "status")) != 200)
             continue;
         double exp = T(e) + json_number_value(json_object_get(e, "expires_in"));
-        cm_strbuf_printf(b, "<rect class=\"at\" data-token=\"%s\" data-issued=\"%g\" "
-                            "data-expires=\"%g\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"12\">"
-                            "<title>%s: %gs to %gs</title></rect>",
+        cm_strbuf_printf(b,
+                         "<rect class=\"at\" data-token=\"%s\" data-issued=\"%g\" "
+                         "data-expires=\"%g\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"12\">"
+                         "<title>%s: %gs to %gs</title></rect>",
                          at, T(e), exp, X(s, T(e)), 28 + (int)(i % 2) * 3,
                          X(s, exp) - X(s, T(e)) < 1 ? 1 : X(s, exp) - X(s, T(e)), at, T(e), exp);
     }
@@ -91,9 +93,10 @@ static void requests(cm_strbuf *b, const scale *s, json_t *trace)
     {
         int refresh = !strcmp(S(e, "grant_type"), "refresh_token");
         int y = refresh ? 60 : 86;
-        cm_strbuf_printf(b, "<circle class=\"req %s%s\" data-seq=\"%lld\" data-endpoint=\"%s\" "
-                            "data-status=\"%lld\" data-t=\"%g\" cx=\"%.1f\" cy=\"%d\" r=\"5\">"
-                            "<title>#%lld %s %s %s at %gs: %lld %s</title></circle>",
+        cm_strbuf_printf(b,
+                         "<circle class=\"req %s%s\" data-seq=\"%lld\" data-endpoint=\"%s\" "
+                         "data-status=\"%lld\" data-t=\"%g\" cx=\"%.1f\" cy=\"%d\" r=\"5\">"
+                         "<title>#%lld %s %s %s at %gs: %lld %s</title></circle>",
                          refresh ? "refresh " : "", request_class(e),
                          json_integer_value(json_object_get(e, "seq")), S(e, "endpoint"),
                          json_integer_value(json_object_get(e, "status")), T(e), X(s, T(e)), y,
@@ -102,9 +105,10 @@ static void requests(cm_strbuf *b, const scale *s, json_t *trace)
                          json_integer_value(json_object_get(e, "status")), S(e, "error"));
         json_t *fault = json_object_get(e, "fault");
         if (fault)
-            cm_strbuf_printf(b, "<polygon class=\"fault\" data-rule=\"%s\" data-action=\"%s\" "
-                                "data-t=\"%g\" points=\"%.1f,%d %.1f,%d %.1f,%d\"><title>fault %s: "
-                                "%s at %gs</title></polygon>",
+            cm_strbuf_printf(b,
+                             "<polygon class=\"fault\" data-rule=\"%s\" data-action=\"%s\" "
+                             "data-t=\"%g\" points=\"%.1f,%d %.1f,%d %.1f,%d\"><title>fault %s: "
+                             "%s at %gs</title></polygon>",
                              S(fault, "rule"), S(fault, "action"), T(e), X(s, T(e)), 106,
                              X(s, T(e)) - 6, 118, X(s, T(e)) + 6, 118, S(fault, "rule"),
                              S(fault, "action"), T(e));
@@ -117,11 +121,13 @@ static void events(cm_strbuf *b, const scale *s, json_t *evs)
     json_t *e;
     json_array_foreach(evs, i, e)
     {
-        cm_strbuf_printf(b, "<rect class=\"event %s\" data-event=\"%s\" data-t=\"%g\" "
-                            "x=\"%.1f\" y=\"%d\" width=\"8\" height=\"8\" transform=\"rotate(45 %.1f %d)\">"
-                            "<title>%s at %gs %s</title></rect>",
-                         S(e, "event"), S(e, "event"), T(e), X(s, T(e)) - 4, 132, X(s, T(e)), 136,
-                         S(e, "event"), T(e), S(e, "reason"));
+        cm_strbuf_printf(
+            b,
+            "<rect class=\"event %s\" data-event=\"%s\" data-t=\"%g\" "
+            "x=\"%.1f\" y=\"%d\" width=\"8\" height=\"8\" transform=\"rotate(45 %.1f %d)\">"
+            "<title>%s at %gs %s</title></rect>",
+            S(e, "event"), S(e, "event"), T(e), X(s, T(e)) - 4, 132, X(s, T(e)), 136, S(e, "event"),
+            T(e), S(e, "reason"));
     }
 }
 
@@ -130,9 +136,10 @@ static void timeline(cm_strbuf *b, json_t *run)
     scale s = {.end = run_end(run)};
     s.px = (W - LEFT - 40) / s.end; /* room for the last tick's label */
     int height = 40 + 5 * ROW;
-    cm_strbuf_printf(b, "<svg class=\"timeline\" data-scenario=\"%s\" data-target=\"%s\" "
-                        "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-                        "xmlns=\"http://www.w3.org/2000/svg\">",
+    cm_strbuf_printf(b,
+                     "<svg class=\"timeline\" data-scenario=\"%s\" data-target=\"%s\" "
+                     "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+                     "xmlns=\"http://www.w3.org/2000/svg\">",
                      S(run, "scenario"), S(run, "target"), W, height, W, height);
     axis(b, &s, height);
     token_bars(b, &s, json_object_get(run, "trace"));
@@ -145,7 +152,8 @@ static void checks(cm_strbuf *b, json_t *run)
 {
     size_t i, k;
     json_t *c, *ev;
-    cm_strbuf_puts(b, "<table class=\"checks\"><tr><th>check</th><th>result</th><th>evidence</th></tr>");
+    cm_strbuf_puts(
+        b, "<table class=\"checks\"><tr><th>check</th><th>result</th><th>evidence</th></tr>");
     json_array_foreach(json_object_get(run, "checks"), i, c)
     {
         int ok = json_is_true(json_object_get(c, "passed"));
@@ -191,12 +199,16 @@ static void figures(cm_strbuf *b, json_t *run)
 static void section(cm_strbuf *b, json_t *run)
 {
     const char *v = S(run, "verdict");
-    cm_strbuf_printf(b, "<section class=\"run %s\" id=\"%s--%s\" data-scenario=\"%s\" "
-                        "data-target=\"%s\" data-verdict=\"%s\"><h2>",
-                     v, S(run, "scenario"), S(run, "target"), S(run, "scenario"), S(run, "target"), v);
+    cm_strbuf_printf(b,
+                     "<section class=\"run %s\" id=\"%s--%s\" data-scenario=\"%s\" "
+                     "data-target=\"%s\" data-verdict=\"%s\"><h2>",
+                     v, S(run, "scenario"), S(run, "target"), S(run, "scenario"), S(run, "target"),
+                     v);
     rpt_xml_escape(b, S(run, "title"));
-    cm_strbuf_printf(b, " <span class=\"badge %s\">%s</span></h2><p class=\"id\">%s · target %s</p>"
-                        "<p class=\"teaches\">", v, v, S(run, "scenario"), S(run, "target"));
+    cm_strbuf_printf(b,
+                     " <span class=\"badge %s\">%s</span></h2><p class=\"id\">%s · target %s</p>"
+                     "<p class=\"teaches\">",
+                     v, v, S(run, "scenario"), S(run, "target"));
     rpt_xml_escape(b, S(run, "teaches"));
     cm_strbuf_puts(b, "</p><p class=\"refs\">references: ");
     size_t i;
@@ -232,9 +244,10 @@ static void index_table(cm_strbuf *b, json_t *runs)
         cm_strbuf_printf(b, "<tr class=\"%s\"><td><a href=\"#%s--%s\">%s</a></td><td>", v,
                          S(run, "scenario"), S(run, "target"), S(run, "scenario"));
         rpt_xml_escape(b, S(run, "title"));
-        cm_strbuf_printf(b, "</td><td>%s</td><td><span class=\"badge %s\">%s</span></td><td>%lld</td></tr>",
-                         S(run, "target"), v, v,
-                         json_integer_value(json_object_get(json_object_get(run, "figures"), "renewals")));
+        cm_strbuf_printf(
+            b, "</td><td>%s</td><td><span class=\"badge %s\">%s</span></td><td>%lld</td></tr>",
+            S(run, "target"), v, v,
+            json_integer_value(json_object_get(json_object_get(run, "figures"), "renewals")));
     }
     cm_strbuf_puts(b, "</table>\n");
 }
@@ -245,7 +258,8 @@ static const char CSS[] =
     ".badge{font-size:.7em;padding:.1em .5em;border-radius:.3em;color:#fff}"
     ".badge.pass{background:#2a7}.badge.fail{background:#c33}.badge.error{background:#939}"
     ".badge.skip{background:#888}.teaches{max-width:60em}.refs,.id{color:#666;font-size:.9em}"
-    "table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2em .5em;vertical-align:top}"
+    "table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2em "
+    ".5em;vertical-align:top}"
     "tr.failed td{background:#fee}ul{margin:0;padding-left:1.2em}table.figures{margin-top:.5em}"
     ".legend{color:#555;max-width:60em}table.index{margin:1em 0}table.index td{padding:.1em .5em}"
     "svg .at{fill:#9cd9b0;stroke:#2a7}svg .req.ok{fill:#2a7}svg .req.fail{fill:#c33}"
@@ -258,13 +272,15 @@ int rpt_html_write(const char *path, json_t *report, char *err, size_t errlen)
     json_t *s = json_object_get(report, "summary");
     cm_strbuf b;
     cm_strbuf_init(&b);
-    cm_strbuf_printf(&b, "<!doctype html><html><head><meta charset=\"utf-8\"><title>renewlab "
-                         "report</title><style>%s</style></head><body>",
+    cm_strbuf_printf(&b,
+                     "<!doctype html><html><head><meta charset=\"utf-8\"><title>renewlab "
+                     "report</title><style>%s</style></head><body>",
                      CSS);
-    cm_strbuf_printf(&b, "<h1>renewlab report</h1><p id=\"summary\" data-total=\"%lld\" "
-                         "data-pass=\"%lld\" data-fail=\"%lld\" data-skip=\"%lld\" "
-                         "data-error=\"%lld\">%lld runs: %lld passed, %lld failed, %lld skipped, "
-                         "%lld errors (seed %lld)</p>\n",
+    cm_strbuf_printf(&b,
+                     "<h1>renewlab report</h1><p id=\"summary\" data-total=\"%lld\" "
+                     "data-pass=\"%lld\" data-fail=\"%lld\" data-skip=\"%lld\" "
+                     "data-error=\"%lld\">%lld runs: %lld passed, %lld failed, %lld skipped, "
+                     "%lld errors (seed %lld)</p>\n",
                      json_integer_value(json_object_get(s, "total")),
                      json_integer_value(json_object_get(s, "pass")),
                      json_integer_value(json_object_get(s, "fail")),

@@ -84,8 +84,8 @@ static void suite(cm_strbuf *b, json_t *runs, const char *target)
     }
     cm_strbuf_puts(b, "  <testsuite name=\"renewlab.");
     rpt_xml_escape(b, target);
-    cm_strbuf_printf(b, "\" tests=\"%ld\" failures=\"%ld\" errors=\"%ld\" skipped=\"%ld\">\n", n,
-                     f, e, s);
+    cm_strbuf_printf(b, "\" tests=\"%ld\" failures=\"%ld\" errors=\"%ld\" skipped=\"%ld\">\n", n, f,
+                     e, s);
     json_array_foreach(runs, i, run) if (!strcmp(json_string_value(json_object_get(run, "target")),
                                                  target)) testcase(b, run);
     cm_strbuf_puts(b, "  </testsuite>\n");
@@ -96,7 +96,8 @@ int rpt_junit_write(const char *path, json_t *report, char *err, size_t errlen)
     json_t *runs = json_object_get(report, "runs"), *seen = json_object();
     cm_strbuf b;
     cm_strbuf_init(&b);
-    cm_strbuf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"renewlab\">\n");
+    cm_strbuf_puts(&b,
+                   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"renewlab\">\n");
     size_t i;
     json_t *run;
     json_array_foreach(runs, i, run)

@@ -25,7 +25,7 @@ void rpt_term_line(FILE *out, json_t *run, int color)
             json_string_value(json_object_get(run, "scenario")),
             json_string_value(json_object_get(run, "target")));
     if (fig)
-        fprintf(out, " renewals %-4lld refresh requests %-4lld", 
+        fprintf(out, " renewals %-4lld refresh requests %-4lld",
                 json_integer_value(json_object_get(fig, "renewals")),
                 json_integer_value(json_object_get(fig, "refresh_requests")));
     json_t *reason = json_object_get(run, "reason");
@@ -50,8 +50,8 @@ static void failures(FILE *out, json_t *run)
             continue;
         fprintf(out, "  FAILED %s %s\n", json_string_value(json_object_get(c, "kind")),
                 json_string_value(json_object_get(c, "name")));
-        json_array_foreach(json_object_get(c, "evidence"), k, ev) fprintf(out, "    - %s\n",
-                                                                        json_string_value(ev));
+        json_array_foreach(json_object_get(c, "evidence"), k, ev)
+            fprintf(out, "    - %s\n", json_string_value(ev));
     }
 }
 

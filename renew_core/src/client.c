@@ -179,14 +179,7 @@ static int get(rc_client *c, void *op, const char *url, rc_call_cb cb)
 static void on_jwks(rc_client *c, void *op, int err, const rc_http_response *r)
 {
     (void)op;
-    rc_jwks fresh;
-    if (!err && r->status != 200)
-        err = RC_EJWKS;
-    if (!err && (err = rc_jwks_parse(r->body, r->body_len, &fresh)) == RC_OK) {
-        rc_jwks_dispose(&c->jwks);
-        c->jwks = fresh;
-    }
-    finish_op(c, err);
+    finish_op(c, rc_jwks_from_answer(c, err, r));
 }
 
 static const char *meta(json_t *d, const char *name)

@@ -69,6 +69,15 @@ void rc_calls_cancel(rc_client *c, void *op); /* op NULL: all */
 void rc_form_add(cm_strbuf *b, const char *name, const char *value);
 /** Client authentication on a token/revocation form (client_secret_post) or public id. */
 void rc_form_client(rc_client *c, cm_strbuf *b);
+/** POST @p form (application/x-www-form-urlencoded) to @p url as rc_call_start does;
+ * the form is disposed in every case. */
+int rc_post_form(rc_client *c, void *op, const char *url, cm_strbuf *form, rc_call_cb cb);
+/** Take a JWKS answer: on success the client's key set is replaced. Returns @p err, or
+ * RC_EJWKS / the parse error, or RC_OK. */
+int rc_jwks_from_answer(rc_client *c, int err, const rc_http_response *r);
+/** Capped exponential backoff before retry @p attempt_no (1, 2, ...): initial, doubled
+ * each time up to the maximum, and at least @p retry_after_ms. */
+int64_t rc_backoff_ms(const rc_client *c, int attempt_no, int64_t retry_after_ms);
 /** Classify a non-200 answer: RC_EINVALID_GRANT, RC_EINVALID_CLIENT, RC_EOAUTH (terminal)
  * or RC_EHTTP/RC_EPROTOCOL (transient); @p error gets the OAuth error code or NULL. */
 int rc_classify_error(const rc_http_response *r, char *error, size_t n);

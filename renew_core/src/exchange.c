@@ -93,6 +93,28 @@ void rc_form_client(rc_client *c, cm_strbuf *b)
     rc_form_add(b, "client_secret", c->client_secret);
 }
 
+int rc_post_form(rc_client *c, void *op, const char *url, cm_strbuf *form, rc_call_cb cb)
+{
+    rc_http_request rq = {.method = "POST",
+                          .url = url,
+                          .content_type = "application/x-www-form-urlencoded",
+                          .body = form->data,
+                          .body_len = form->len};
+    int rc = rc_call_start(c, op, &rq, cb);
+    cm_strbuf_dispose(form);
+    return rc;
+}
+
+int64_t rc_backoff_ms(const rc_client *c, int attempt_no, int64_t retry_after_ms)
+{
+    int64_t d = c->cfg.backoff_initial_ms;
+    for (int i = 1; i < attempt_no && d < c->cfg.backoff_max_ms; i++)
+        d *= 2;
+    if (d > c->cfg.backoff_max_ms)
+        d = c->cfg.backoff_max_ms;
+    return retry_after_ms > d ? retry_after_ms : d;
+}
+
 int64_t rc_retry_after_ms(const rc_http_response *r)
 {
     if (!r || !r->retry_after)
@@ -239,7 +261,7 @@ int rc_session_commit(rc_client *c, rc_token_answer *a)
     return RC_OK;
 }
 
-static void on_jwks_refetched(rc_client *c, void *op, int err, const rc_http_response *r)
+int rc_jwks_from_answer(rc_client *c, int err, const rc_http_response *r)
 {
     rc_jwks fresh;
     if (!err && r->status != 200)
@@ -248,7 +270,12 @@ static void on_jwks_refetched(rc_client *c, void *op, int err, const rc_http_res
         rc_jwks_dispose(&c->jwks);
         c->jwks = fresh;
     }
-    ((rc_opbase *)op)->after_jwks(c, op, err);
+    return err;
+}
+
+static void on_jwks_refetched(rc_client *c, void *op, int err, const rc_http_response *r)
+{
+    ((rc_opbase *)op)->after_jwks(c, op, rc_jwks_from_answer(c, err, r));
 }
 
 int rc_jwks_refetch(rc_client *c, rc_opbase *op)

@@ -166,13 +166,7 @@ int rc_redeem_callback(rc_client *c, void *parent, const char *callback_url, con
     rc_form_add(&b, "code_verifier", verifier);
     rc_form_client(c, &b);
     cm_form_dispose(&f);
-    rc_http_request rq = {.method = "POST",
-                          .url = c->token_endpoint,
-                          .content_type = "application/x-www-form-urlencoded",
-                          .body = b.data,
-                          .body_len = b.len};
-    rc = rc_call_start(c, op, &rq, on_code_token);
-    cm_strbuf_dispose(&b);
+    rc = rc_post_form(c, op, c->token_endpoint, &b, on_code_token);
     if (rc != RC_OK)
         redeem_finish(c, op, rc, rc_strerror(rc));
     return RC_OK;

@@ -52,11 +52,7 @@ static void on_revoked(rc_client *c, void *opv, int err, const rc_http_response 
         logout_finish(c, op, RC_EGAVE_UP);
         return;
     }
-    int64_t delay = c->cfg.backoff_initial_ms << (op->attempt - 1);
-    if (delay > c->cfg.backoff_max_ms)
-        delay = c->cfg.backoff_max_ms;
-    if (r && rc_retry_after_ms(r) > delay)
-        delay = rc_retry_after_ms(r);
+    int64_t delay = rc_backoff_ms(c, op->attempt, rc_retry_after_ms(r));
     op->retry = c->env.clock->timer_start(c->env.clock->ctx, delay, on_retry, c);
 }
 
@@ -73,13 +69,7 @@ static void revoke_next(rc_client *c, logout_op *op)
     rc_form_add(&b, "token", op->tokens[op->next]);
     rc_form_add(&b, "token_type_hint", op->hints[op->next]);
     rc_form_client(c, &b);
-    rc_http_request rq = {.method = "POST",
-                          .url = c->revocation_endpoint,
-                          .content_type = "application/x-www-form-urlencoded",
-                          .body = b.data,
-                          .body_len = b.len};
-    int rc = rc_call_start(c, op, &rq, on_revoked);
-    cm_strbuf_dispose(&b);
+    int rc = rc_post_form(c, op, c->revocation_endpoint, &b, on_revoked);
     if (rc != RC_OK)
         logout_finish(c, op, rc);
 }

@@ -79,17 +79,12 @@ static void on_retry(void *arg)
     attempt(r);
 }
 
-/* Capped exponential backoff, at least what Retry-After asks for. */
+/* Capped exponential backoff, at least what Retry-After asks for (none when misbehaving). */
 static int64_t backoff_ms(const rc_client *c, int attempt_no, int64_t retry_after)
 {
     if (c->cfg.misbehave & RC_BAD_NO_BACKOFF)
         return 0;
-    int64_t d = c->cfg.backoff_initial_ms;
-    for (int i = 1; i < attempt_no && d < c->cfg.backoff_max_ms; i++)
-        d *= 2;
-    if (d > c->cfg.backoff_max_ms)
-        d = c->cfg.backoff_max_ms;
-    return retry_after > d ? retry_after : d;
+    return rc_backoff_ms(c, attempt_no, retry_after);
 }
 
 static void transient(rc_renewal *r, int status, const char *detail, int64_t retry_after)
@@ -202,14 +197,8 @@ static void send_refresh(rc_renewal *r)
     rc_form_add(&b, "grant_type", "refresh_token");
     rc_form_add(&b, "refresh_token", c->tok.refresh_token);
     rc_form_client(c, &b);
-    rc_http_request rq = {.method = "POST",
-                          .url = c->token_endpoint,
-                          .content_type = "application/x-www-form-urlencoded",
-                          .body = b.data,
-                          .body_len = b.len};
     r->silent = 0;
-    int rc = rc_call_start(c, r, &rq, on_refresh);
-    cm_strbuf_dispose(&b);
+    int rc = rc_post_form(c, r, c->token_endpoint, &b, on_refresh);
     if (rc != RC_OK)
         transient(r, rc, rc_strerror(rc), 0);
 }

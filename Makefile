@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 PYTEST ?= /usr/bin/python3 -m pytest
 
-.PHONY: all deps build run demo test unit e2e asan-test valgrind-test soak fuzz fuzz-smoke clean format
+.PHONY: all deps build run run-browser demo test unit e2e asan-test valgrind-test soak fuzz fuzz-smoke clean format
 
 all: build
 
@@ -23,6 +23,14 @@ run: build
 	@mkdir -p $(REPORTS)
 	$(BUILD)/bin/renewlab run --target core --jobs $(JOBS) --json $(REPORTS)/report.json \
 	  --junit $(REPORTS)/junit.xml --html $(REPORTS)/report.html
+
+# The browser targets (real headless Chromium, real time: a few minutes): our own iframe
+# client and oidc-client-ts, side by side with the core in one report.
+run-browser: build
+	@mkdir -p $(REPORTS)
+	$(BUILD)/bin/renewlab run --target core --target iframe --target oidc-client-ts --jobs 4 \
+	  --json $(REPORTS)/browser.json --junit $(REPORTS)/browser-junit.xml \
+	  --html $(REPORTS)/browser.html
 
 # The mock IdP alone with its demo configuration, for driving it by hand.
 demo: build
@@ -43,7 +51,7 @@ asan-test: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure
 	RENEWLAB_BUILD=$(abspath $(ASAN_BUILD)) MOCK_IDP_BIN=$(abspath $(ASAN_BUILD))/bin/mock-idp \
-	  $(PYTEST) -q tests/e2e
+	  RENEWLAB_SANITIZED=1 $(PYTEST) -q tests/e2e
 
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 15

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what renewlab needs on a Debian machine, only what is missing.
 # Used by `make run` and `make test`; safe to run again. chromium renders the HTML
-# report in a test (and drives the browser targets); python3-junitparser reads JUnit.
+# report in a test and runs the browser targets; python3-junitparser reads JUnit; npm
+# installs the pinned oidc-client-ts for the browser target.
 set -euo pipefail
 
 PACKAGES=(cmake make gcc pkg-config openssl
@@ -13,15 +14,30 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "renewlab: installing missing Debian packages: ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "renewlab: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+    SUDO=sudo
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "renewlab: installing missing Debian packages: ${missing[*]}"
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "renewlab: need root or sudo to install ${missing[*]}" >&2; exit 1; }
-  SUDO=sudo
+
+# The third-party browser client (oidc-client-ts), pinned in harness/web/package-lock.json.
+# Node comes with the machine: never Debian's nodejs (18) over it.
+WEB="$(cd "$(dirname "$0")/.." && pwd)/harness/web"
+need_node() {
+  command -v node >/dev/null || { echo "renewlab: Node.js >= 20.19 is needed for the oidc-client-ts target (not found on PATH)" >&2; exit 1; }
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
+    { echo "renewlab: Node.js >= 20.19 is needed for the oidc-client-ts target (found $(node --version))" >&2; exit 1; }
+}
+stamp="$WEB/node_modules/.renewlab-lock"
+if ! cmp -s "$WEB/package-lock.json" "$stamp" 2>/dev/null; then
+  need_node
+  echo "renewlab: installing the pinned npm packages in harness/web (npm ci)"
+  (cd "$WEB" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$WEB/package-lock.json" "$stamp"
 fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -18,6 +18,9 @@ char *scn_explain(json_t *scn);
 /** Outcome of one scenario x target. */
 enum hr_verdict { HR_PASS = 0, HR_FAIL = 1, HR_SKIP = 2, HR_ERROR = 3 };
 
+/** Browser targets run on the wall clock: the most a browser scenario may advance. */
+#define HR_BROWSER_MAX_SECONDS 30
+
 /** Whether @p scn names @p target among its targets. */
 int hr_scenario_applies(json_t *scn, const char *target);
 /** Run @p scn (borrowed) against @p target with @p seed. Returns the result object (new
@@ -35,6 +38,11 @@ json_t *hr_judge(json_t *scn, json_t *trace, json_t *events, json_t *steps, int 
  * or entries lost: a partial trace is never graded). */
 json_t *hr_observe(const char *path, json_t *checks, const char *client_id, char *err,
                    size_t errlen);
+/** Annotate a run of a third-party client with its recorded finding, if any
+ * (harness/web/findings.json): "finding" (what, upstream, versions) and "expected_finding"
+ * (true only for the recorded version failing exactly the recorded expectations). The
+ * verdict is never changed. */
+void hr_findings_annotate(json_t *run);
 /** Timing figures of a run (new reference). */
 json_t *hr_figures(json_t *trace, json_t *events);
 

@@ -5,6 +5,33 @@
 
 #include <string.h>
 
+/* Silent renewals that succeeded: codes from a prompt=none authorize, redeemed with 200,
+ * after the first code redeemed (the login, which may use prompt=none with a cookie too). */
+static int silent_renewals(json_t *trace)
+{
+    int n = 0, first = 1;
+    size_t i, k;
+    json_t *e, *a;
+    json_array_foreach(trace, i, e)
+    {
+        const char *code = hr_str(e, "presented");
+        if (strcmp(hr_str(e, "grant_type"), "authorization_code") || hr_status(e) != 200)
+            continue;
+        if (first) {
+            first = 0;
+            continue;
+        }
+        json_array_foreach(trace, k, a) if (k < i && !strcmp(hr_str(a, "endpoint"), "authorize") &&
+                                            !strcmp(hr_str(a, "prompt"), "none") &&
+                                            !strcmp(hr_str(a, "issued"), code))
+        {
+            n++;
+            break;
+        }
+    }
+    return n;
+}
+
 json_t *hr_figures(json_t *trace, json_t *events)
 {
     double lead_min = -1, lead_sum = 0, expiry = -1, first = -1, uncovered = 0, end = 0;
@@ -45,11 +72,13 @@ json_t *hr_figures(json_t *trace, json_t *events)
     }
     json_array_foreach(events, i, e) end = hr_t(e) > end ? hr_t(e) : end;
     (void)first;
-    return json_pack(
-        "{s:i, s:i, s:o, s:o, s:o, s:f, s:i, s:o, s:o}", "refresh_requests", refreshes, "renewals",
-        ok, "lead_time_min", lead_min < 0 ? json_null() : json_real(lead_min), "lead_time_mean",
-        leads ? json_real(lead_sum / leads) : json_null(), "requests_per_renewal",
-        ok ? json_real((double)refreshes / ok) : json_null(), "seconds_without_valid_token",
-        uncovered, "retries", retries, "retry_spacing", spacing, "renewal_latency_mean",
-        ok ? json_real(latency_sum / ok) : json_null());
+    int silent = silent_renewals(trace);
+    return json_pack("{s:i, s:i, s:i, s:o, s:o, s:o, s:f, s:i, s:o, s:o}", "refresh_requests",
+                     refreshes, "renewals", ok + silent, "silent_renewals", silent, "lead_time_min",
+                     lead_min < 0 ? json_null() : json_real(lead_min), "lead_time_mean",
+                     leads ? json_real(lead_sum / leads) : json_null(), "requests_per_renewal",
+                     ok ? json_real((double)refreshes / ok) : json_null(),
+                     "seconds_without_valid_token", uncovered, "retries", retries, "retry_spacing",
+                     spacing, "renewal_latency_mean",
+                     ok ? json_real(latency_sum / ok) : json_null());
 }

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "browser.h"
 #include "harness.h"
 #include "reports.h"
 
@@ -162,8 +164,11 @@ static json_t *run_one(json_t *item, uint64_t seed)
 }
 
 /* A worker runs every jobs-th run and writes one JSON line per result to its pipe. */
-static void worker(json_t *runs, int k, int jobs, uint64_t seed, int fd)
+static void worker(json_t *runs, int k, int jobs, uint64_t seed, int fd, pid_t parent)
 {
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* a killed renewlab takes its workers (and browsers) */
+    if (getppid() != parent)
+        _exit(EXIT_INFRA);
     FILE *out = fdopen(fd, "w");
     for (size_t i = (size_t)k; i < json_array_size(runs); i += (size_t)jobs) {
         json_t *r = run_one(json_array_get(runs, i), seed);
@@ -199,10 +204,11 @@ static void run_parallel(json_t *runs, json_t *results, int jobs, uint64_t seed,
         int p[2];
         if (pipe(p) != 0)
             break;
+        pid_t parent = getpid();
         pids[k] = fork();
         if (pids[k] == 0) {
             close(p[0]);
-            worker(runs, k, jobs, seed, p[1]);
+            worker(runs, k, jobs, seed, p[1], parent);
         }
         close(p[1]);
         fds[k] = (struct pollfd){.fd = p[0], .events = POLLIN};
@@ -459,10 +465,21 @@ static int parse_opts(int argc, char **argv, opts *o)
     return 0;
 }
 
+/* SIGINT/SIGTERM: end this process's browsers at once, then die of the signal as usual
+ * (browsers also have PR_SET_PDEATHSIG, which covers SIGKILL). */
+static void on_stop_signal(int sig)
+{
+    hr_browser_kill_all();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 int main(int argc, char **argv)
 {
     opts o = {.jobs = 1, .seed = 1};
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, on_stop_signal);
+    signal(SIGTERM, on_stop_signal);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

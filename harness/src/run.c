@@ -46,21 +46,20 @@ json_t *hr_run(json_t *scn, const char *target, uint64_t seed)
 {
     json_t *r = base_result(scn, target);
     int64_t wall = cm_wallclock_ms();
-    if (!hr_scenario_applies(scn, target) || strcmp(target, "core") != 0) {
+    if (!hr_scenario_applies(scn, target)) {
         json_object_set_new(r, "verdict", json_string("skip"));
-        json_object_set_new(r, "reason",
-                            json_string(hr_scenario_applies(scn, target)
-                                            ? "this target is not available yet"
-                                            : "the scenario does not apply to it"));
+        json_object_set_new(r, "reason", json_string("the scenario does not apply to it"));
         return r;
     }
     hr_world w;
-    int rc = hr_world_init(&w, scn, seed);
+    int rc = hr_world_init(&w, scn, target, seed);
     if (rc == 0)
         rc = hr_world_play(&w);
     if (rc != 0) {
         json_object_set_new(r, "verdict", json_string("error"));
         json_object_set_new(r, "reason", json_string(w.error));
+        json_object_set(r, "events", w.events); /* what happened up to the failure */
+        json_object_set(r, "steps", w.steps);
     } else {
         json_t *trace = deterministic_trace(&w);
         int failed;
@@ -73,7 +72,13 @@ json_t *hr_run(json_t *scn, const char *target, uint64_t seed)
         json_object_set(r, "steps", w.steps);
         json_object_set_new(r, "end", hr_rel(&w, cm_clock_now(w.clock)));
     }
+    if (w.real_time) {
+        hr_page_close(&w); /* keeps the browser's console for the report */
+        json_object_set_new(r, "console", w.console ? json_incref(w.console) : json_array());
+        json_object_set_new(r, "clock", json_string("wall"));
+    }
     hr_world_dispose(&w);
+    hr_findings_annotate(r);
     json_object_set_new(r, "wall_ms", json_integer(cm_wallclock_ms() - wall));
     return r;
 }

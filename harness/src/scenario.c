@@ -64,6 +64,8 @@ static const cm_param CLIENT[] = {{"renew_before", CM_T_NUM, 0, NULL},
                                   {"silent_cookies", CM_T_STR, 0, COOKIE_MODES},
                                   {"revoke_on_logout", CM_T_BOOL, 0, NULL},
                                   {"issuer_suffix", CM_T_STR, 0, NULL},
+                                  {"monitor_session", CM_T_BOOL, 0, NULL},
+                                  {"check_interval", CM_T_NUM, 0, NULL},
                                   {NULL, 0, 0, NULL}};
 
 static const cm_param STEP[] = {
@@ -82,9 +84,14 @@ static const cm_param FINAL[] = {{"session", CM_T_STR, 0, SESSION_STATES}, {NULL
 static const cm_param RANGE[] = {
     {"min", CM_T_INT, 0, NULL}, {"max", CM_T_INT, 0, NULL}, {NULL, 0, 0, NULL}};
 
-static const char *const EVENT_NAMES[] = {
-    "logged_in",  "renewed", "renew_failed", "session_lost", "interaction_required",
-    "logged_out", NULL};
+static const char *const EVENT_NAMES[] = {"logged_in",
+                                          "renewed",
+                                          "renew_failed",
+                                          "session_lost",
+                                          "interaction_required",
+                                          "logged_out",
+                                          "page_hijacked",
+                                          NULL};
 static const char *const REQUEST_KINDS[] = {"refresh",  "code", "revoke", "authorize",
                                             "resource", "jwks", NULL};
 
@@ -205,6 +212,23 @@ static int check_expect(json_t *e, char *err, size_t n)
     return 0;
 }
 
+/* Browser targets run on the wall clock: a scenario naming one must stay short. */
+static int check_real_time(json_t *scn, char *err, size_t n)
+{
+    if (!hr_scenario_applies(scn, "iframe") && !hr_scenario_applies(scn, "oidc-client-ts"))
+        return 0;
+    double total = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(scn, "steps"), i, v) total +=
+        json_number_value(json_object_get(v, "seconds"));
+    if (total > HR_BROWSER_MAX_SECONDS)
+        return cm_errf(err, n,
+                       "/steps: %.0f s of advance; browser targets run in real time, at most %d s",
+                       total, HR_BROWSER_MAX_SECONDS);
+    return 0;
+}
+
 int scn_validate(json_t *scn, char *err, size_t n)
 {
     if (!json_is_object(scn))
@@ -233,6 +257,8 @@ int scn_validate(json_t *scn, char *err, size_t n)
     if (json_array_size(steps) == 0)
         return cm_errf(err, n, "/steps: at least one step");
     json_array_foreach(steps, i, v) if (check_step(v, i, tabs, err, n) != 0) return -1;
+    if (check_real_time(scn, err, n) != 0)
+        return -1;
     return check_expect(json_object_get(scn, "expect"), err, n);
 }
 

@@ -241,6 +241,9 @@ static int play_step(hr_world *w, json_t *step)
     json_t *logged = json_deep_copy(step);
     json_object_set_new(logged, "t", hr_rel(w, cm_clock_now(w->clock)));
     json_array_append_new(w->steps, logged);
+    if (w->page && (!strcmp(what, "login") || !strcmp(what, "advance") || !strcmp(what, "use") ||
+                    !strcmp(what, "api_call") || !strcmp(what, "logout")))
+        return hr_page_step(w, what, step);
     if (!strcmp(what, "login"))
         return do_login(w, step);
     if (!strcmp(what, "advance"))
@@ -265,5 +268,7 @@ int hr_world_play(hr_world *w)
         if (play_step(w, step) != 0)
             return -1;
     }
+    if (w->page)
+        return hr_page_finish(w);
     return advance(w, 0); /* what is due at the end still happens */
 }

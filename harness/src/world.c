@@ -69,35 +69,41 @@ static void on_event(void *arg, const rc_event *ev)
 
 /* ---- prompt=none as an iframe does it: the IdP session cookie, then the redirect ----- */
 
+/* The page's own timeout runs from the start, as an iframe's does: an answer after it (a
+ * late redirect) is ignored; a page instead of a redirect (prompt=none ignored, framing
+ * refused) is only noticed through it. */
 typedef struct silent_call {
     hr_tab *tab;
     rc_silent_done done;
     void *done_arg;
     cm_timer *timer;
+    int answered, timed_out;
 } silent_call;
 
 static void silent_timeout(void *arg)
 {
     silent_call *s = arg;
+    s->timer = NULL;
+    s->timed_out = 1;
     s->done(s->done_arg, NULL, RC_ETIMEOUT); /* the frame never posted back */
-    free(s);
+    if (s->answered)
+        free(s);
 }
 
 static void on_silent_answer(void *arg, int err, const rc_http_response *r)
 {
     silent_call *s = arg;
-    if (!err && r->status == 302 && r->location) {
-        s->done(s->done_arg, r->location, 0);
+    s->answered = 1;
+    if (s->timed_out) { /* too late: the client gave up on this frame */
         free(s);
         return;
     }
-    /* a page instead of a redirect (prompt=none ignored, framing refused): the page only
-     * notices through its own timeout */
-    int64_t timeout = json_number_value(json_object_get(json_object_get(s->tab->w->scn, "client"),
-                                                        "request_timeout")) *
-                      1000;
-    cm_clock *c = s->tab->w->clock;
-    s->timer = c->timer_start(c->ctx, timeout > 0 ? timeout : 10000, silent_timeout, s);
+    if (!err && r->status == 302 && r->location) {
+        cm_clock *c = s->tab->w->clock;
+        c->timer_cancel(c->ctx, s->timer);
+        s->done(s->done_arg, r->location, 0);
+        free(s);
+    }
 }
 
 static int core_silent(void *arg, const char *url, rc_silent_done done, void *done_arg)
@@ -107,11 +113,17 @@ static int core_silent(void *arg, const char *url, rc_silent_done done, void *do
     if (!s)
         return -1;
     *s = (silent_call){.tab = t, .done = done, .done_arg = done_arg};
+    int64_t timeout = (int64_t)(json_number_value(json_object_get(
+                                    json_object_get(t->w->scn, "client"), "request_timeout")) *
+                                1000);
+    cm_clock *c = t->w->clock;
+    s->timer = c->timer_start(c->ctx, timeout > 0 ? timeout : 10000, silent_timeout, s);
     rc_http_request rq = {.method = "GET",
                           .url = url,
                           .cookie = t->w->cookies_blocked || !*t->w->cookie ? NULL : t->w->cookie};
     void *handle;
     if (t->w->http.send(t->w->http.ctx, &rq, on_silent_answer, s, &handle) != RC_OK) {
+        c->timer_cancel(c->ctx, s->timer);
         free(s);
         return -1;
     }
@@ -197,7 +209,10 @@ static int setup_idp(hr_world *w, json_t *scn, uint64_t seed)
     idp_config *cfg = NULL;
     char err[300];
     json_t *idp = json_object_get(scn, "idp");
-    idp_options opts = {.signing_key = shared_signing_key()};
+    /* browsers: the IdP on another site than the app (localhost vs 127.0.0.1), with a
+     * cookie a cross-site iframe may carry (BROWSER.md) */
+    idp_options opts = {.signing_key = shared_signing_key(),
+                        .issuer = w->real_time ? "http://localhost:{port}" : NULL};
     if (idp_config_demo(&cfg) == 0) {
         size_t k;
         json_t *name;
@@ -205,6 +220,11 @@ static int setup_idp(hr_world *w, json_t *scn, uint64_t seed)
         cfg->discovery_omit.items = calloc(json_array_size(omit) + 1, sizeof(char *));
         json_array_foreach(omit, k, name) cfg->discovery_omit.items[cfg->discovery_omit.n++] =
             strdup(json_string_value(name));
+        if (w->real_time) {
+            free(cfg->cookie.same_site);
+            cfg->cookie.same_site = strdup("None");
+            cfg->cookie.secure = 1;
+        }
     }
     if (!cfg ||
         idp_server_new(w->base, w->clock, cm_rng_seeded(&w->idp_rng, seed), cfg, &opts, &w->idp,
@@ -255,10 +275,12 @@ static int setup_tabs(hr_world *w, json_t *cl, uint64_t seed)
     return 0;
 }
 
-int hr_world_init(hr_world *w, json_t *scn, uint64_t seed)
+int hr_world_init(hr_world *w, json_t *scn, const char *target, uint64_t seed)
 {
     memset(w, 0, sizeof *w);
     w->scn = scn;
+    w->target = target;
+    w->real_time = strcmp(target, "core") != 0;
     w->events = json_array();
     w->steps = json_array();
     json_t *cl = json_object_get(scn, "client");
@@ -268,27 +290,34 @@ int hr_world_init(hr_world *w, json_t *scn, uint64_t seed)
     const char *cookies = json_string_value(json_object_get(cl, "silent_cookies"));
     w->cookies_blocked = cookies && !strcmp(cookies, "blocked");
     w->base = event_base_new();
-    w->clock = w->base ? cm_virtclock_new(start) : NULL;
+    w->clock = !w->base ? NULL : w->real_time ? cm_realclock_new(w->base) : cm_virtclock_new(start);
     w->store = rc_memory_store_new();
     if (!w->clock || !w->store ||
         rc_transport_evhttp_new(w->base, w->clock, NULL, &w->http) != RC_OK) {
         snprintf(w->error, sizeof w->error, "out of memory");
         return -1;
     }
-    if (setup_idp(w, scn, seed) != 0 || setup_tabs(w, cl, seed) != 0)
+    if (w->real_time)
+        w->start_ms = cm_clock_now(w->clock);
+    if (setup_idp(w, scn, seed) != 0)
         return -1;
-    return 0;
+    return w->real_time ? hr_page_open(w) : setup_tabs(w, cl, seed);
 }
 
 void hr_world_dispose(hr_world *w)
 {
+    hr_page_close(w); /* the browser first: it talks to the IdP */
     for (int i = 0; i < w->ntabs; i++)
         rc_client_free(w->tabs[i].client);
     if (w->http.ctx)
         rc_transport_evhttp_free(&w->http);
     idp_server_free(w->idp);
     rc_memory_store_free(w->store);
-    cm_virtclock_free(w->clock);
+    if (w->clock && w->real_time)
+        cm_realclock_free(w->clock);
+    else
+        cm_virtclock_free(w->clock);
+    json_decref(w->console);
     if (w->base)
         event_base_free(w->base);
     json_decref(w->events);

@@ -13,6 +13,7 @@
 #define HR_DEFAULT_START 1800000000LL /* epoch seconds: runs never depend on the date */
 
 typedef struct hr_world hr_world;
+typedef struct hr_page hr_page; /* browser targets: app origin, browser (page.c) */
 
 typedef struct hr_tab {
     hr_world *w;
@@ -38,16 +39,28 @@ struct hr_world {
     char client_issuer[400];
     int last_status; /* of the last client operation (start, login, logout) */
     int cookies_blocked;
+    int real_time;          /* the wall clock (browser targets) instead of the virtual one */
     json_t *events, *steps; /* what happened, for the judge and the reports */
     int pending;            /* operations still running in the current step */
     char error[400];        /* an infrastructure failure */
+    const char *target;     /* core, iframe or oidc-client-ts */
+    hr_page *page;          /* browser targets only: they run on the wall clock */
+    json_t *console;        /* browser targets: what the browser logged */
 };
 
-int hr_world_init(hr_world *w, json_t *scn, uint64_t seed);
+int hr_world_init(hr_world *w, json_t *scn, const char *target, uint64_t seed);
 void hr_world_dispose(hr_world *w);
 /** Run the scenario's steps. 0, or -1 with w->error set (infrastructure). */
 int hr_world_play(hr_world *w);
 /** Seconds since the run's start as a JSON number. */
 json_t *hr_rel(const hr_world *w, int64_t ms);
+
+/* Browser targets (page.c): open after the IdP is set up; steps that involve the client
+ * (login, advance, use, api_call, logout) go through the page; finish flushes its events;
+ * close keeps the browser's console in w->console. 0, or -1 with w->error. */
+int hr_page_open(hr_world *w);
+int hr_page_step(hr_world *w, const char *what, json_t *step);
+int hr_page_finish(hr_world *w);
+void hr_page_close(hr_world *w);
 
 #endif

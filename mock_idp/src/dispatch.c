@@ -24,6 +24,7 @@ static const route ROUTES[] = {
     {"/introspect", "introspect", idp_h_introspect, CORS_CLIENT, 0},
     {"/userinfo", "userinfo", idp_h_userinfo, CORS_CLIENT, 0},
     {"/end_session", "end_session", idp_h_end_session, CORS_NONE, 0},
+    {"/check_session", "check_session", idp_h_check_session, CORS_NONE, 1},
     {"/resource", "resource", idp_h_resource, CORS_CLIENT, 1},
     {"/_mock/", "control", idp_h_control, CORS_NONE, 1},
 };

@@ -56,6 +56,8 @@ static const action_def ACTIONS[] = {
     {"revoke_grant", FA_REVOKE_GRANT, {{NULL, 0, 0, NULL}}},
     {"clock_skew", FA_CLOCK_SKEW, {{"seconds", CM_T_NUM, 1, NULL}}},
     {"cors", FA_CORS, {{"mode", CM_T_STR, 1, CORS_MODES}}},
+    {"wrong_state", FA_WRONG_STATE, {{NULL, 0, 0, NULL}}},
+    {"redirect_page", FA_REDIRECT_PAGE, {{"deny_framing", CM_T_STR, 0, FRAME_HEADERS}}},
 };
 
 static const cm_param MATCH_PARAMS[] = {{"endpoint", CM_T_STR, 0, NULL},

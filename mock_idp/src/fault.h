@@ -24,7 +24,9 @@ typedef enum {
     FA_SESSION_SWITCH,
     FA_REVOKE_GRANT,
     FA_CLOCK_SKEW,
-    FA_CORS
+    FA_CORS,
+    FA_WRONG_STATE,
+    FA_REDIRECT_PAGE
 } idp_fault_kind;
 
 typedef struct idp_fault {

@@ -78,6 +78,25 @@ static void error_page_top(idp_resp *rs, const char *url, const char *error)
     rs->error = error;
 }
 
+/* The redirect_page fault: the redirect as an HTML page that navigates by script, as IdPs
+ * with an intermediate page do. Unlike a 302, such a page is refused in a frame when it
+ * forbids framing (deny_framing), and the silent renewal then never comes back. */
+static void redirect_page(idp_resp *rs, const char *url, const char *deny)
+{
+    cm_strbuf b;
+    cm_strbuf_init(&b);
+    cm_strbuf_puts(&b, "<!doctype html><html><head><title>Redirecting</title></head><body>"
+                       "<a id=\"continue\" href=\"");
+    cm_strbuf_html(&b, url);
+    cm_strbuf_puts(&b, "\">Continue</a><script>window.location.replace("
+                       "document.getElementById('continue').href);</script></body></html>");
+    idp_resp_html(rs, 200, cm_strbuf_take(&b));
+    if (deny && !strcmp(deny, "xfo"))
+        idp_resp_header(rs, "X-Frame-Options", "DENY");
+    else if (deny)
+        idp_resp_header(rs, "Content-Security-Policy", "frame-ancestors 'none'");
+}
+
 static void redirect_back(idp_server *s, const authz *a, idp_resp *rs, const char *code,
                           const char *error, const char *desc)
 {
@@ -91,11 +110,19 @@ static void redirect_back(idp_server *s, const authz *a, idp_resp *rs, const cha
     add_param(&b, &sep, "code", code);
     add_param(&b, &sep, "error", error);
     add_param(&b, &sep, "error_description", desc);
-    add_param(&b, &sep, "state", P(a, "state"));
+    add_param(&b, &sep, "state",
+              idp_fault_active(s, FA_WRONG_STATE) && P(a, "state") ? "not-the-state-you-sent"
+                                                                   : P(a, "state"));
     add_param(&b, &sep, "iss", s->issuer); /* RFC 9207 */
+    char *sstate = code ? idp_session_state(s, a->client->client_id, uri, a->sess) : NULL;
+    add_param(&b, &sep, "session_state", sstate); /* OIDC Session Management §2 */
+    free(sstate);
     char *url = cm_strbuf_take(&b);
+    const idp_fault *page = idp_fault_active(s, FA_REDIRECT_PAGE);
     if (error && idp_fault_active(s, FA_ERROR_PAGE_TOP))
         error_page_top(rs, url ? url : uri, error);
+    else if (page)
+        redirect_page(rs, url ? url : uri, idp_fault_str(page, "deny_framing"));
     else
         idp_resp_redirect(rs, url ? url : uri);
     free(url);

@@ -22,6 +22,7 @@ void idp_h_discovery(idp_server *s, idp_req *rq, idp_resp *rs)
     json_object_set_new(d, "revocation_endpoint", url(s, "/revoke"));
     json_object_set_new(d, "introspection_endpoint", url(s, "/introspect"));
     json_object_set_new(d, "end_session_endpoint", url(s, "/end_session"));
+    json_object_set_new(d, "check_session_iframe", url(s, "/check_session"));
     json_object_set_new(d, "response_types_supported", json_pack("[s]", "code"));
     json_object_set_new(d, "response_modes_supported", json_pack("[ss]", "query", "fragment"));
     json_object_set_new(d, "grant_types_supported",

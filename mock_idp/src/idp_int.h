@@ -315,6 +315,10 @@ void idp_h_userinfo(idp_server *s, idp_req *rq, idp_resp *rs);
 void idp_h_resource(idp_server *s, idp_req *rq, idp_resp *rs);
 void idp_h_end_session(idp_server *s, idp_req *rq, idp_resp *rs);
 void idp_h_control(idp_server *s, idp_req *rq, idp_resp *rs);
+void idp_h_check_session(idp_server *s, idp_req *rq, idp_resp *rs);
+/** OIDC Session Management session_state for a code response (malloc'd; NULL on error). */
+char *idp_session_state(idp_server *s, const char *client_id, const char *redirect_uri,
+                        const idp_session *sess);
 
 /* shared protocol pieces */
 /** Authenticate the client of a token/revoke/introspect request (RFC 6749 §2.3). On

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "html_parts.h"
 #include "reports.h"
 #include "xml.h"
 
@@ -211,23 +212,19 @@ static void section(cm_strbuf *b, json_t *run)
                      v, v, S(run, "scenario"), S(run, "target"));
     rpt_xml_escape(b, S(run, "teaches"));
     cm_strbuf_puts(b, "</p><p class=\"refs\">references: ");
-    size_t i;
-    json_t *r;
-    json_array_foreach(json_object_get(run, "refs"), i, r)
-    {
-        cm_strbuf_puts(b, i ? ", " : "");
-        rpt_xml_escape(b, json_string_value(r));
-    }
+    rpt_html_joined(b, json_object_get(run, "refs"));
     cm_strbuf_puts(b, "</p>");
     if (json_object_get(run, "reason")) {
         cm_strbuf_puts(b, "<p class=\"reason\">");
         rpt_xml_escape(b, S(run, "reason"));
         cm_strbuf_puts(b, "</p>");
     }
+    rpt_html_finding(b, run);
     if (json_object_get(run, "trace"))
         timeline(b, run);
     checks(b, run);
     figures(b, run);
+    rpt_html_console(b, run);
     cm_strbuf_puts(b, "</section>\n");
 }
 
@@ -265,7 +262,10 @@ static const char CSS[] =
     "svg .at{fill:#9cd9b0;stroke:#2a7}svg .req.ok{fill:#2a7}svg .req.fail{fill:#c33}"
     "svg .req.transient{fill:#e90}svg .fault{fill:#939}svg .event{fill:#36c}"
     "svg .event.session_lost,svg .event.interaction_required{fill:#c33}"
-    "svg .tick{stroke:#eee}svg text{font-size:11px;fill:#555}";
+    "svg .tick{stroke:#eee}svg text{font-size:11px;fill:#555}"
+    "table.compare td ul{font-size:.85em;color:#a22}.finding{background:#fff4d6;padding:.1em .4em}"
+    "div.finding{border-left:4px solid #e90;margin:.5em 0}.console pre{font-size:.8em;"
+    "white-space:pre-wrap;max-width:80em}";
 
 int rpt_html_write(const char *path, json_t *report, char *err, size_t errlen)
 {
@@ -294,12 +294,15 @@ int rpt_html_write(const char *path, json_t *report, char *err, size_t errlen)
                      json_integer_value(json_object_get(report, "seed")));
     size_t i;
     json_t *run;
-    cm_strbuf_puts(&b, "<p class=\"legend\">Timeline: green bars are access-token lifetimes; "
-                       "dots are requests (green answered, orange transient failure, red "
-                       "refused); purple triangles mark requests a fault rule changed; blue "
-                       "diamonds are the client's events (red: session lost). Hover for "
-                       "details. Times are virtual seconds from the run's start.</p>\n");
+    cm_strbuf_puts(&b,
+                   "<p class=\"legend\">Timeline: green bars are access-token lifetimes; "
+                   "dots are requests (green answered, orange transient failure, red "
+                   "refused); purple triangles mark requests a fault rule changed; blue "
+                   "diamonds are the client's events (red: session lost). Hover for "
+                   "details. Times are seconds from the run's start: virtual for the core target, "
+                   "real (wall clock) for the browser targets.</p>\n");
     index_table(&b, json_object_get(report, "runs"));
+    rpt_html_compare(&b, json_object_get(report, "runs"));
     json_array_foreach(json_object_get(report, "runs"), i, run) section(&b, run);
     cm_strbuf_puts(&b, "</body></html>\n");
     int rc = b.failed ? RPT_EIO : rpt_write_file(path, b.data, err, errlen);

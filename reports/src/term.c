@@ -35,6 +35,24 @@ void rpt_term_line(FILE *out, json_t *run, int color)
     fflush(out);
 }
 
+/* A third-party client's recorded finding: known (this version fails exactly so), or
+ * recorded but not matching this run. */
+static void finding(FILE *out, json_t *run)
+{
+    json_t *f = json_object_get(run, "finding");
+    if (!f)
+        return;
+    int known = json_is_true(json_object_get(run, "expected_finding"));
+    fprintf(out, "  %s finding of %s %s: %s\n", known ? "known" : "RECORDED (does not match)",
+            json_string_value(json_object_get(run, "target")),
+            json_string_value(json_object_get(f, "recorded_version")),
+            json_string_value(json_object_get(f, "finding")));
+    size_t i;
+    json_t *u;
+    json_array_foreach(json_object_get(f, "upstream"), i, u)
+        fprintf(out, "    upstream: %s\n", json_string_value(u));
+}
+
 static void failures(FILE *out, json_t *run)
 {
     size_t i, k;
@@ -53,6 +71,7 @@ static void failures(FILE *out, json_t *run)
         json_array_foreach(json_object_get(c, "evidence"), k, ev)
             fprintf(out, "    - %s\n", json_string_value(ev));
     }
+    finding(out, run);
 }
 
 void rpt_term_summary(FILE *out, json_t *report, int color)

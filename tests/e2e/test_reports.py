@@ -36,9 +36,9 @@ def failing_report(tmp_path, fmt):
     s["client"] = {"misbehave": ["no_revoke"]}
     a = write_scenario(tmp_path, s, "a.json")
     b = os.path.join(SCENARIOS, "rt_rotating_happy.json")
-    c = os.path.join(SCENARIOS, "sr_xfo_deny.json")  # a browser scenario: skipped for now
+    c = os.path.join(SCENARIOS, "sr_xfo_deny.json")  # browser only: not planned for core
     out = tmp_path / f"r.{fmt}"
-    r = renewlab("run", a, b, c, "--target", "core", "--target", "iframe", f"--{fmt}", str(out))
+    r = renewlab("run", a, b, c, "--target", "core", f"--{fmt}", str(out))
     assert r.returncode == 1
     return out
 
@@ -46,7 +46,7 @@ def failing_report(tmp_path, fmt):
 def test_junit_is_read_by_junitparser(tmp_path):
     xml = junitparser.JUnitXml.fromfile(str(failing_report(tmp_path, "junit")))
     suites = {s.name: s for s in xml}
-    assert set(suites) == {"renewlab.core", "renewlab.iframe"}
+    assert set(suites) == {"renewlab.core"}
     core = suites["renewlab.core"]
     assert core.tests == 2 and core.failures == 1 and core.errors == 0
     cases = {c.name: c for c in core}
@@ -55,9 +55,6 @@ def test_junit_is_read_by_junitparser(tmp_path):
     assert "revoked_on_logout" in failed.result[0].text
     assert "was never revoked" in failed.result[0].text
     assert cases["rt_rotating_happy"].is_passed
-    iframe = suites["renewlab.iframe"]
-    assert iframe.tests == 1 and iframe.skipped == 1
-    assert all(isinstance(c.result[0], junitparser.Skipped) for c in iframe)
 
 
 class DomCollector(html.parser.HTMLParser):

@@ -1,0 +1,314 @@
+/* Launching and ending headless Chromium (see browser.h and shared/BROWSER.md). */
+#define _GNU_SOURCE
+#include "browser.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CLOSE_WAIT_MS 3000 /* Browser.close takes ~0.14 s here; SIGKILL after this */
+#define MAX_LIVE 16
+#define MAX_TMPDIR 32
+
+/* Browsers launched and not yet closed, for hr_browser_kill_all() on exit paths and in
+ * signal handlers, which have no other way to reach them. */
+static volatile pid_t live[MAX_LIVE];
+
+static void remember(pid_t pid, pid_t forget)
+{
+    for (int i = 0; i < MAX_LIVE; i++)
+        if (live[i] == forget) {
+            live[i] = pid;
+            return;
+        }
+}
+
+void hr_browser_kill_all(void)
+{
+    for (int i = 0; i < MAX_LIVE; i++)
+        if (live[i] > 0)
+            kill(-live[i], SIGKILL); /* async-signal-safe */
+}
+
+const char *hr_browser_binary(void)
+{
+    const char *env = getenv("RENEWLAB_CHROMIUM");
+    return env && *env ? env : "/usr/lib/chromium/chromium";
+}
+
+static int write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    int ok = fputs(text, f) >= 0;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* The run's folder: profile with the cookie mode written explicitly (a browser update must
+ * not change a test's meaning), and its own TMPDIR and HOME so nothing lands elsewhere. */
+static int make_dirs(hr_browser *b, int block)
+{
+    /* Chromium puts unix sockets in its TMPDIR (under this folder): their paths must fit in
+     * 108 bytes, so a long $TMPDIR is not used (measured: 61 characters already fail) */
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp || strlen(tmp) > MAX_TMPDIR)
+        tmp = "/tmp";
+    snprintf(b->dir, sizeof b->dir, "%s/renewlab-browser-XXXXXX", tmp);
+    if (!mkdtemp(b->dir))
+        return -1;
+    char p[400];
+    static const char *const sub[] = {"profile", "profile/Default", "tmp", "home"};
+    for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", b->dir, sub[i]);
+        if (mkdir(p, 0700) != 0)
+            return -1;
+    }
+    snprintf(p, sizeof p, "%s/profile/Default/Preferences", b->dir);
+    snprintf(b->log, sizeof b->log, "%s/browser.log", b->dir);
+    return write_file(p, block ? "{\"profile\":{\"cookie_controls_mode\":1}}"
+                               : "{\"profile\":{\"cookie_controls_mode\":0}}");
+}
+
+static void child_exec(const hr_browser *b, const char *url, int cmd_rd, int ans_wr, int report)
+{
+    setsid(); /* its own process group: one kill reaches every browser process */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    char dir[400], tmp[400], home[400];
+    snprintf(dir, sizeof dir, "--user-data-dir=%s/profile", b->dir);
+    snprintf(tmp, sizeof tmp, "%s/tmp", b->dir);
+    snprintf(home, sizeof home, "%s/home", b->dir);
+    setenv("TMPDIR", tmp, 1);
+    setenv("HOME", home, 1);
+    /* move every fd we keep above the ones we set, so no dup2 below overwrites another
+     * (a pipe end that happens to be fd 3 or 4 would otherwise end up as the wrong one) */
+    cmd_rd = fcntl(cmd_rd, F_DUPFD, 10);
+    ans_wr = fcntl(ans_wr, F_DUPFD, 10);
+    report = fcntl(report, F_DUPFD_CLOEXEC, 10);
+    int devnull = open("/dev/null", O_RDWR);
+    int log = open(b->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (cmd_rd < 0 || ans_wr < 0 || report < 0 || devnull < 0 || log < 0)
+        goto fail;
+    devnull = fcntl(devnull, F_DUPFD, 10);
+    log = fcntl(log, F_DUPFD, 10);
+    if (devnull < 0 || log < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 ||
+        dup2(log, 2) < 0 || dup2(cmd_rd, 3) < 0 || dup2(ans_wr, 4) < 0)
+        goto fail;
+    for (int fd = 5; fd < 1024; fd++)
+        if (fd != report)
+            close(fd);
+    const char *bin = hr_browser_binary();
+    char *const argv[] = {(char *)bin,
+                          "--headless",
+                          "--no-sandbox",
+                          "--disable-gpu",
+                          "--disable-quic",
+                          "--no-first-run",
+                          "--disable-background-networking",
+                          "--disable-component-update",
+                          "--disable-sync",
+                          "--disable-default-apps",
+                          "--remote-debugging-pipe",
+                          "--enable-logging=stderr",
+                          "--v=0",
+                          dir,
+                          (char *)url,
+                          NULL};
+    execv(bin, argv);
+fail:;
+    int e = errno;
+    if (write(report, &e, sizeof e) < 0)
+        _exit(126);
+    _exit(127);
+}
+
+/* exec failed when the report pipe carries an errno; EOF means exec succeeded (CLOEXEC). */
+static int exec_failed(int report_rd, char *err, size_t errlen)
+{
+    int e = 0;
+    ssize_t n;
+    do
+        n = read(report_rd, &e, sizeof e);
+    while (n < 0 && errno == EINTR);
+    close(report_rd);
+    if (n == (ssize_t)sizeof e) {
+        snprintf(err, errlen, "cannot start the browser %s: %s", hr_browser_binary(), strerror(e));
+        return 1;
+    }
+    return 0;
+}
+
+int hr_browser_launch(hr_browser *b, const char *url, int block_third_party_cookies, char *err,
+                      size_t errlen)
+{
+    memset(b, 0, sizeof *b);
+    b->pid = -1, b->cdp_in = b->cdp_out = -1;
+    int cmd[2] = {-1, -1}, ans[2] = {-1, -1}, rep[2] = {-1, -1};
+    if (access(hr_browser_binary(), X_OK) != 0) {
+        snprintf(err, errlen, "no browser at %s (install Debian's chromium: scripts/setup-deps.sh)",
+                 hr_browser_binary());
+        return -1;
+    }
+    if (make_dirs(b, block_third_party_cookies) != 0 || pipe2(cmd, O_CLOEXEC) != 0 ||
+        pipe2(ans, O_CLOEXEC) != 0 || pipe2(rep, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "cannot prepare the browser's folder %s: %s", b->dir,
+                 strerror(errno));
+        goto fail;
+    }
+    pid_t parent = getpid();
+    b->pid = fork();
+    if (b->pid == 0) {
+        if (getppid() != parent) /* the harness died before PDEATHSIG was armed */
+            _exit(1);
+        child_exec(b, url, cmd[0], ans[1], rep[1]);
+    }
+    if (b->pid < 0) {
+        snprintf(err, errlen, "cannot fork the browser: %s", strerror(errno));
+        goto fail;
+    }
+    remember(b->pid, 0);
+    close(cmd[0]), close(ans[1]), close(rep[1]);
+    b->cdp_in = cmd[1], b->cdp_out = ans[0];
+    if (exec_failed(rep[0], err, errlen)) {
+        hr_browser_close(b);
+        return -1;
+    }
+    return 0;
+fail:
+    for (int i = 0; i < 2; i++) {
+        if (cmd[i] >= 0)
+            close(cmd[i]);
+        if (ans[i] >= 0)
+            close(ans[i]);
+        if (rep[i] >= 0)
+            close(rep[i]);
+    }
+    hr_browser_close(b);
+    return -1;
+}
+
+static void pause_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Reap the browser process within @p ms; 1 when it is gone. */
+static int reap(pid_t pid, long ms)
+{
+    for (long waited = 0;; waited += 5) {
+        pid_t r = waitpid(pid, NULL, WNOHANG);
+        if (r == pid || (r < 0 && errno == ECHILD))
+            return 1;
+        if (waited >= ms)
+            return 0;
+        pause_ms(5);
+    }
+}
+
+/* Every process of the group gone (its helpers outlive the main process briefly). */
+static void wait_group_gone(pid_t pgid)
+{
+    for (long waited = 0; kill(-pgid, 0) == 0; waited += 5) {
+        if (waited == CLOSE_WAIT_MS)
+            kill(-pgid, SIGKILL);
+        if (waited > 2 * CLOSE_WAIT_MS)
+            return; /* unkillable (zombies of another parent): nothing more to do */
+        pause_ms(5);
+    }
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path) != 0 && errno != ENOENT ? -1 : 0;
+}
+
+static const char *log_text(const char *line);
+
+void hr_browser_forget(hr_browser *b)
+{
+    b->reaped = 1;
+}
+
+json_t *hr_browser_log_tail(const hr_browser *b)
+{
+    FILE *f = *b->log ? fopen(b->log, "r") : NULL;
+    char line[1024], last[1024] = "";
+    while (f && fgets(line, sizeof line, f))
+        if (line[0] != '\n')
+            snprintf(last, sizeof last, "%s", line);
+    if (f)
+        fclose(f);
+    last[strcspn(last, "\n")] = '\0';
+    return *last ? json_string(log_text(last)) : NULL;
+}
+
+void hr_browser_close(hr_browser *b)
+{
+    if (b->pid > 0 && b->reaped) { /* gone already: end its helpers */
+        kill(-b->pid, SIGKILL);
+        wait_group_gone(b->pid);
+        remember(0, b->pid);
+        b->pid = -1;
+    }
+    if (b->pid > 0) {
+        static const char close_cmd[] = "{\"id\":1,\"method\":\"Browser.close\"}";
+        void (*old)(int) = signal(SIGPIPE, SIG_IGN); /* the browser may be gone already */
+        if (b->cdp_in < 0 || write(b->cdp_in, close_cmd, sizeof close_cmd) != sizeof close_cmd ||
+            !reap(b->pid, CLOSE_WAIT_MS)) {
+            kill(-b->pid, SIGKILL);
+            reap(b->pid, CLOSE_WAIT_MS);
+        }
+        signal(SIGPIPE, old);
+        /* the browser proper has exited (profile written); its helpers would linger ~1 s
+         * waiting to notice: end them now */
+        kill(-b->pid, SIGKILL);
+        wait_group_gone(b->pid);
+        remember(0, b->pid);
+        b->pid = -1;
+    }
+    if (b->cdp_in >= 0)
+        close(b->cdp_in);
+    if (b->cdp_out >= 0)
+        close(b->cdp_out);
+    b->cdp_in = b->cdp_out = -1;
+    if (*b->dir)
+        nftw(b->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    *b->dir = '\0';
+}
+
+/* "[123:456:1125/001.234:INFO:CONSOLE:7] "text", source: URL (7)" → the part after "] " */
+static const char *log_text(const char *line)
+{
+    const char *p = strstr(line, "] ");
+    return p ? p + 2 : line;
+}
+
+json_t *hr_browser_console(const hr_browser *b)
+{
+    json_t *out = json_array();
+    FILE *f = *b->log ? fopen(b->log, "r") : NULL;
+    char line[1024];
+    while (f && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strstr(line, ":CONSOLE") || strstr(line, "Refused to display") ||
+            strstr(line, "Framing '"))
+            json_array_append_new(out, json_string(log_text(line)));
+        if (json_array_size(out) > 60)
+            json_array_remove(out, 0);
+    }
+    if (f)
+        fclose(f);
+    return out;
+}

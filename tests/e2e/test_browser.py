@@ -1,0 +1,211 @@
+"""Browser targets end to end: the harness's app origin, a real headless Chromium, the mock
+IdP on another site, and oidc-client-ts from npm. Times here are real (a few seconds per
+scenario): these runs are the slow part of the suite."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import ROOT
+from harness_util import RENEWLAB, run_json
+
+WEB = os.path.join(ROOT, "harness", "web")
+
+
+def runs_of(report):
+    return {(r["scenario"], r["target"]): r for r in report["runs"]}
+
+
+def silent_authorizes(run):
+    return [e for e in run["trace"] if e["endpoint"] == "authorize" and e.get("prompt") == "none"]
+
+
+def events(run, name):
+    return [e for e in run["events"] if e["event"] == name]
+
+
+@pytest.fixture(scope="module")
+def iframe_report(tmp_path_factory):
+    """The iframe target's whole catalogue, once for the module (real time, two jobs)."""
+    tmp = tmp_path_factory.mktemp("iframe")
+    r, report = run_json(tmp, "--target", "iframe", "--jobs", "4")
+    assert report, r.stderr
+    return runs_of(report), r
+
+
+def test_every_iframe_scenario_passes(iframe_report):
+    runs, r = iframe_report
+    bad = {k: (v["verdict"], v.get("reason"), [c["name"] for c in v.get("checks", [])
+                                               if not c["passed"]]) for k, v in runs.items()
+           if v["verdict"] != "pass"}
+    assert not bad, r.stdout
+    assert len(runs) >= 15 and r.returncode == 0
+
+
+def test_third_party_cookies_blocked_really_blocks_the_renewal(iframe_report):
+    runs, _ = iframe_report
+    blocked, allowed = runs[("sr_3p_cookies_blocked", "iframe")], runs[("sr_success", "iframe")]
+    # the top-level login carried the cookie in both; only the profile setting differs
+    for run in (blocked, allowed):
+        login = [e for e in run["trace"] if e["endpoint"] == "authorize" and "prompt" not in e]
+        assert login and all(e["session_cookie"] for e in login)
+    assert silent_authorizes(blocked) and not any(e["session_cookie"] for e in silent_authorizes(blocked))
+    assert [e["error"] for e in silent_authorizes(blocked)] == ["login_required"]
+    assert events(blocked, "interaction_required") and not events(blocked, "renewed")
+    assert len(silent_authorizes(allowed)) >= 2 and all(e["session_cookie"] for e in silent_authorizes(allowed))
+    assert len(events(allowed, "renewed")) >= 2 and allowed["figures"]["silent_renewals"] >= 2
+
+
+@pytest.mark.parametrize("scenario,words", [("sr_xfo_deny", "X-Frame-Options"),
+                                            ("sr_csp_frame_ancestors", "frame-ancestors")])
+def test_a_page_that_forbids_framing_only_times_out(iframe_report, scenario, words):
+    runs, _ = iframe_report
+    run, control = runs[(scenario, "iframe")], runs[("sr_redirect_page", "iframe")]
+    # the IdP answered every silent request with its page: the frame refused it, no code
+    # came back, and the client gave up after its timeouts instead of waiting forever
+    assert all(e["status"] == 200 for e in silent_authorizes(run))
+    assert not any(e["endpoint"] == "token" and e.get("grant_type") == "authorization_code"
+                   and e["t"] > events(run, "logged_in")[0]["t"] for e in run["trace"])
+    assert [e["reason"] for e in events(run, "renew_failed")][:2] == ["RC_ETIMEOUT"] * 2
+    assert any(words in line for line in run["console"]), run["console"]
+    # the same page without the header is followed and the renewal works
+    assert control["figures"]["silent_renewals"] >= 2
+    assert not any(words in line for line in control["console"])
+
+
+def test_xfo_on_the_redirect_alone_does_not_matter(iframe_report):
+    run = iframe_report[0][("sr_xfo_on_302_only", "iframe")]
+    assert run["figures"]["silent_renewals"] >= 2
+    assert all(e.get("fault", {}).get("action") == "frame_deny" for e in silent_authorizes(run))
+
+
+def test_dex_style_prompt_none_is_noticed_by_timeout_and_bounded(iframe_report):
+    run = iframe_report[0][("sr_prompt_none_ignored", "iframe")]
+    pages = silent_authorizes(run)
+    assert len(pages) == 3 and all(e["status"] == 200 for e in pages)  # the login page, no redirect
+    assert [e["event"] for e in run["events"]][-3:] == ["renew_failed", "interaction_required",
+                                                        "session_lost"]
+
+
+def test_check_session_iframe_detects_a_logout_elsewhere(iframe_report):
+    run = iframe_report[0][("csi_changed", "iframe")]
+    checks = [e for e in run["trace"] if e["path"] == "/check_session/status"]
+    assert checks[0]["session_status"] == "unchanged" and checks[-1]["session_status"] == "changed"
+    hinted = silent_authorizes(run)
+    assert len(hinted) == 1 and hinted[0]["error"] == "login_required"
+    assert events(run, "session_lost")
+
+
+def test_the_error_page_cannot_take_the_app_away(iframe_report):
+    run = iframe_report[0][("sr_error_targets_top", "iframe")]
+    assert not events(run, "page_hijacked") and events(run, "interaction_required")
+
+
+@pytest.mark.skipif(os.environ.get("RENEWLAB_SANITIZED") == "1",
+                    reason="the library's results do not depend on how our C is built; the "
+                           "iframe catalogue runs the same C paths under the sanitizers")
+def test_oidc_client_ts_passes_or_fails_exactly_as_recorded(tmp_path):
+    findings = json.load(open(os.path.join(WEB, "findings.json")))["oidc-client-ts"]
+    installed = json.load(open(os.path.join(WEB, "node_modules", "oidc-client-ts", "package.json")))
+    assert installed["version"] == findings["version"], "the lockfile and the findings disagree"
+    recorded = {f["scenario"]: f for f in findings["findings"]}
+    r, report = run_json(tmp_path, "--target", "oidc-client-ts", "--jobs", "4")
+    assert report, r.stderr
+    runs = {run["scenario"]: run for run in report["runs"]}
+    assert set(recorded) <= set(runs), "a finding names a scenario the target does not run"
+    for name, run in runs.items():
+        failed = sorted(f'{c["kind"]} {c["name"]}' for c in run.get("checks", []) if not c["passed"])
+        if name in recorded:  # strict: fails if the library starts passing or fails otherwise
+            assert run["verdict"] == "fail", (name, "now passes: update findings.json")
+            assert failed == sorted(recorded[name]["failed"]), (name, failed)
+            assert run["expected_finding"] is True and run["finding"]["upstream"] == recorded[name]["upstream"]
+        else:
+            assert run["verdict"] == "pass", (name, run.get("reason"), failed)
+            assert "finding" not in run
+    assert r.returncode == 1  # the findings are failures: never re-graded as passes
+
+
+def chromium_pids(marker):
+    pids = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+            except OSError:
+                continue
+            if marker.encode() in cmd:
+                pids.append(int(pid))
+    return pids
+
+
+def wait_for(cond, limit=15.0):
+    """Poll an observable condition (a process appearing or vanishing) up to a limit."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
+@pytest.fixture
+def short_tmp():
+    """A short TMPDIR of our own: Chromium's socket paths under it must fit in 108 bytes."""
+    path = tempfile.mkdtemp(prefix="rl", dir="/tmp")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_the_browser_never_outlives_a_killed_harness(short_tmp):
+    tmp_path = short_tmp
+    env = dict(os.environ, TMPDIR=tmp_path)
+    p = subprocess.Popen([RENEWLAB, "run", "--target", "iframe", "--filter", "sr_success"],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    marker = tmp_path + "/renewlab-browser-"
+    assert wait_for(lambda: chromium_pids(marker)), "the browser never started"
+    p.send_signal(signal.SIGKILL)  # no handler, no cleanup code: only PDEATHSIG is left
+    p.wait()
+    assert wait_for(lambda: not chromium_pids(marker)), chromium_pids(marker)
+
+
+def test_a_finished_run_leaves_no_browser_and_no_profile(short_tmp):
+    tmp_path = short_tmp
+    env = dict(os.environ, TMPDIR=tmp_path)
+    r = subprocess.run([RENEWLAB, "run", "--target", "iframe", "--filter", "sr_success"],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout
+    assert not chromium_pids(tmp_path) and os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("binary", ["/nonexistent/chromium", "/bin/false"])
+def test_a_browser_that_will_not_start_is_an_infrastructure_error(tmp_path, short_tmp, binary):
+    env = dict(os.environ, RENEWLAB_CHROMIUM=binary, TMPDIR=short_tmp)
+    r = subprocess.run([RENEWLAB, "run", "--target", "iframe", "--filter", "sr_success",
+                        "--json", str(tmp_path / "r.json")], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 3, r.stdout
+    run = json.load(open(tmp_path / "r.json"))["runs"][0]
+    assert run["verdict"] == "error" and "browser" in run["reason"]
+    assert os.listdir(short_tmp) == []  # its folder is gone too
+
+
+def test_a_long_tmpdir_is_not_used_for_the_browser(tmp_path):
+    """Chromium's socket paths would not fit under it: the browser's folder goes to /tmp."""
+    scn = {"id": "b_login", "catalogue": "new: test", "title": "login only", "teaches": "t",
+           "refs": ["oidc-core-3.1.2.1"], "targets": ["iframe"],
+           "idp": {"presets": ["no-refresh-tokens"]}, "client": {"methods": ["silent"]},
+           "steps": [{"do": "login"}], "expect": {"final": {"session": "alive"}}}
+    path = tmp_path / "b_login.json"
+    path.write_text(json.dumps(scn))
+    long_dir = tmp_path / ("x" * 60)
+    long_dir.mkdir()
+    r = subprocess.run([RENEWLAB, "run", "--target", "iframe", str(path)], capture_output=True,
+                       text=True, timeout=60, env=dict(os.environ, TMPDIR=str(long_dir)))
+    assert r.returncode == 0, r.stdout
+    assert os.listdir(long_dir) == []

@@ -125,7 +125,9 @@
       this.quiet = true;
       try {
         if (this.cfg.revoke_on_logout) await this.mgr.revokeTokens();
-      } catch (e) { /* best effort */ }
+      } catch (e) { // best effort, as the library's own signout does; the console keeps why
+        this.link.log('revokeTokens failed: ' + (e && e.message || e));
+      }
       await this.mgr.removeUser();
       this.quiet = false;
       this.post({event: 'logged_out'});

@@ -444,6 +444,10 @@ int idp_server_listen(idp_server *s, const char *host, int port, char *err, size
     evhttp_set_max_body_size(s->http, IDP_MAX_BODY);
     evhttp_set_max_headers_size(s->http, IDP_MAX_HEADERS);
     evhttp_set_gencb(s->http, on_request, s);
+    /* an answer without a body (revocation's 200, a 204 preflight) has no Content-Type:
+     * libevent's default "text/html; charset=ISO-8859-1" made oidc-client-ts reject the
+     * RFC 7009 answer and skip revoking the refresh token */
+    evhttp_set_default_content_type(s->http, NULL);
     if (s->ssl_ctx)
         evhttp_set_bevcb(s->http, make_tls_bev, s->ssl_ctx);
     s->bound = evhttp_bind_socket_with_handle(s->http, host, (ev_uint16_t)port);

@@ -101,3 +101,10 @@ def test_demo_resource_401_expired_401_revoked_403_scope(idp):
     expired = idp.get("/resource", headers={"Authorization": "Bearer " + fresh["access_token"]})
     assert expired.status == 401 and "expired" in expired.json()["error_description"]
     assert "/resource" not in str(idp.discovery())
+
+
+def test_the_revocation_answer_has_no_body_and_no_content_type(idp):
+    # RFC 7009 §2.2: the client ignores the body; a stray "text/html" made oidc-client-ts
+    # throw before it revoked the refresh token (found by the oidc-client-ts target)
+    r = idp.post("/revoke", {"token": "unknown", "client_id": "demo-spa"})
+    assert r.status == 200 and r.body == b"" and r.header("Content-Type") is None

@@ -55,7 +55,7 @@ asan-test: deps
 
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 15
-FUZZ_TARGETS = form b64url jwt jwks config scenario http
+FUZZ_TARGETS = form b64url jwt jwks config scenario http exec_proto
 
 # libFuzzer (clang), each target for FUZZ_SECONDS over a copy of its seed corpus; a crash
 # fails the run and leaves crash-* in $(FUZZ_BUILD)/findings: add it to tests/fuzz/corpus.

@@ -15,6 +15,9 @@ cm_clock *cm_virtclock_new(int64_t start_ms);
 void cm_virtclock_free(cm_clock *clock);
 /** Requests in flight (the sum of inflight(+1/-1) calls). */
 int cm_virtclock_inflight(const cm_clock *clock);
+/** A party outside the request accounting (an exec adapter) starts (+1) or ends (-1) work
+ * at the current instant; time does not move while any party is busy. */
+void cm_virtclock_busy(cm_clock *clock, int delta);
 /** The earliest pending deadline, or INT64_MAX when no timer is pending. */
 int64_t cm_virtclock_next_deadline(const cm_clock *clock);
 /** Fire every timer due at the current time, in deadline order (ties: arming order).

@@ -16,6 +16,7 @@ typedef struct virtclock {
     cm_clock iface;
     int64_t now;
     int inflight;
+    int busy; /* parties still working at this instant (cm_virtclock_busy) */
     uint64_t armed;
     cm_timer *timers; /* sorted by (deadline, order) */
 } virtclock;
@@ -103,6 +104,20 @@ int cm_virtclock_inflight(const cm_clock *clock)
     return ((const virtclock *)clock->ctx)->inflight;
 }
 
+void cm_virtclock_busy(cm_clock *clock, int delta)
+{
+    ((virtclock *)clock->ctx)->busy += delta;
+}
+
+/* Nothing in flight and nobody working. The in-flight count may dip below zero for a
+ * moment (a cancelled request's server side notices the close later), so it must not
+ * hide a busy party: the two are counted apart. */
+static int quiet(const cm_clock *clock)
+{
+    const virtclock *c = clock->ctx;
+    return c->inflight <= 0 && c->busy <= 0;
+}
+
 int64_t cm_virtclock_next_deadline(const cm_clock *clock)
 {
     const virtclock *c = clock->ctx;
@@ -132,10 +147,10 @@ static int settle(struct event_base *base, cm_clock *clock, int64_t stuck_real_m
     int64_t since = cm_wallclock_ms();
     for (;;) {
         event_base_loop(base, EVLOOP_NONBLOCK);
-        if (cm_virtclock_inflight(clock) <= 0) {
+        if (quiet(clock)) {
             /* one more pass: callbacks of the last answer may have queued more work */
             event_base_loop(base, EVLOOP_NONBLOCK);
-            if (cm_virtclock_inflight(clock) <= 0)
+            if (quiet(clock))
                 return 0;
         }
         if (cm_wallclock_ms() - since > stuck_real_ms)

@@ -18,6 +18,8 @@
 #include "harness.h"
 #include "reports.h"
 
+int hr_probe_main(int argc, char **argv); /* probe_cli.c */
+
 enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_INFRA = 3 };
 #define MAX_TARGETS 8
 #define MAX_PATHS 256
@@ -41,7 +43,9 @@ static void usage(FILE *out)
             "       renewlab explain ID [SCENARIO|DIR ...]\n"
             "       renewlab judge [--checks A,B] [--client ID] [--json F] [--junit F] [--html F] "
             "TRACE\n"
-            "Targets: core (default). Scenarios: the catalogue in scenarios/ by default.\n"
+            "       renewlab probe --issuer URL --client-id ID [...]   (renewlab probe --help)\n"
+            "Targets: core (default), iframe, oidc-client-ts (headless Chromium), exec:COMMAND\n"
+            "(a client speaking docs/exec-protocol.md). Scenarios: scenarios/ by default.\n"
             "Exit: 0 all passed, 1 some failed, 2 usage or scenario error, 3 infrastructure.\n");
 }
 
@@ -403,9 +407,12 @@ static int parse_opts(int argc, char **argv, opts *o)
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
         case 't':
-            if (o->ntargets == MAX_TARGETS || (strcmp(optarg, "core") && strcmp(optarg, "iframe") &&
-                                               strcmp(optarg, "oidc-client-ts"))) {
-                fprintf(stderr, "renewlab: unknown target \"%s\" (core, iframe, oidc-client-ts)\n",
+            if (o->ntargets == MAX_TARGETS ||
+                (strcmp(optarg, "core") && strcmp(optarg, "iframe") &&
+                 strcmp(optarg, "oidc-client-ts") && (strncmp(optarg, "exec:", 5) || !optarg[5]))) {
+                fprintf(stderr,
+                        "renewlab: unknown target \"%s\" (core, iframe, oidc-client-ts, "
+                        "exec:COMMAND)\n",
                         optarg);
                 return -1;
             }
@@ -493,6 +500,8 @@ int main(int argc, char **argv)
         printf("renewlab %s\n", RENEWLAB_VERSION);
         return EXIT_PASS;
     }
+    if (!strcmp(cmd, "probe"))
+        return hr_probe_main(argc - 1, argv + 1);
     const char *id = NULL;
     if (!strcmp(cmd, "explain")) {
         if (argc < 3) {
@@ -514,7 +523,7 @@ int main(int argc, char **argv)
         return cmd_explain(&o, id);
     if (!strcmp(cmd, "judge"))
         return cmd_judge(&o);
-    if (!strcmp(cmd, "probe") || !strcmp(cmd, "load")) {
+    if (!strcmp(cmd, "load")) {
         fprintf(stderr, "renewlab: \"%s\" is not built yet\n", cmd);
         return EXIT_USAGE;
     }

@@ -34,18 +34,6 @@ static double num(json_t *obj, const char *key, double dflt)
 
 /* ---- what the page posts ------------------------------------------------------------ */
 
-/* A client event, stamped with the harness's time of arrival. */
-static void record_event(hr_world *w, const char *name, json_t *ev)
-{
-    json_t *e = json_pack("{s:o, s:i, s:s}", "t", hr_rel(w, cm_clock_now(w->clock)), "tab", 0,
-                          "event", name);
-    static const char *const keep[] = {"reason", "method", "transient", "detail"};
-    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
-        if (json_object_get(ev, keep[i]))
-            json_object_set(e, keep[i], json_object_get(ev, keep[i]));
-    json_array_append_new(w->events, e);
-}
-
 static void on_page_event(void *arg, json_t *ev)
 {
     hr_world *w = arg;
@@ -61,7 +49,7 @@ static void on_page_event(void *arg, json_t *ev)
         snprintf(p->page_error, sizeof p->page_error, "the app page failed: %s",
                  json_string_value(json_object_get(ev, "detail")));
     else if (strcmp(name, "page_hijacked") != 0 || !p->hijacked++) /* once is enough */
-        record_event(w, name, ev);
+        hr_world_event(w, name, ev);
     event_base_loopbreak(w->base); /* let the waiting step look again */
 }
 

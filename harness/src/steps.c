@@ -34,6 +34,8 @@ static int advance(hr_world *w, double seconds)
 {
     int64_t until = cm_clock_now(w->clock) + (int64_t)(seconds * 1000.0);
     int rc = cm_loop_run(w->base, w->clock, NULL, NULL, until, STUCK_REAL_MS);
+    if (hr_exec_broken(w))
+        return -1;
     if (rc == CM_LOOP_STUCK) {
         snprintf(w->error, sizeof w->error, "advance: requests stayed in flight");
         return -1;
@@ -235,6 +237,35 @@ static int do_idp_step(hr_world *w, const char *what, json_t *step)
     return rc ? -1 : 0;
 }
 
+/* Exec targets: the client steps become protocol commands. */
+static int exec_step(hr_world *w, const char *what, json_t *step)
+{
+    json_t *msg;
+    if (!strcmp(what, "login")) {
+        const char *sub = json_string_value(json_object_get(step, "sub"));
+        idp_session *sess = idp_session_create(w->idp, sub ? sub : "alice", cm_clock_now(w->clock));
+        if (!sess)
+            return -1;
+        snprintf(w->cookie, sizeof w->cookie, "%s=%s", w->idp->cfg->cookie.name, sess->cookie);
+        msg = json_pack("{s:s, s:s, s:b}", "type", "login", "cookie", w->cookie, "silent_cookie",
+                        !w->cookies_blocked);
+    } else if (!strcmp(what, "use")) {
+        json_t *count = json_object_get(step, "count");
+        msg = json_pack("{s:s, s:I}", "type", "use_token", "count",
+                        count ? json_integer_value(count) : (json_int_t)1);
+    } else if (!strcmp(what, "api_call")) {
+        const char *path = json_string_value(json_object_get(step, "path"));
+        char url[600];
+        snprintf(url, sizeof url, "%s%s", idp_server_issuer(w->idp), path ? path : "/resource");
+        msg = json_pack("{s:s, s:s}", "type", "api_call", "url", url);
+    } else {
+        msg = json_pack("{s:s}", "type", "logout");
+    }
+    hr_exec_command(w, msg);
+    int rc = wait_ops(w, what);
+    return hr_exec_broken(w) ? -1 : rc;
+}
+
 static int play_step(hr_world *w, json_t *step)
 {
     const char *what = json_string_value(json_object_get(step, "do"));
@@ -244,6 +275,9 @@ static int play_step(hr_world *w, json_t *step)
     if (w->page && (!strcmp(what, "login") || !strcmp(what, "advance") || !strcmp(what, "use") ||
                     !strcmp(what, "api_call") || !strcmp(what, "logout")))
         return hr_page_step(w, what, step);
+    if (w->exec && (!strcmp(what, "login") || !strcmp(what, "use") || !strcmp(what, "api_call") ||
+                    !strcmp(what, "logout")))
+        return exec_step(w, what, step);
     if (!strcmp(what, "login"))
         return do_login(w, step);
     if (!strcmp(what, "advance"))

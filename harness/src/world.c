@@ -45,6 +45,17 @@ static void tab_inflight(void *ctx, int delta)
 
 /* ---- events ------------------------------------------------------------------------ */
 
+void hr_world_event(hr_world *w, const char *name, json_t *fields)
+{
+    json_t *e = json_pack("{s:o, s:i, s:s}", "t", hr_rel(w, cm_clock_now(w->clock)), "tab", 0,
+                          "event", name);
+    static const char *const keep[] = {"reason", "method", "transient", "detail"};
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+        if (json_object_get(fields, keep[i]))
+            json_object_set(e, keep[i], json_object_get(fields, keep[i]));
+    json_array_append_new(w->events, e);
+}
+
 static const char *const EVENT_NAMES[] = {
     "logged_in",  "renewed", "renew_failed", "session_lost", "interaction_required",
     "logged_out", "request"};
@@ -280,7 +291,7 @@ int hr_world_init(hr_world *w, json_t *scn, const char *target, uint64_t seed)
     memset(w, 0, sizeof *w);
     w->scn = scn;
     w->target = target;
-    w->real_time = strcmp(target, "core") != 0;
+    w->real_time = strcmp(target, "core") != 0 && strncmp(target, "exec:", 5) != 0;
     w->events = json_array();
     w->steps = json_array();
     json_t *cl = json_object_get(scn, "client");
@@ -301,12 +312,19 @@ int hr_world_init(hr_world *w, json_t *scn, const char *target, uint64_t seed)
         w->start_ms = cm_clock_now(w->clock);
     if (setup_idp(w, scn, seed) != 0)
         return -1;
-    return w->real_time ? hr_page_open(w) : setup_tabs(w, cl, seed);
+    if (w->real_time)
+        return hr_page_open(w);
+    if (!strncmp(target, "exec:", 5)) {
+        client_config(w, cl); /* the issuer the client is given (issuer_suffix) */
+        return hr_exec_open(w, target + 5);
+    }
+    return setup_tabs(w, cl, seed);
 }
 
 void hr_world_dispose(hr_world *w)
 {
     hr_page_close(w); /* the browser first: it talks to the IdP */
+    hr_exec_close(w);
     for (int i = 0; i < w->ntabs; i++)
         rc_client_free(w->tabs[i].client);
     if (w->http.ctx)

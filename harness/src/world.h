@@ -14,6 +14,7 @@
 
 typedef struct hr_world hr_world;
 typedef struct hr_page hr_page; /* browser targets: app origin, browser (page.c) */
+typedef struct hr_exec hr_exec; /* exec targets: the adapter process (exec.c) */
 
 typedef struct hr_tab {
     hr_world *w;
@@ -46,12 +47,17 @@ struct hr_world {
     const char *target;     /* core, iframe or oidc-client-ts */
     hr_page *page;          /* browser targets only: they run on the wall clock */
     json_t *console;        /* browser targets: what the browser logged */
+    hr_exec *exec;          /* exec targets only */
+    char skip[200];         /* why the target cannot run this scenario (exec capabilities) */
 };
 
 int hr_world_init(hr_world *w, json_t *scn, const char *target, uint64_t seed);
 void hr_world_dispose(hr_world *w);
 /** Run the scenario's steps. 0, or -1 with w->error set (infrastructure). */
 int hr_world_play(hr_world *w);
+/** Record a client event @p name (tab 0, now) with the reason, method, transient and detail
+ * of @p fields (borrowed), for the targets whose client reports in JSON (browser, exec). */
+void hr_world_event(hr_world *w, const char *name, json_t *fields);
 /** Seconds since the run's start as a JSON number. */
 json_t *hr_rel(const hr_world *w, int64_t ms);
 
@@ -62,5 +68,13 @@ int hr_page_open(hr_world *w);
 int hr_page_step(hr_world *w, const char *what, json_t *step);
 int hr_page_finish(hr_world *w);
 void hr_page_close(hr_world *w);
+
+/* Exec targets (exec.c): open starts the adapter and shakes hands (w->skip set when it
+ * lacks a capability); commands (@p msg taken) count in w->pending until "done"; broken
+ * copies a protocol failure into w->error (1) or returns 0; close stops the process. */
+int hr_exec_open(hr_world *w, const char *cmd);
+void hr_exec_command(hr_world *w, json_t *msg);
+int hr_exec_broken(hr_world *w);
+void hr_exec_close(hr_world *w);
 
 #endif

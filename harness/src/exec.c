@@ -1,0 +1,445 @@
+/* The exec target: the client under test is a child process speaking the line-delimited
+ * JSON protocol of docs/exec-protocol.md on its stdin/stdout. In protocol 1 its HTTP goes
+ * through the protocol (the harness performs each request against the in-process IdP)
+ * and its time is the "now" of the last line it read, so the virtual clock stays exact:
+ * the adapter counts as a request in flight from each line sent until its next "idle". */
+#define _GNU_SOURCE
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cm_map.h"
+#include "cm_virtclock.h"
+#include "exec_proto.h"
+#include "world.h"
+
+#define STDERR_KEEP 20
+
+struct hr_exec {
+    hr_world *w;
+    pid_t pid;
+    struct bufferevent *in, *out, *err; /* its stdin, stdout, stderr */
+    json_t *hello;                      /* its handshake, once received */
+    json_t *stderr_tail;                /* its last stderr lines, for errors */
+    int runnable;                       /* lines sent since its last idle */
+    long seq;                           /* commands sent */
+    long lines;                         /* lines read, for error messages */
+    cm_timer *wake;
+    cm_map http; /* request id -> http_call in flight (for http_cancel) */
+    char broken[400];
+};
+
+typedef struct http_call {
+    hr_exec *x;
+    json_int_t id;
+    void *handle;
+    char key[24];
+} http_call;
+
+static double adapter_now(hr_world *w)
+{
+    return (double)(cm_clock_now(w->clock) + w->client_offset_ms) / 1000.0;
+}
+
+/* Send a line (@p msg taken), stamped with the adapter's time; it is runnable until idle. */
+static void send_line(hr_exec *x, json_t *msg)
+{
+    hr_world *w = x->w;
+    json_object_set_new(msg, "now", json_real(adapter_now(w)));
+    char *text = json_dumps(msg, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(msg);
+    if (text && !*x->broken) {
+        bufferevent_write(x->in, text, strlen(text));
+        bufferevent_write(x->in, "\n", 1);
+        x->runnable++;
+        cm_virtclock_busy(w->clock, +1);
+    }
+    free(text);
+}
+
+/* The adapter broke the protocol or died: nothing more is waited for from it. */
+static void fail(hr_exec *x, const char *what, const char *detail)
+{
+    hr_world *w = x->w;
+    if (!*x->broken)
+        snprintf(x->broken, sizeof x->broken, "adapter: %s%s%.300s", what, detail ? ": " : "",
+                 detail ? detail : "");
+    cm_virtclock_busy(w->clock, -x->runnable);
+    x->runnable = 0;
+    w->pending = 0;
+    event_base_loopbreak(w->base);
+}
+
+/* ---- HTTP on the adapter's behalf -------------------------------------------------------- */
+
+static json_t *answer_headers(const rc_http_response *r)
+{
+    json_t *h = json_object();
+    const struct {
+        const char *name, *value;
+    } list[] = {{"content-type", r->content_type},
+                {"location", r->location},
+                {"retry-after", r->retry_after},
+                {"www-authenticate", r->www_authenticate}};
+    for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
+        if (list[i].value)
+            json_object_set_new(h, list[i].name, json_string(list[i].value));
+    return h;
+}
+
+static void on_http_answer(void *arg, int err, const rc_http_response *r)
+{
+    http_call *c = arg;
+    hr_exec *x = c->x;
+    cm_map_remove(&x->http, c->key);
+    json_t *msg = json_pack("{s:s, s:I}", "type", "http_response", "id", c->id);
+    if (err || !r) {
+        json_object_set_new(msg, "error",
+                            json_string(err == RC_ETIMEOUT ? "timeout" : "transport"));
+    } else {
+        json_object_set_new(msg, "status", json_integer(r->status));
+        json_object_set_new(msg, "headers", answer_headers(r));
+        json_t *body = json_stringn(r->body ? r->body : "", r->body_len);
+        json_object_set_new(msg, "body", body ? body : json_string(""));
+    }
+    free(c);
+    send_line(x, msg);
+}
+
+static void start_http(hr_exec *x, json_t *m)
+{
+    json_t *h = json_object_get(m, "headers");
+    const char *body = json_string_value(json_object_get(m, "body"));
+    rc_http_request rq = {.method = json_string_value(json_object_get(m, "method")),
+                          .url = json_string_value(json_object_get(m, "url")),
+                          .content_type = json_string_value(json_object_get(h, "content-type")),
+                          .body = body,
+                          .body_len = body ? strlen(body) : 0,
+                          .authorization = json_string_value(json_object_get(h, "authorization")),
+                          .cookie = json_string_value(json_object_get(h, "cookie"))};
+    http_call *c = calloc(1, sizeof *c);
+    if (!c)
+        return fail(x, "out of memory", NULL);
+    c->x = x, c->id = json_integer_value(json_object_get(m, "id"));
+    snprintf(c->key, sizeof c->key, "%lld", (long long)c->id);
+    if (cm_map_get(&x->http, c->key)) {
+        free(c);
+        return fail(x, "http id reused while in flight",
+                    json_string_value(json_object_get(m, "url")));
+    }
+    if (x->w->http.send(x->w->http.ctx, &rq, on_http_answer, c, &c->handle) != RC_OK)
+        return on_http_answer(c, RC_ETRANSPORT, NULL);
+    cm_map_put(&x->http, c->key, c);
+}
+
+static void cancel_http(hr_exec *x, json_t *m)
+{
+    char key[24];
+    snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(m, "id")));
+    http_call *c = cm_map_remove(&x->http, key);
+    if (c) { /* an answer already sent is simply not expected any more */
+        x->w->http.cancel(x->w->http.ctx, c->handle);
+        free(c);
+    }
+}
+
+/* ---- what the adapter says ------------------------------------------------------------- */
+
+static void on_wake(void *arg)
+{
+    hr_exec *x = arg;
+    x->wake = NULL;
+    send_line(x, json_pack("{s:s}", "type", "advance"));
+}
+
+static void on_idle(hr_exec *x, json_t *m)
+{
+    hr_world *w = x->w;
+    if (x->runnable <= 0)
+        return fail(x, "\"idle\" without a line to answer", NULL);
+    x->runnable--;
+    w->clock->timer_cancel(w->clock->ctx, x->wake);
+    x->wake = NULL;
+    json_t *at = json_object_get(m, "wake_at");
+    if (json_is_number(at)) {
+        int64_t due = (int64_t)(json_number_value(at) * 1000.0 + 0.5) - w->client_offset_ms;
+        int64_t delay = due - cm_clock_now(w->clock);
+        x->wake = w->clock->timer_start(w->clock->ctx, delay > 0 ? delay : 0, on_wake, x);
+    }
+    cm_virtclock_busy(w->clock, -1);
+}
+
+static void on_done(hr_exec *x, json_t *m)
+{
+    hr_world *w = x->w;
+    if (json_integer_value(json_object_get(m, "seq")) != x->seq || w->pending <= 0)
+        return fail(x, "\"done\" for a command that is not under way", NULL);
+    w->pending--;
+    json_t *step = json_array_get(w->steps, json_array_size(w->steps) - 1);
+    json_object_set(step, "outcome", json_object_get(m, "status"));
+}
+
+static void on_hello(hr_exec *x, json_t *m)
+{
+    if (x->hello)
+        return fail(x, "a second \"hello\"", NULL);
+    if (json_integer_value(json_object_get(m, "protocol")) != HR_PROTO_VERSION)
+        return fail(x, "speaks another protocol version than 1", NULL);
+    x->hello = json_incref(m);
+}
+
+static void handle_line(hr_exec *x, const char *line, size_t len)
+{
+    char err[300], what[64];
+    x->lines++;
+    json_t *m = hr_proto_parse(line, len, err, sizeof err);
+    snprintf(what, sizeof what, "line %ld of its output", x->lines);
+    if (!m)
+        return fail(x, what, err);
+    const char *type = json_string_value(json_object_get(m, "type"));
+    if (!x->hello && strcmp(type, "hello") && strcmp(type, "idle") && strcmp(type, "log"))
+        fail(x, what, "the first message must be \"hello\"");
+    else if (!strcmp(type, "hello"))
+        on_hello(x, m);
+    else if (!strcmp(type, "http"))
+        start_http(x, m);
+    else if (!strcmp(type, "http_cancel"))
+        cancel_http(x, m);
+    else if (!strcmp(type, "event"))
+        hr_world_event(x->w, json_string_value(json_object_get(m, "event")), m);
+    else if (!strcmp(type, "done"))
+        on_done(x, m);
+    else if (!strcmp(type, "idle"))
+        on_idle(x, m);
+    json_decref(m);
+}
+
+static void on_out_read(struct bufferevent *bev, void *arg)
+{
+    hr_exec *x = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t len;
+    char *line;
+    while (!*x->broken && (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
+        handle_line(x, line, len);
+        free(line);
+    }
+    if (evbuffer_get_length(in) > HR_PROTO_MAX_LINE)
+        fail(x, "a line without end", "longer than the protocol allows");
+}
+
+static void on_err_read(struct bufferevent *bev, void *arg)
+{
+    hr_exec *x = arg;
+    size_t len;
+    char *line;
+    while ((line = evbuffer_readln(bufferevent_get_input(bev), &len, EVBUFFER_EOL_LF)) != NULL) {
+        if (!len) { /* blank lines say nothing */
+            free(line);
+            continue;
+        }
+        json_t *s = json_stringn(line, len);
+        json_array_append_new(x->stderr_tail, s ? s : json_string("?"));
+        if (json_array_size(x->stderr_tail) > STDERR_KEEP)
+            json_array_remove(x->stderr_tail, 0);
+        free(line);
+    }
+}
+
+static void on_out_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    hr_exec *x = arg;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        /* its last words may still sit in the stderr pipe: take them now */
+        struct evbuffer *err = bufferevent_get_input(x->err);
+        while (evbuffer_read(err, bufferevent_getfd(x->err), 4096) > 0)
+            ;
+        if (evbuffer_get_length(err))
+            evbuffer_add(err, "\n", 1);
+        on_err_read(x->err, x);
+        json_t *last = json_array_get(x->stderr_tail, json_array_size(x->stderr_tail) - 1);
+        fail(x, "it exited or closed its output", json_string_value(last));
+    }
+}
+
+/* ---- the child process --------------------------------------------------------------- */
+
+static void child(const char *cmd, int fds[3], pid_t parent)
+{
+    setpgid(0, 0); /* its own group: one kill reaches what it starts */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(127);
+    int hi[3];
+    for (int i = 0; i < 3; i++) /* above 2 first: no dup2 below overwrites another */
+        hi[i] = fcntl(fds[i], F_DUPFD, 10);
+    for (int i = 0; i < 3; i++)
+        if (hi[i] < 0 || dup2(hi[i], i) < 0)
+            _exit(127);
+    for (int fd = 3; fd < 1024; fd++)
+        close(fd);
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+}
+
+static struct bufferevent *pipe_bev(hr_exec *x, int fd)
+{
+    evutil_make_socket_nonblocking(fd);
+    return bufferevent_socket_new(x->w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+}
+
+static int spawn(hr_exec *x, const char *cmd)
+{
+    int in[2], out[2], err[2];
+    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
+        return -1;
+    pid_t parent = getpid();
+    x->pid = fork();
+    if (x->pid == 0) {
+        int fds[3] = {in[0], out[1], err[1]};
+        child(cmd, fds, parent);
+    }
+    close(in[0]), close(out[1]), close(err[1]);
+    if (x->pid < 0) {
+        close(in[1]), close(out[0]), close(err[0]);
+        return -1;
+    }
+    x->in = pipe_bev(x, in[1]);
+    x->out = pipe_bev(x, out[0]);
+    x->err = pipe_bev(x, err[0]);
+    if (!x->in || !x->out || !x->err)
+        return -1;
+    bufferevent_setcb(x->out, on_out_read, NULL, on_out_event, x);
+    bufferevent_setcb(x->err, on_err_read, NULL, NULL, x);
+    bufferevent_enable(x->out, EV_READ);
+    bufferevent_enable(x->err, EV_READ);
+    return 0;
+}
+
+/* ---- the world's side ------------------------------------------------------------------ */
+
+static json_t *client_settings(hr_world *w)
+{
+    json_t *cl = json_object_get(w->scn, "client"), *out = json_object();
+    static const char *const copy[] = {"renew_before",    "jitter",          "min_interval",
+                                       "request_timeout", "max_retries",     "backoff_initial",
+                                       "backoff_max",     "clock_skew",      "methods",
+                                       "scope",           "revoke_on_logout"};
+    for (size_t i = 0; i < sizeof copy / sizeof copy[0]; i++)
+        if (json_object_get(cl, copy[i]))
+            json_object_set(out, copy[i], json_object_get(cl, copy[i]));
+    json_object_set_new(out, "client_id", json_string("demo-spa"));
+    json_object_set_new(out, "redirect_uri", json_string("http://127.0.0.1:8080/callback"));
+    return out;
+}
+
+static int settled(void *arg)
+{
+    hr_exec *x = arg;
+    return *x->broken || (x->hello && x->runnable == 0);
+}
+
+int hr_exec_open(hr_world *w, const char *cmd)
+{
+    hr_exec *x = calloc(1, sizeof *x);
+    if (!x || !(x->stderr_tail = json_array())) {
+        free(x);
+        snprintf(w->error, sizeof w->error, "out of memory");
+        return -1;
+    }
+    x->w = w;
+    cm_map_init(&x->http);
+    w->exec = x;
+    if (spawn(x, cmd) != 0) {
+        snprintf(w->error, sizeof w->error, "cannot start the adapter \"%.200s\"", cmd);
+        return -1;
+    }
+    send_line(x, json_pack("{s:s, s:i, s:s, s:o, s:s}", "type", "hello", "protocol",
+                           HR_PROTO_VERSION, "issuer", w->client_issuer, "client",
+                           client_settings(w), "clock", "virtual"));
+    int rc = cm_loop_run(w->base, w->clock, settled, x, cm_clock_now(w->clock), 5000);
+    if (!*x->broken && (rc == CM_LOOP_STUCK || !x->hello))
+        fail(x, "no \"hello\" and \"idle\" within 5 s", NULL);
+    if (hr_exec_broken(w))
+        return -1;
+    char buf[120];
+    const char *why = hr_proto_missing(x->hello, w->scn, buf, sizeof buf);
+    if (why)
+        snprintf(w->skip, sizeof w->skip, "%s", why);
+    return 0;
+}
+
+int hr_exec_broken(hr_world *w)
+{
+    if (!w->exec || !*w->exec->broken)
+        return 0;
+    snprintf(w->error, sizeof w->error, "%s", w->exec->broken);
+    return 1;
+}
+
+void hr_exec_command(hr_world *w, json_t *msg)
+{
+    hr_exec *x = w->exec;
+    json_object_set_new(msg, "seq", json_integer(++x->seq));
+    w->pending++;
+    send_line(x, msg);
+}
+
+/* Reap within @p ms; 1 when gone. */
+static int reap(pid_t pid, int ms)
+{
+    for (int waited = 0; waited <= ms; waited += 5) {
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return 1;
+        struct timespec ts = {0, 5 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+void hr_exec_close(hr_world *w)
+{
+    hr_exec *x = w->exec;
+    if (!x)
+        return;
+    size_t pos = 0;
+    const char *key;
+    void *v;
+    while (cm_map_next(&x->http, &pos, &key, &v)) {
+        http_call *c = v;
+        w->http.cancel(w->http.ctx, c->handle);
+        free(c);
+    }
+    cm_map_dispose(&x->http);
+    if (x->wake)
+        w->clock->timer_cancel(w->clock->ctx, x->wake);
+    static const char stop[] = "{\"type\":\"stop\"}\n";
+    if (x->in && write(bufferevent_getfd(x->in), stop, sizeof stop - 1) < 0) {
+        /* gone already: reaped below */
+    }
+    if (x->in)
+        bufferevent_free(x->in);
+    if (x->out)
+        bufferevent_free(x->out);
+    if (x->err)
+        bufferevent_free(x->err);
+    if (x->pid > 0 && !reap(x->pid, 2000)) {
+        kill(-x->pid, SIGKILL);
+        kill(x->pid, SIGKILL);
+        waitpid(x->pid, NULL, 0);
+    }
+    json_decref(x->hello);
+    json_decref(x->stderr_tail);
+    free(x);
+    w->exec = NULL;
+}

@@ -1,0 +1,131 @@
+/* Checking adapter lines against the protocol's message table (exec_proto.h). */
+#include "exec_proto.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cm_schema.h"
+
+static const char *const EVENTS[] = {
+    "logged_in",  "renewed", "renew_failed", "session_lost", "interaction_required",
+    "logged_out", NULL};
+static const char *const METHODS[] = {"GET", "POST", NULL};
+static const char *const CAPS[] = {"refresh",    "silent", "virtual_clock",
+                                   "real_clock", "revoke", NULL};
+
+static const cm_param HELLO[] = {{"type", CM_T_STR, 1, NULL},
+                                 {"protocol", CM_T_INT, 1, NULL},
+                                 {"name", CM_T_STR, 1, NULL},
+                                 {"version", CM_T_STR, 0, NULL},
+                                 {"capabilities", CM_T_STRARRAY, 1, CAPS},
+                                 {NULL, 0, 0, NULL}};
+static const cm_param HTTP[] = {
+    {"type", CM_T_STR, 1, NULL}, {"id", CM_T_INT, 1, NULL},      {"method", CM_T_STR, 1, METHODS},
+    {"url", CM_T_STR, 1, NULL},  {"headers", CM_T_OBJ, 0, NULL}, {"body", CM_T_STR, 0, NULL},
+    {NULL, 0, 0, NULL}};
+static const cm_param HEADERS[] = {{"content-type", CM_T_STR, 0, NULL},
+                                   {"authorization", CM_T_STR, 0, NULL},
+                                   {"cookie", CM_T_STR, 0, NULL},
+                                   {NULL, 0, 0, NULL}};
+static const cm_param CANCEL[] = {
+    {"type", CM_T_STR, 1, NULL}, {"id", CM_T_INT, 1, NULL}, {NULL, 0, 0, NULL}};
+static const cm_param EVENT[] = {{"type", CM_T_STR, 1, NULL},
+                                 {"event", CM_T_STR, 1, EVENTS},
+                                 {"method", CM_T_STR, 0, NULL},
+                                 {"reason", CM_T_STR, 0, NULL},
+                                 {"transient", CM_T_BOOL, 0, NULL},
+                                 {"detail", CM_T_STR, 0, NULL},
+                                 {NULL, 0, 0, NULL}};
+static const cm_param DONE[] = {{"type", CM_T_STR, 1, NULL},
+                                {"seq", CM_T_INT, 1, NULL},
+                                {"status", CM_T_STR, 1, NULL},
+                                {"http_status", CM_T_INT, 0, NULL},
+                                {NULL, 0, 0, NULL}};
+static const cm_param IDLE[] = {
+    {"type", CM_T_STR, 1, NULL}, {"wake_at", CM_T_ANY, 1, NULL}, {NULL, 0, 0, NULL}};
+static const cm_param LOG[] = {
+    {"type", CM_T_STR, 1, NULL}, {"text", CM_T_STR, 1, NULL}, {NULL, 0, 0, NULL}};
+
+static const struct {
+    const char *type;
+    const cm_param *params;
+} MESSAGES[] = {{"hello", HELLO}, {"http", HTTP}, {"http_cancel", CANCEL},
+                {"event", EVENT}, {"done", DONE}, {"idle", IDLE},
+                {"log", LOG}};
+
+static int check_fields(json_t *msg, char *err, size_t n)
+{
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    if (!type)
+        return cm_errf(err, n, "/type: required, a string");
+    for (size_t i = 0; i < sizeof MESSAGES / sizeof MESSAGES[0]; i++) {
+        if (strcmp(type, MESSAGES[i].type) != 0)
+            continue;
+        if (cm_schema_check(msg, MESSAGES[i].params, "", NULL, err, n) != 0)
+            return -1;
+        json_t *h = json_object_get(msg, "headers");
+        if (h && cm_schema_check(h, HEADERS, "/headers", NULL, err, n) != 0)
+            return -1;
+        json_t *wake = json_object_get(msg, "wake_at");
+        if (!strcmp(type, "idle") && !json_is_null(wake) &&
+            !(json_is_number(wake) && json_number_value(wake) >= 0))
+            return cm_errf(err, n, "/wake_at: null or a time in epoch seconds");
+        if (json_object_get(msg, "id") && json_integer_value(json_object_get(msg, "id")) < 1)
+            return cm_errf(err, n, "/id: a positive integer");
+        return 0;
+    }
+    return cm_errf(err, n, "/type: unknown message type \"%.40s\"", type);
+}
+
+json_t *hr_proto_parse(const char *line, size_t len, char *err, size_t errlen)
+{
+    if (len > HR_PROTO_MAX_LINE) {
+        cm_errf(err, errlen, "line longer than %d bytes", HR_PROTO_MAX_LINE);
+        return NULL;
+    }
+    json_error_t je;
+    json_t *msg = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+    if (!msg) {
+        cm_errf(err, errlen, "not JSON: %s (column %d)", je.text, je.column);
+        return NULL;
+    }
+    if (!json_is_object(msg)) {
+        cm_errf(err, errlen, "/: a message is a JSON object");
+    } else if (check_fields(msg, err, errlen) == 0) {
+        return msg;
+    }
+    json_decref(msg);
+    return NULL;
+}
+
+static int has_cap(json_t *hello, const char *cap)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(hello, "capabilities"), i,
+                       c) if (!strcmp(json_string_value(c), cap)) return 1;
+    return 0;
+}
+
+const char *hr_proto_missing(json_t *hello, json_t *scn, char *buf, size_t n)
+{
+    json_t *cl = json_object_get(scn, "client");
+    json_t *methods = json_object_get(cl, "methods");
+    size_t i;
+    json_t *m;
+    if (json_array_size(json_object_get(cl, "misbehave")))
+        return "the scenario configures deliberate bugs of renew_core (a negative control)";
+    json_t *tabs = json_object_get(cl, "tabs");
+    if (tabs && json_integer_value(tabs) > 1)
+        return "several client instances sharing storage are not part of protocol 1";
+    if (!methods && !has_cap(hello, "refresh"))
+        return "needs capability refresh";
+    json_array_foreach(methods, i, m) if (!has_cap(hello, json_string_value(m)))
+    {
+        snprintf(buf, n, "needs capability %s", json_string_value(m));
+        return buf;
+    }
+    if (!has_cap(hello, "virtual_clock"))
+        return "needs capability virtual_clock (real-time adapters are not supported yet)";
+    return NULL;
+}

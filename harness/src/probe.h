@@ -1,0 +1,61 @@
+/* renewlab probe: IdP-compatibility probes against an external issuer with the C core's
+ * HTTP and JWT code, and the capability matrix they fill (docs/probe.md). */
+#ifndef HR_PROBE_H
+#define HR_PROBE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "renew_core.h"
+
+typedef struct pb_opts {
+    const char *issuer, *client_id, *client_secret;
+    const char *refresh_token;  /* one token to work with (and its descendants) */
+    const char *login_command;  /* prints fresh tokens (JSON) on each run */
+    const char *session_cookie; /* for prompt=none */
+    const char *redirect_uri, *scope, *ca_file;
+    double grace_wait; /* seconds to wait before asking again about an old refresh token */
+} pb_opts;
+
+typedef struct pb_resp {
+    int err; /* 0, or RC_ETRANSPORT / RC_ETIMEOUT */
+    int status;
+    char *body, *content_type, *location;
+    json_t *json; /* the body parsed, when it is a JSON object */
+} pb_resp;
+
+typedef struct probe probe;
+
+/** One HTTP exchange, blocking (10 s). @p form: a urlencoded body for POST, or NULL for
+ * GET. Client authentication is added to token/revocation/introspection calls by the
+ * caller through @p basic (1: client_secret_basic). The response is the caller's. */
+void pb_http(probe *p, const char *url, const char *form, const char *bearer, const char *cookie,
+             int basic, pb_resp *out);
+void pb_resp_dispose(pb_resp *r);
+/** Fresh tokens: from the login command (a JSON object with refresh_token, access_token,
+ * id_token), or the given refresh token the first time. NULL when none is left (the
+ * reason in @p why). New reference. */
+json_t *pb_tokens(probe *p, const char *why_needed, char *why, size_t n);
+/** A refresh grant; the response is the caller's. */
+void pb_refresh(probe *p, const char *refresh_token, pb_resp *out);
+/** The discovery document (borrowed), the JWKS text as fetched (borrowed; NULL when it
+ * could not be fetched), the options. */
+json_t *pb_meta(probe *p);
+const char *pb_jwks_text(probe *p);
+const pb_opts *pb_options(probe *p);
+/** Sleep on the wall clock (the probe talks to a real IdP in real time). */
+void pb_wait(probe *p, double seconds);
+
+/** Record a capability: @p name, @p value ("yes", "no", "supported", …), @p ok (1 good, 0
+ * a problem, -1 neutral or not measured), evidence as printf text. */
+void pb_row(probe *p, const char *name, const char *value, int ok, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/** The probes, in order (probe_checks.c). */
+void pb_run_all(probe *p);
+
+/** Run every probe against @p o; returns the matrix (new reference) or NULL with the
+ * reason (an infrastructure failure: the issuer cannot be reached at all). */
+json_t *hr_probe(const pb_opts *o, char *err, size_t errlen);
+
+#endif

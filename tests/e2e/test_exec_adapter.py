@@ -1,0 +1,88 @@
+"""The exec target: a client under test as a child process speaking docs/exec-protocol.md.
+The reference adapter (renew_core behind the protocol) must pass the core catalogue; the
+harness must grade an adapter like any target, and refuse one that breaks the protocol."""
+import json
+import os
+import shlex
+
+from harness_util import BUILD, run_json
+
+ADAPTER = os.path.join(BUILD, "bin", "renew-adapter")
+MULTI_TAB = {"rt_reuse_multi_tab", "rp_logout_other_tabs"}
+
+
+def exec_target(cmd):
+    return "exec:" + cmd
+
+
+def test_the_reference_adapter_passes_the_core_catalogue(tmp_path):
+    r, report = run_json(tmp_path, "--target", exec_target(ADAPTER), "--jobs", "2")
+    assert report, r.stderr
+    runs = {run["scenario"]: run for run in report["runs"]}
+    skipped = {k for k, v in runs.items() if v["verdict"] == "skip"}
+    assert skipped == MULTI_TAB
+    assert all("several client instances" in runs[k]["reason"] for k in skipped)
+    bad = {k: (v["verdict"], v.get("reason")) for k, v in runs.items()
+           if v["verdict"] not in ("pass", "skip")}
+    assert not bad and len(runs) >= 60 and r.returncode == 0, bad
+
+
+def test_an_adapter_is_judged_by_what_it_reports(tmp_path):
+    # the same client, its "renewed" events filtered out: the expectations must fail
+    cmd = f"{shlex.quote(ADAPTER)} | grep --line-buffered -v '\"renewed\"'"
+    r, report = run_json(tmp_path, "--target", exec_target(cmd), "--filter", "rt_rotating_happy")
+    run = report["runs"][0]
+    assert r.returncode == 1 and run["verdict"] == "fail"
+    assert [c["name"] for c in run["checks"] if not c["passed"]] == ["renewed"]
+    # the IdP saw the renewals all the same: the trace checks still pass
+    assert run["figures"]["renewals"] >= 2
+
+
+def hello(caps):
+    return json.dumps({"type": "hello", "protocol": 1, "name": "fake", "capabilities": caps})
+
+
+def script_adapter(tmp_path, lines, then="cat >/dev/null"):
+    """An adapter that writes fixed lines, then does `then` (a shell command)."""
+    path = tmp_path / "adapter.sh"
+    body = "".join(f"printf '%s\\n' {shlex.quote(l)}\n" for l in lines)
+    path.write_text("#!/bin/sh\nread first\n" + body + then + "\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_a_missing_capability_skips_with_the_reason(tmp_path):
+    idle = json.dumps({"type": "idle", "wake_at": None})
+    adapter = script_adapter(tmp_path, [hello(["refresh", "virtual_clock"]), idle])
+    r, report = run_json(tmp_path, "--target", exec_target(adapter), "--filter", "sr_success")
+    run = report["runs"][0]
+    assert run["verdict"] == "skip" and run["reason"] == "needs capability silent"
+    assert r.returncode == 0
+
+
+def error_of(tmp_path, adapter):
+    r, report = run_json(tmp_path, "--target", exec_target(adapter), "--filter", "rt_rotating_happy")
+    run = report["runs"][0]
+    assert r.returncode == 3 and run["verdict"] == "error", r.stdout
+    return run["reason"]
+
+
+def test_a_line_that_is_not_json_is_an_error_naming_the_line(tmp_path):
+    assert "line 1 of its output: not JSON" in error_of(tmp_path, script_adapter(tmp_path, ["hello there"]))
+
+
+def test_a_mistyped_field_is_an_error_naming_it(tmp_path):
+    idle = json.dumps({"type": "idle", "wake_at": "soon"})
+    reason = error_of(tmp_path, script_adapter(tmp_path, [hello(["refresh", "virtual_clock"]), idle]))
+    assert "line 2 of its output: /wake_at" in reason
+
+
+def test_an_adapter_that_exits_is_an_error_with_its_last_words(tmp_path):
+    adapter = script_adapter(tmp_path, [], then="echo 'cannot reach my config' >&2; exit 4")
+    reason = error_of(tmp_path, adapter)
+    assert "exited" in reason and "cannot reach my config" in reason
+
+
+def test_an_adapter_that_never_answers_is_an_error(tmp_path):
+    reason = error_of(tmp_path, script_adapter(tmp_path, [], then="sleep 30"))
+    assert "no \"hello\"" in reason

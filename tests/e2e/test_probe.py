@@ -1,0 +1,93 @@
+"""renewlab probe against the real mock-idp, one preset at a time: the matrix must report
+each preset's behaviour. (oidc-provider, an IdP nobody here wrote: test_probe_oidc_provider.py)"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from harness_util import RENEWLAB
+
+LOGIN = os.path.join(os.path.dirname(__file__), "peers", "mock_login.py")
+
+
+def probe(idp, tmp_path, *extra):
+    out = tmp_path / "matrix.json"
+    r = subprocess.run([RENEWLAB, "probe", "--issuer", idp.issuer, "--client-id", "demo-spa",
+                        "--login-command", f"{sys.executable} {LOGIN} {idp.issuer} demo-spa",
+                        "--redirect-uri", "http://127.0.0.1:8080/callback", "--json", str(out),
+                        *extra], capture_output=True, text=True, timeout=120)
+    assert out.exists(), r.stderr
+    rows = {row["capability"]: row for row in json.loads(out.read_text())["capabilities"]}
+    return r, {k: v["value"] for k, v in rows.items()}, rows
+
+
+@pytest.mark.parametrize("preset,expect", [
+    ("strict-rotation", {"rotation": "yes", "reuse_detection": "yes", "grace_window": "no",
+                         "family_revocation": "yes"}),
+    ("non-rotating", {"rotation": "no", "reuse_detection": "not applicable"}),
+    ("offline-access-required", {"offline_access_required": "yes", "refresh": "works"}),
+    ("dex-no-prompt-none", {"prompt_none_without_session": "ignored (answers a page)",
+                            "prompt_none_with_session": "ignored (answers a page)"}),
+])
+def test_the_matrix_reports_each_preset(start_idp, tmp_path, preset, expect):
+    idp = start_idp("--preset", preset)
+    r, values, _ = probe(idp, tmp_path, "--session-cookie", idp.login())
+    for k, v in expect.items():
+        assert values[k] == v, (k, values)
+    assert values["discovery"] == "consistent" and values["jwks"] == "usable"
+    # the dex-style IdP is a problem for silent renew: the exit status says so
+    assert r.returncode == (1 if preset == "dex-no-prompt-none" else 0), r.stdout
+
+
+def test_the_default_demo_client(idp, tmp_path):
+    r, values, rows = probe(idp, tmp_path, "--session-cookie", idp.login())
+    assert values["refresh"] == "works" and values["rotation"] == "yes"
+    assert values["offline_access_required"] == "no"
+    assert values["id_token_on_refresh"] == "yes, conforms"
+    assert values["revocation"] == "works" and values["revocation_unknown_token"] == "200"
+    assert values["revocation_cascade"] == "yes"
+    assert values["prompt_none_with_session"] == "supported (code)"
+    assert values["prompt_none_without_session"] == "supported (error)"
+    assert "login_required" in rows["prompt_none_without_session"]["evidence"]
+    assert r.returncode == 0, r.stdout
+
+
+def test_a_grace_window_is_told_apart_from_missing_reuse_detection(start_idp, tmp_path):
+    idp = start_idp("--preset", "rotation-with-grace")  # 10 s of grace
+    _, values, rows = probe(idp, tmp_path, "--grace-wait", "11")
+    assert values["grace_window"] == "yes" and values["reuse_detection"] == "yes", rows
+
+
+def test_an_id_token_violating_12_2_on_refresh_is_a_problem(idp, tmp_path):
+    idp.control("POST", "faults", {"match": {"endpoint": "token", "grant_type": "refresh_token"},
+                                   "action": {"type": "id_token", "fault": "other_sub"}})
+    r, values, rows = probe(idp, tmp_path)
+    assert values["id_token_on_refresh"] == "yes, refused by the core"
+    assert "RC_EJWT_SUB" in rows["id_token_on_refresh"]["evidence"] and r.returncode == 1
+
+
+def test_one_given_refresh_token_is_used_once_and_the_rest_says_why(idp, tmp_path):
+    tokens = idp.code_flow()
+    out = tmp_path / "m.json"
+    r = subprocess.run([RENEWLAB, "probe", "--issuer", idp.issuer, "--client-id", "demo-spa",
+                        "--refresh-token", tokens["refresh_token"], "--json", str(out),
+                        "--html", str(tmp_path / "m.html")], capture_output=True, text=True)
+    rows = {row["capability"]: row for row in json.loads(out.read_text())["capabilities"]}
+    assert rows["refresh"]["value"] == "works"
+    assert rows["revocation"]["value"] == "not measured"
+    assert "--login-command" in rows["revocation"]["evidence"]
+    assert 'data-capability="rotation"' in (tmp_path / "m.html").read_text()
+
+
+def test_an_unreachable_issuer_is_an_infrastructure_error():
+    r = subprocess.run([RENEWLAB, "probe", "--issuer", "http://127.0.0.1:9", "--client-id", "x"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 3 and "discovery" in r.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["--issuer", "http://x"], ["--client-id", "x"],
+                                  ["--issuer", "http://x/", "--client-id", "x"]])
+def test_probe_usage_errors_exit_2(args):
+    assert subprocess.run([RENEWLAB, "probe", *args], capture_output=True).returncode == 2

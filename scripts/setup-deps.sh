@@ -26,18 +26,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The third-party browser client (oidc-client-ts), pinned in harness/web/package-lock.json.
-# Node comes with the machine: never Debian's nodejs (18) over it.
-WEB="$(cd "$(dirname "$0")/.." && pwd)/harness/web"
+# Third-party code from npm, pinned in lockfiles: the browser client oidc-client-ts
+# (harness/web) and the IdP oidc-provider the probe is tested against. Node comes with the
+# machine: never Debian's nodejs (18) over it.
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 need_node() {
-  command -v node >/dev/null || { echo "renewlab: Node.js >= 20.19 is needed for the oidc-client-ts target (not found on PATH)" >&2; exit 1; }
+  command -v node >/dev/null || { echo "renewlab: Node.js >= 20.19 is needed for oidc-client-ts and oidc-provider (not found on PATH)" >&2; exit 1; }
   node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
-    { echo "renewlab: Node.js >= 20.19 is needed for the oidc-client-ts target (found $(node --version))" >&2; exit 1; }
+    { echo "renewlab: Node.js >= 20.19 is needed for oidc-client-ts and oidc-provider (found $(node --version))" >&2; exit 1; }
 }
-stamp="$WEB/node_modules/.renewlab-lock"
-if ! cmp -s "$WEB/package-lock.json" "$stamp" 2>/dev/null; then
-  need_node
-  echo "renewlab: installing the pinned npm packages in harness/web (npm ci)"
-  (cd "$WEB" && npm ci --no-audit --no-fund --loglevel=error)
-  cp "$WEB/package-lock.json" "$stamp"
-fi
+for dir in "$ROOT/harness/web" "$ROOT/tests/e2e/peers/oidc-provider"; do
+  stamp="$dir/node_modules/.renewlab-lock"
+  if ! cmp -s "$dir/package-lock.json" "$stamp" 2>/dev/null; then
+    need_node
+    echo "renewlab: installing the pinned npm packages in ${dir#$ROOT/} (npm ci)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$dir/package-lock.json" "$stamp"
+  fi
+done

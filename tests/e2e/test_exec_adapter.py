@@ -86,3 +86,25 @@ def test_an_adapter_that_exits_is_an_error_with_its_last_words(tmp_path):
 def test_an_adapter_that_never_answers_is_an_error(tmp_path):
     reason = error_of(tmp_path, script_adapter(tmp_path, [], then="sleep 30"))
     assert "no \"hello\"" in reason
+
+
+PY_ADAPTER = os.path.join(os.path.dirname(__file__), "..", "..", "harness", "adapters", "py_adapter.py")
+
+
+def test_the_python_adapter_passes_every_refresh_token_scenario(tmp_path):
+    """py-adapter (standard library, python3-jwt, python3-cryptography) declares refresh
+    but not silent: the scenarios that need silent renew or several tabs are skipped with
+    the reason, every other core scenario must pass."""
+    import sys
+    from harness_util import catalogue
+    needs_silent = {s["id"] for _, s in catalogue() if "core" in s["targets"] and
+                    "silent" in s.get("client", {}).get("methods", [])}
+    r, report = run_json(tmp_path, "--target", exec_target(f"{sys.executable} {PY_ADAPTER}"),
+                         "--jobs", "2")
+    runs = {run["scenario"]: run for run in report["runs"]}
+    skipped = {k: v["reason"] for k, v in runs.items() if v["verdict"] == "skip"}
+    assert set(skipped) == needs_silent | MULTI_TAB
+    assert all(skipped[k] == "needs capability silent" for k in needs_silent - MULTI_TAB)
+    bad = {k: (v["verdict"], v.get("reason")) for k, v in runs.items()
+           if v["verdict"] not in ("pass", "skip")}
+    assert not bad and len(runs) - len(skipped) >= 50 and r.returncode == 0, bad

@@ -3,6 +3,9 @@
 written from the specifications with the standard library and Debian's python3-jwt and
 python3-cryptography (ID tokens are verified for real), speaking protocol 1.
 
+With --real-time it is a client of the other kind: it reads the wall clock and makes its
+own HTTP requests (urllib), and the harness runs the scenario in real time.
+
 It is reactive like every protocol-1 adapter: read a line, let the client act at that
 line's "now", write requests, events and "done", then one "idle" with the next timer.
 The client's operations are generators that yield what they wait for (an HTTP answer or
@@ -13,9 +16,15 @@ import hashlib
 import heapq
 import itertools
 import json
+import os
 import secrets
+import selectors
+import socket
 import sys
+import time
+import urllib.error
 import urllib.parse
+import urllib.request
 
 import jwt
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
@@ -51,13 +60,55 @@ class Join:  # yielded by an operation: wait for another operation's result
 
 # ---- the loop: time, timers, HTTP through the protocol, operations ---------------------
 
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kw):
+        return None
+
+
+OPENER = urllib.request.build_opener(NoRedirect)
+HEADERS = ("content-type", "location", "retry-after", "www-authenticate")
+
+
+def fetch(req):
+    """Real time: perform the request ourselves; an answer as the protocol shapes it."""
+    data = urllib.parse.urlencode(req.form).encode() if req.form is not None else None
+    headers = dict(req.headers)
+    if data is not None:
+        headers["content-type"] = "application/x-www-form-urlencoded"
+    r = urllib.request.Request(req.url, data=data, method=req.method, headers=headers)
+    try:
+        resp = OPENER.open(r, timeout=req.timeout or 10)
+    except urllib.error.HTTPError as e:
+        resp = e
+    except (socket.timeout, TimeoutError):
+        raise Failure("RC_ETIMEOUT", "request timed out")
+    except (urllib.error.URLError, OSError) as e:
+        if isinstance(getattr(e, "reason", None), (socket.timeout, TimeoutError)):
+            raise Failure("RC_ETIMEOUT", "request timed out")
+        raise Failure("RC_ETRANSPORT", str(e))
+    with resp:
+        body = resp.read().decode("utf-8", "replace")
+        hdrs = {h: resp.headers[h] for h in HEADERS if resp.headers.get(h)}
+    return {"status": resp.status if hasattr(resp, "status") else resp.code, "headers": hdrs,
+            "body": body}
+
+
 class Loop:
-    def __init__(self):
-        self.now = 0.0
+    def __init__(self, real=False):
+        self.real = real
+        self._now = 0.0
         self.timers = []  # heap of [deadline, seq, callback, alive]
         self.seq = itertools.count()
         self.http = {}  # id -> callback(response or None, error)
         self.next_id = itertools.count(1)
+
+    @property
+    def now(self):
+        return time.time() if self.real else self._now
+
+    @now.setter
+    def now(self, value):
+        self._now = value
 
     @staticmethod
     def emit(msg):
@@ -137,6 +188,12 @@ class Op:
             self.http(want)
 
     def http(self, req):
+        if self.loop.real:
+            try:
+                msg = fetch(req)
+            except Failure as f:
+                return self.step(None, f)
+            return self.step(msg, None)
         state = {"timer": None, "id": None}
 
         def on_answer(msg, error):
@@ -546,8 +603,8 @@ class Client:
 # ---- the protocol -------------------------------------------------------------------------
 
 class Adapter:
-    def __init__(self):
-        self.loop = Loop()
+    def __init__(self, real=False):
+        self.loop = Loop(real)
         self.client = None
 
     def done(self, seq, status, http_status=None):
@@ -600,23 +657,47 @@ class Adapter:
         kind = msg.get("type")
         if kind == "stop":
             return False
-        self.loop.now = max(self.loop.now, float(msg["now"]))
+        if not self.loop.real:
+            self.loop.now = max(self.loop.now, float(msg["now"]))
         self.loop.fire_due()  # what was due before this line
         if kind == "hello":
             self.client = Client(self.loop, msg["issuer"], msg["client"])
+            clock = "real_clock" if self.loop.real else "virtual_clock"
             self.loop.emit({"type": "hello", "protocol": 1, "name": "py-adapter",
-                            "version": "0.1.0",
-                            "capabilities": ["refresh", "virtual_clock", "revoke"]})
+                            "version": "0.1.0", "capabilities": ["refresh", clock, "revoke"]})
         elif kind == "http_response":
             self.loop.answer(msg)
         elif kind in ("login", "use_token", "api_call", "logout"):
             self.command(msg)
         self.loop.fire_due()
-        self.loop.emit({"type": "idle", "wake_at": self.loop.wake_at()})
+        if not self.loop.real:
+            self.loop.emit({"type": "idle", "wake_at": self.loop.wake_at()})
         return True
 
 
+def run_real_time(adapter):
+    """Lines and timers on the wall clock: wait for whichever comes first."""
+    sel, fd, pending = selectors.DefaultSelector(), sys.stdin.fileno(), b""
+    sel.register(fd, selectors.EVENT_READ)
+    while True:
+        due = adapter.loop.wake_at()
+        ready = sel.select(None if due is None else max(0.0, due - time.time()))
+        adapter.loop.fire_due()
+        if not ready:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return
+        pending += chunk
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            if line.strip() and not adapter.handle(json.loads(line)):
+                return
+
+
 def main():
+    if "--real-time" in sys.argv[1:]:
+        return run_real_time(Adapter(real=True))
     adapter = Adapter()
     for line in sys.stdin:
         if not line.strip():

@@ -20,6 +20,7 @@
 #include "cm_map.h"
 #include "cm_virtclock.h"
 #include "exec_proto.h"
+#include "harness.h"
 #include "world.h"
 
 #define STDERR_KEEP 20
@@ -34,7 +35,9 @@ struct hr_exec {
     long seq;                           /* commands sent */
     long lines;                         /* lines read, for error messages */
     cm_timer *wake;
-    cm_map http; /* request id -> http_call in flight (for http_cancel) */
+    struct event *tick;   /* real time: the waiting loop's wake-up */
+    int (*cond)(void *x); /* real time: what the handshake waits for */
+    cm_map http;          /* request id -> http_call in flight (for http_cancel) */
     char broken[400];
 };
 
@@ -61,7 +64,8 @@ static void send_line(hr_exec *x, json_t *msg)
         bufferevent_write(x->in, text, strlen(text));
         bufferevent_write(x->in, "\n", 1);
         x->runnable++;
-        cm_virtclock_busy(w->clock, +1);
+        if (!w->real_time)
+            cm_virtclock_busy(w->clock, +1);
     }
     free(text);
 }
@@ -73,7 +77,8 @@ static void fail(hr_exec *x, const char *what, const char *detail)
     if (!*x->broken)
         snprintf(x->broken, sizeof x->broken, "adapter: %s%s%.300s", what, detail ? ": " : "",
                  detail ? detail : "");
-    cm_virtclock_busy(w->clock, -x->runnable);
+    if (!w->real_time)
+        cm_virtclock_busy(w->clock, -x->runnable);
     x->runnable = 0;
     w->pending = 0;
     event_base_loopbreak(w->base);
@@ -164,6 +169,8 @@ static void on_wake(void *arg)
 static void on_idle(hr_exec *x, json_t *m)
 {
     hr_world *w = x->w;
+    if (w->real_time) /* its own clock and timers: nothing to schedule for it */
+        return;
     if (x->runnable <= 0)
         return fail(x, "\"idle\" without a line to answer", NULL);
     x->runnable--;
@@ -195,6 +202,11 @@ static void on_hello(hr_exec *x, json_t *m)
     if (json_integer_value(json_object_get(m, "protocol")) != HR_PROTO_VERSION)
         return fail(x, "speaks another protocol version than 1", NULL);
     x->hello = json_incref(m);
+    if (!x->w->real_time && !hr_proto_has(m, "virtual_clock")) {
+        /* it keeps its own time: no "idle" will come; the run starts again in real time */
+        cm_virtclock_busy(x->w->clock, -x->runnable);
+        x->runnable = 0;
+    }
 }
 
 static void handle_line(hr_exec *x, const char *line, size_t len)
@@ -349,6 +361,38 @@ static int settled(void *arg)
     return *x->broken || (x->hello && x->runnable == 0);
 }
 
+static int has_hello(void *arg)
+{
+    return ((hr_exec *)arg)->hello != NULL;
+}
+
+/* Whether the adapter can run this scenario on this clock: the reason in w->skip, or a
+ * restart in real time (w->want_real) for an adapter that reads the wall clock. */
+static void decide(hr_world *w, hr_exec *x)
+{
+    char buf[160];
+    const char *why = hr_proto_missing(x->hello, w->scn, buf, sizeof buf);
+    double total = 0;
+    size_t i;
+    json_t *step;
+    json_array_foreach(json_object_get(w->scn, "steps"), i, step) total +=
+        json_number_value(json_object_get(step, "seconds"));
+    if (!why && !w->real_time && !hr_proto_has(x->hello, "virtual_clock")) {
+        if (hr_proto_has(x->hello, "real_clock"))
+            w->want_real = 1;
+        else
+            why = "needs capability virtual_clock or real_clock";
+    } else if (!why && w->real_time && total > HR_BROWSER_MAX_SECONDS) {
+        snprintf(buf, sizeof buf,
+                 "the scenario advances %.0f s; a real-time adapter runs scenarios of at most "
+                 "%d s (capability virtual_clock for the rest)",
+                 total, HR_BROWSER_MAX_SECONDS);
+        why = buf;
+    }
+    if (why)
+        snprintf(w->skip, sizeof w->skip, "%s", why);
+}
+
 int hr_exec_open(hr_world *w, const char *cmd)
 {
     hr_exec *x = calloc(1, sizeof *x);
@@ -366,17 +410,47 @@ int hr_exec_open(hr_world *w, const char *cmd)
     }
     send_line(x, json_pack("{s:s, s:i, s:s, s:o, s:s}", "type", "hello", "protocol",
                            HR_PROTO_VERSION, "issuer", w->client_issuer, "client",
-                           client_settings(w), "clock", "virtual"));
-    int rc = cm_loop_run(w->base, w->clock, settled, x, cm_clock_now(w->clock), 5000);
-    if (!*x->broken && (rc == CM_LOOP_STUCK || !x->hello))
-        fail(x, "no \"hello\" and \"idle\" within 5 s", NULL);
+                           client_settings(w), "clock", w->real_time ? "real" : "virtual"));
+    if (w->real_time) {
+        x->cond = has_hello;
+        if (hr_exec_wait_real(w, 5000, 2) == 0)
+            fail(x, "no \"hello\" within 5 s", NULL);
+    } else {
+        int rc = cm_loop_run(w->base, w->clock, settled, x, cm_clock_now(w->clock), 5000);
+        if (!*x->broken && (rc == CM_LOOP_STUCK || !x->hello))
+            fail(x, "no \"hello\" and \"idle\" within 5 s", NULL);
+    }
     if (hr_exec_broken(w))
         return -1;
-    char buf[120];
-    const char *why = hr_proto_missing(x->hello, w->scn, buf, sizeof buf);
-    if (why)
-        snprintf(w->skip, sizeof w->skip, "%s", why);
+    decide(w, x);
     return 0;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+}
+
+int hr_exec_wait_real(hr_world *w, int64_t limit_ms, int until)
+{
+    hr_exec *x = w->exec;
+    int64_t deadline = cm_wallclock_ms() + limit_ms;
+    if (!x->tick)
+        x->tick = evtimer_new(w->base, on_tick, NULL);
+    for (;;) {
+        if (hr_exec_broken(w))
+            return -1;
+        if ((until == 1 && w->pending == 0) || (until == 2 && x->cond(x)))
+            return 1;
+        int64_t left = deadline - cm_wallclock_ms();
+        if (left <= 0)
+            return 0;
+        if (left > 100) /* wake up to notice an adapter that died */
+            left = 100;
+        struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
+        evtimer_add(x->tick, &tv);
+        event_base_loop(w->base, EVLOOP_ONCE);
+    }
 }
 
 int hr_exec_broken(hr_world *w)
@@ -438,6 +512,8 @@ void hr_exec_close(hr_world *w)
         kill(x->pid, SIGKILL);
         waitpid(x->pid, NULL, 0);
     }
+    if (x->tick)
+        event_free(x->tick);
     json_decref(x->hello);
     json_decref(x->stderr_tail);
     free(x);

@@ -98,7 +98,7 @@ json_t *hr_proto_parse(const char *line, size_t len, char *err, size_t errlen)
     return NULL;
 }
 
-static int has_cap(json_t *hello, const char *cap)
+int hr_proto_has(json_t *hello, const char *cap)
 {
     size_t i;
     json_t *c;
@@ -118,14 +118,12 @@ const char *hr_proto_missing(json_t *hello, json_t *scn, char *buf, size_t n)
     json_t *tabs = json_object_get(cl, "tabs");
     if (tabs && json_integer_value(tabs) > 1)
         return "several client instances sharing storage are not part of protocol 1";
-    if (!methods && !has_cap(hello, "refresh"))
+    if (!methods && !hr_proto_has(hello, "refresh"))
         return "needs capability refresh";
-    json_array_foreach(methods, i, m) if (!has_cap(hello, json_string_value(m)))
+    json_array_foreach(methods, i, m) if (!hr_proto_has(hello, json_string_value(m)))
     {
         snprintf(buf, n, "needs capability %s", json_string_value(m));
         return buf;
     }
-    if (!has_cap(hello, "virtual_clock"))
-        return "needs capability virtual_clock (real-time adapters are not supported yet)";
     return NULL;
 }

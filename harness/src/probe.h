@@ -51,6 +51,8 @@ void pb_wait(probe *p, double seconds);
 void pb_row(probe *p, const char *name, const char *value, int ok, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/** The value of an earlier row (borrowed), or NULL. */
+const char *pb_value(probe *p, const char *name);
 /** The probes, in order (probe_checks.c). */
 void pb_run_all(probe *p);
 

@@ -182,6 +182,12 @@ static void probe_refresh_family(probe *p)
         return;
     }
     const char *rt0 = jstr(t, "refresh_token");
+    if (!rt0) {
+        pb_row(p, "refresh", "no refresh tokens", -1,
+               "the login's token response has no refresh_token: renewal only by prompt=none");
+        json_decref(t);
+        return;
+    }
     pb_resp r;
     pb_refresh(p, rt0, &r);
     if (r.err || r.status != 200 || !jstr(r.json, "access_token")) {
@@ -215,11 +221,16 @@ static void probe_offline_access(probe *p)
         pb_row(p, "offline_access_required", "not measured", -1, "needs --login-command");
         return;
     }
+    const char *refresh = pb_value(p, "refresh");
+    if (refresh && !strcmp(refresh, "no refresh tokens")) {
+        pb_row(p, "offline_access_required", "not applicable", -1, "no refresh tokens at all");
+        return;
+    }
     char why[200];
     setenv("RENEWLAB_PROBE_SCOPE", "openid", 1); /* the login command asks without it */
     json_t *t = pb_tokens(p, "offline_access", why, sizeof why);
     unsetenv("RENEWLAB_PROBE_SCOPE");
-    int required = !t;
+    int required = !jstr(t, "refresh_token");
     pb_row(p, "offline_access_required", required ? "yes" : "no", -1, "%s",
            required ? "no refresh token without the offline_access scope (OIDC Core §11)"
                     : "a refresh token without offline_access too");
@@ -323,8 +334,9 @@ static void probe_revocation(probe *p)
            answer(&r, buf, sizeof buf));
     pb_resp_dispose(&r);
     json_t *t = pb_tokens(p, "revocation", why, sizeof why);
-    if (!t) {
-        pb_row(p, "revocation", "not measured", -1, "%s", why);
+    if (!jstr(t, "refresh_token")) {
+        pb_row(p, "revocation", "not measured", -1, "%s", t ? "no refresh token to revoke" : why);
+        json_decref(t);
         return;
     }
     revoke_refresh_token(p, t);
@@ -372,6 +384,43 @@ static void probe_prompt_none(probe *p)
         pb_row(p, "prompt_none_with_session", "not measured", -1, "needs --session-cookie");
 }
 
+/* refresh_expires_in (Keycloak and mock-idp send it) twice, a moment apart: a sliding
+ * (idle) lifetime starts again, an absolute one counts down. */
+static void probe_lifetime(probe *p)
+{
+    char why[200];
+    json_t *t = pb_tokens(p, "refresh lifetime", why, sizeof why);
+    if (!jstr(t, "refresh_token")) {
+        pb_row(p, "refresh_lifetime", "not measured", -1, "%s", t ? "no refresh token" : why);
+        json_decref(t);
+        return;
+    }
+    pb_resp a, b;
+    pb_refresh(p, jstr(t, "refresh_token"), &a);
+    const char *next =
+        jstr(a.json, "refresh_token") ? jstr(a.json, "refresh_token") : jstr(t, "refresh_token");
+    json_t *first = json_object_get(a.json, "refresh_expires_in");
+    if (a.status != 200 || !json_is_integer(first)) {
+        pb_row(p, "refresh_lifetime", "not advertised", -1,
+               "no refresh_expires_in: absolute vs idle lifetimes need hours of waiting; "
+               "rehearse them with mock-idp presets");
+    } else {
+        pb_wait(p, 2.0);
+        pb_refresh(p, next, &b);
+        json_t *second = json_object_get(b.json, "refresh_expires_in");
+        json_int_t s1 = json_integer_value(first), s2 = json_integer_value(second);
+        if (b.status == 200 && json_is_integer(second))
+            pb_row(p, "refresh_lifetime", s2 >= s1 ? "idle (sliding)" : "absolute", -1,
+                   "refresh_expires_in %lld s, then %lld s two seconds later", (long long)s1,
+                   (long long)s2);
+        else
+            pb_row(p, "refresh_lifetime", "not measured", -1, "the second refresh failed");
+        pb_resp_dispose(&b);
+    }
+    pb_resp_dispose(&a);
+    json_decref(t);
+}
+
 void pb_run_all(probe *p)
 {
     probe_discovery(p);
@@ -380,6 +429,5 @@ void pb_run_all(probe *p)
     probe_offline_access(p);
     probe_revocation(p);
     probe_prompt_none(p);
-    pb_row(p, "refresh_lifetime", "not measured", -1,
-           "absolute vs idle lifetimes need hours of waiting: use a mock-idp preset to rehearse");
+    probe_lifetime(p);
 }

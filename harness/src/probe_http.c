@@ -154,8 +154,8 @@ static json_t *run_login(probe *p, char *why, size_t n)
     int rc = f ? pclose(f) : -1;
     json_t *t = b.data ? json_loads(b.data, 0, NULL) : NULL;
     cm_strbuf_dispose(&b);
-    if (rc != 0 || !json_is_string(json_object_get(t, "refresh_token"))) {
-        snprintf(why, n, "the login command failed (status %d) or printed no refresh_token", rc);
+    if (rc != 0 || !json_is_string(json_object_get(t, "access_token"))) {
+        snprintf(why, n, "the login command failed (status %d) or printed no token response", rc);
         json_decref(t);
         return NULL;
     }
@@ -208,6 +208,16 @@ void pb_row(probe *p, const char *name, const char *value, int ok, const char *f
     json_array_append_new(p->rows, json_pack("{s:s, s:s, s:o, s:s}", "capability", name, "value",
                                              value, "ok", ok < 0 ? json_null() : json_boolean(ok),
                                              "evidence", text));
+}
+
+const char *pb_value(probe *p, const char *name)
+{
+    size_t i;
+    json_t *row;
+    json_array_foreach(
+        p->rows, i, row) if (!strcmp(json_string_value(json_object_get(row, "capability")),
+                                     name)) return json_string_value(json_object_get(row, "value"));
+    return NULL;
 }
 
 static int fetch_discovery(probe *p, char *err, size_t n)

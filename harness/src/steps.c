@@ -32,6 +32,8 @@ static int wait_ops(hr_world *w, const char *what)
 
 static int advance(hr_world *w, double seconds)
 {
+    if (w->exec && w->real_time) /* a real-time adapter: the wall clock passes */
+        return hr_exec_wait_real(w, (int64_t)(seconds * 1000.0), 0) < 0 ? -1 : 0;
     int64_t until = cm_clock_now(w->clock) + (int64_t)(seconds * 1000.0);
     int rc = cm_loop_run(w->base, w->clock, NULL, NULL, until, STUCK_REAL_MS);
     if (hr_exec_broken(w))
@@ -262,6 +264,15 @@ static int exec_step(hr_world *w, const char *what, json_t *step)
         msg = json_pack("{s:s}", "type", "logout");
     }
     hr_exec_command(w, msg);
+    if (w->real_time) {
+        json_t *t = json_object_get(json_object_get(w->scn, "client"), "request_timeout");
+        int64_t limit = (int64_t)((t ? json_number_value(t) : 10) * 1000) * 8 + 5000;
+        int rc = hr_exec_wait_real(w, limit, 1);
+        if (rc == 0)
+            snprintf(w->error, sizeof w->error, "%s did not complete within %lld s", what,
+                     (long long)(limit / 1000));
+        return rc == 1 ? 0 : -1;
+    }
     int rc = wait_ops(w, what);
     return hr_exec_broken(w) ? -1 : rc;
 }

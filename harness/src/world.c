@@ -223,7 +223,7 @@ static int setup_idp(hr_world *w, json_t *scn, uint64_t seed)
     /* browsers: the IdP on another site than the app (localhost vs 127.0.0.1), with a
      * cookie a cross-site iframe may carry (BROWSER.md) */
     idp_options opts = {.signing_key = shared_signing_key(),
-                        .issuer = w->real_time ? "http://localhost:{port}" : NULL};
+                        .issuer = w->browser ? "http://localhost:{port}" : NULL};
     if (idp_config_demo(&cfg) == 0) {
         size_t k;
         json_t *name;
@@ -231,7 +231,7 @@ static int setup_idp(hr_world *w, json_t *scn, uint64_t seed)
         cfg->discovery_omit.items = calloc(json_array_size(omit) + 1, sizeof(char *));
         json_array_foreach(omit, k, name) cfg->discovery_omit.items[cfg->discovery_omit.n++] =
             strdup(json_string_value(name));
-        if (w->real_time) {
+        if (w->browser) {
             free(cfg->cookie.same_site);
             cfg->cookie.same_site = strdup("None");
             cfg->cookie.secure = 1;
@@ -286,12 +286,13 @@ static int setup_tabs(hr_world *w, json_t *cl, uint64_t seed)
     return 0;
 }
 
-int hr_world_init(hr_world *w, json_t *scn, const char *target, uint64_t seed)
+int hr_world_init(hr_world *w, json_t *scn, const char *target, uint64_t seed, int exec_real)
 {
     memset(w, 0, sizeof *w);
     w->scn = scn;
     w->target = target;
-    w->real_time = strcmp(target, "core") != 0 && strncmp(target, "exec:", 5) != 0;
+    w->browser = strcmp(target, "core") != 0 && strncmp(target, "exec:", 5) != 0;
+    w->real_time = w->browser || exec_real;
     w->events = json_array();
     w->steps = json_array();
     json_t *cl = json_object_get(scn, "client");
@@ -312,7 +313,7 @@ int hr_world_init(hr_world *w, json_t *scn, const char *target, uint64_t seed)
         w->start_ms = cm_clock_now(w->clock);
     if (setup_idp(w, scn, seed) != 0)
         return -1;
-    if (w->real_time)
+    if (w->browser)
         return hr_page_open(w);
     if (!strncmp(target, "exec:", 5)) {
         client_config(w, cl); /* the issuer the client is given (issuer_suffix) */

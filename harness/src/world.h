@@ -40,7 +40,9 @@ struct hr_world {
     char client_issuer[400];
     int last_status; /* of the last client operation (start, login, logout) */
     int cookies_blocked;
-    int real_time;          /* the wall clock (browser targets) instead of the virtual one */
+    int real_time; /* the wall clock (browser, real-time exec) instead of the virtual one */
+    int browser;   /* a browser target (iframe, oidc-client-ts) */
+    int want_real; /* exec: the adapter reads the wall clock: start again in real time */
     json_t *events, *steps; /* what happened, for the judge and the reports */
     int pending;            /* operations still running in the current step */
     char error[400];        /* an infrastructure failure */
@@ -51,7 +53,8 @@ struct hr_world {
     char skip[200];         /* why the target cannot run this scenario (exec capabilities) */
 };
 
-int hr_world_init(hr_world *w, json_t *scn, const char *target, uint64_t seed);
+/** Set up a run; @p exec_real: an exec target whose adapter reads the wall clock. */
+int hr_world_init(hr_world *w, json_t *scn, const char *target, uint64_t seed, int exec_real);
 void hr_world_dispose(hr_world *w);
 /** Run the scenario's steps. 0, or -1 with w->error set (infrastructure). */
 int hr_world_play(hr_world *w);
@@ -75,6 +78,9 @@ void hr_page_close(hr_world *w);
 int hr_exec_open(hr_world *w, const char *cmd);
 void hr_exec_command(hr_world *w, json_t *msg);
 int hr_exec_broken(hr_world *w);
+/** Real-time exec: run the loop until the commands under way are done (1), @p limit_ms
+ * passes (0; with @p until_done 0 this is a plain wait), or the adapter broke (-1). */
+int hr_exec_wait_real(hr_world *w, int64_t limit_ms, int until_done);
 void hr_exec_close(hr_world *w);
 
 #endif

@@ -41,6 +41,21 @@ typedef struct issue_args {
     idp_token *new_rt; /* refresh token to return, NULL = none */
 } issue_args;
 
+/* refresh_expires_in (as Keycloak sends it): how long the refresh token the client now
+ * holds stays usable, the earlier of its absolute expiry and the idle lifetime. */
+static void refresh_expires_in(json_t *body, const issue_args *a, int64_t now)
+{
+    const idp_token *rt = a->new_rt ? a->new_rt : a->fam ? a->fam->current_rt : NULL;
+    if (!rt)
+        return;
+    int64_t left = rt->expires_ms ? rt->expires_ms - now : 0;
+    int64_t idle = a->client->refresh.idle_ms;
+    if (idle && (!left || idle < left))
+        left = idle;
+    if (left > 0)
+        json_object_set_new(body, "refresh_expires_in", json_integer(left / 1000));
+}
+
 static void answer_tokens(idp_server *s, const idp_req *rq, idp_resp *rs, const issue_args *a)
 {
     idp_token *at =
@@ -60,6 +75,7 @@ static void answer_tokens(idp_server *s, const idp_req *rq, idp_resp *rs, const 
     }
     if (a->new_rt)
         json_object_set_new(body, "refresh_token", json_string(a->new_rt->value));
+    refresh_expires_in(body, a, rq->now_ms);
     note_issued(rs, at, a->new_rt);
     if (rs->trace) /* the token's real lifetime, whatever a fault makes the body say */
         json_object_set_new(rs->trace, "expires_in",

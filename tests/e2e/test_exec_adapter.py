@@ -108,3 +108,24 @@ def test_the_python_adapter_passes_every_refresh_token_scenario(tmp_path):
     bad = {k: (v["verdict"], v.get("reason")) for k, v in runs.items()
            if v["verdict"] not in ("pass", "skip")}
     assert not bad and len(runs) - len(skipped) >= 50 and r.returncode == 0, bad
+
+
+def test_a_real_time_adapter_runs_the_short_scenarios_on_the_wall_clock(tmp_path):
+    """py-adapter --real-time reads the wall clock and makes its own HTTP requests: the
+    harness runs the scenarios that fit in 30 s in real time and skips the others."""
+    import sys
+    short = ["rt_rotating_happy", "rt_reuse_same_tab", "rt_invalid_grant_expired",
+             "revoke_on_signout"]
+    paths = [os.path.join(os.path.dirname(__file__), "..", "..", "scenarios", s + ".json")
+             for s in short + ["rt_timeout"]]
+    r, report = run_json(tmp_path, "--target",
+                         exec_target(f"{sys.executable} {PY_ADAPTER} --real-time"), "--jobs", "4",
+                         *paths)
+    runs = {run["scenario"]: run for run in report["runs"]}
+    for s in short:
+        assert runs[s]["verdict"] == "pass" and runs[s]["clock"] == "wall", (s, runs[s].get("reason"))
+        # the adapter's own requests reached the IdP: the trace has them
+        assert any(e["endpoint"] == "token" for e in runs[s]["trace"])
+    assert runs["rt_timeout"]["verdict"] == "skip"
+    assert "at most 30 s" in runs["rt_timeout"]["reason"]
+    assert r.returncode == 0

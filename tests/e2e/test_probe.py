@@ -30,6 +30,11 @@ def probe(idp, tmp_path, *extra):
     ("offline-access-required", {"offline_access_required": "yes", "refresh": "works"}),
     ("dex-no-prompt-none", {"prompt_none_without_session": "ignored (answers a page)",
                             "prompt_none_with_session": "ignored (answers a page)"}),
+    ("no-refresh-tokens", {"refresh": "no refresh tokens", "offline_access_required": "not applicable",
+                           "prompt_none_with_session": "supported (code)"}),
+    ("short-idle-lifetime", {"refresh_lifetime": "idle (sliding)", "refresh": "works"}),
+    ("rotation-with-grace", {"rotation": "yes", "reuse_detection": "not seen",
+                             "grace_window": "unknown"}),
 ])
 def test_the_matrix_reports_each_preset(start_idp, tmp_path, preset, expect):
     idp = start_idp("--preset", preset)
@@ -48,6 +53,7 @@ def test_the_default_demo_client(idp, tmp_path):
     assert values["id_token_on_refresh"] == "yes, conforms"
     assert values["revocation"] == "works" and values["revocation_unknown_token"] == "200"
     assert values["revocation_cascade"] == "yes"
+    assert values["refresh_lifetime"] == "absolute"  # one day from the login, counting down
     assert values["prompt_none_with_session"] == "supported (code)"
     assert values["prompt_none_without_session"] == "supported (error)"
     assert "login_required" in rows["prompt_none_without_session"]["evidence"]

@@ -46,4 +46,4 @@ tokens = json.load(call(ISSUER + "/token", form,
                         {"Content-Type": "application/x-www-form-urlencoded"}))
 tokens["cookie"] = cookie
 print(json.dumps(tokens))
-sys.exit(0 if "refresh_token" in tokens else 3)
+sys.exit(0 if "access_token" in tokens else 3)

@@ -60,4 +60,4 @@ const tok = await fetch(`${issuer}/token`, {
 const tokens = await tok.json();
 tokens.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
 console.log(JSON.stringify(tokens));
-process.exit(tokens.refresh_token ? 0 : 3);
+process.exit(tokens.access_token ? 0 : 3);

@@ -98,7 +98,8 @@ typedef struct rc_transport {
 } rc_transport;
 
 /** The default transport: libevent's evhttp client on @p base, counting requests in
- * flight on @p clock; https verified against the system CAs or @p ca_file (NULL = system).
+ * flight on @p clock; https verified against the system CAs or @p ca_file (NULL = system;
+ * the system bundle is loaded on the first https request, @p ca_file at once).
  * Returns a transport to free with rc_transport_evhttp_free, or RC_E* through *out. */
 int rc_transport_evhttp_new(struct event_base *base, cm_clock *clock, const char *ca_file,
                             rc_transport *out);

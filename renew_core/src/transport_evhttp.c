@@ -16,6 +16,7 @@ typedef struct evt {
     struct event_base *base;
     cm_clock *clock;
     SSL_CTX *ssl;
+    int system_cas;       /* the system CAs are loaded on the first https request (1 = not yet) */
     struct pending *live; /* requests under way, and connections waiting to be freed */
 } evt;
 
@@ -99,7 +100,10 @@ static struct evhttp_connection *connect_to(evt *t, const struct evhttp_uri *u, 
 {
     const char *scheme = evhttp_uri_get_scheme(u);
     if (scheme && strcmp(scheme, "https") == 0) {
-        if (!t->ssl)
+        /* loading the system CA bundle decodes every certificate in it: only when needed */
+        if (t->ssl && t->system_cas && SSL_CTX_set_default_verify_paths(t->ssl) == 1)
+            t->system_cas = 0;
+        if (!t->ssl || t->system_cas)
             return NULL;
         SSL *ssl = SSL_new(t->ssl);
         if (!ssl)
@@ -207,8 +211,8 @@ int rc_transport_evhttp_new(struct event_base *base, cm_clock *clock, const char
     if (t->ssl) {
         SSL_CTX_set_verify(t->ssl, SSL_VERIFY_PEER, NULL);
         SSL_CTX_set_min_proto_version(t->ssl, TLS1_2_VERSION);
-        int ok = ca_file ? SSL_CTX_load_verify_locations(t->ssl, ca_file, NULL)
-                         : SSL_CTX_set_default_verify_paths(t->ssl);
+        int ok = ca_file ? SSL_CTX_load_verify_locations(t->ssl, ca_file, NULL) : 1;
+        t->system_cas = !ca_file;
         if (ok != 1) {
             SSL_CTX_free(t->ssl);
             free(t);

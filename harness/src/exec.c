@@ -35,9 +35,7 @@ struct hr_exec {
     long seq;                           /* commands sent */
     long lines;                         /* lines read, for error messages */
     cm_timer *wake;
-    struct event *tick;   /* real time: the waiting loop's wake-up */
-    int (*cond)(void *x); /* real time: what the handshake waits for */
-    cm_map http;          /* request id -> http_call in flight (for http_cancel) */
+    cm_map http; /* request id -> http_call in flight (for http_cancel) */
     char broken[400];
 };
 
@@ -361,9 +359,23 @@ static int settled(void *arg)
     return *x->broken || (x->hello && x->runnable == 0);
 }
 
-static int has_hello(void *arg)
+/* Real-time waits: until the adapter said hello, or until its commands are done. */
+static int hello_state(hr_world *w, void *arg)
 {
-    return ((hr_exec *)arg)->hello != NULL;
+    (void)arg;
+    return hr_exec_broken(w) ? -1 : w->exec->hello != NULL;
+}
+
+static int done_state(hr_world *w, void *arg)
+{
+    (void)arg;
+    return hr_exec_broken(w) ? -1 : w->pending == 0;
+}
+
+static int broken_state(hr_world *w, void *arg)
+{
+    (void)arg;
+    return hr_exec_broken(w) ? -1 : 0;
 }
 
 /* Whether the adapter can run this scenario on this clock: the reason in w->skip, or a
@@ -412,8 +424,7 @@ int hr_exec_open(hr_world *w, const char *cmd)
                            HR_PROTO_VERSION, "issuer", w->client_issuer, "client",
                            client_settings(w), "clock", w->real_time ? "real" : "virtual"));
     if (w->real_time) {
-        x->cond = has_hello;
-        if (hr_exec_wait_real(w, 5000, 2) == 0)
+        if (hr_world_wait_real(w, hello_state, NULL, 5000) == 0)
             fail(x, "no \"hello\" within 5 s", NULL);
     } else {
         int rc = cm_loop_run(w->base, w->clock, settled, x, cm_clock_now(w->clock), 5000);
@@ -426,31 +437,9 @@ int hr_exec_open(hr_world *w, const char *cmd)
     return 0;
 }
 
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+int hr_exec_wait_real(hr_world *w, int64_t limit_ms, int until_done)
 {
-    (void)fd, (void)what, (void)arg;
-}
-
-int hr_exec_wait_real(hr_world *w, int64_t limit_ms, int until)
-{
-    hr_exec *x = w->exec;
-    int64_t deadline = cm_wallclock_ms() + limit_ms;
-    if (!x->tick)
-        x->tick = evtimer_new(w->base, on_tick, NULL);
-    for (;;) {
-        if (hr_exec_broken(w))
-            return -1;
-        if ((until == 1 && w->pending == 0) || (until == 2 && x->cond(x)))
-            return 1;
-        int64_t left = deadline - cm_wallclock_ms();
-        if (left <= 0)
-            return 0;
-        if (left > 100) /* wake up to notice an adapter that died */
-            left = 100;
-        struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
-        evtimer_add(x->tick, &tv);
-        event_base_loop(w->base, EVLOOP_ONCE);
-    }
+    return hr_world_wait_real(w, until_done ? done_state : broken_state, NULL, limit_ms);
 }
 
 int hr_exec_broken(hr_world *w)
@@ -512,8 +501,6 @@ void hr_exec_close(hr_world *w)
         kill(x->pid, SIGKILL);
         waitpid(x->pid, NULL, 0);
     }
-    if (x->tick)
-        event_free(x->tick);
     json_decref(x->hello);
     json_decref(x->stderr_tail);
     free(x);

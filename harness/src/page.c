@@ -14,7 +14,6 @@
 #define LOAD_LIMIT_MS 15000  /* launch to the app page ready: ~0.4 s measured here */
 #define LOGIN_LIMIT_MS 15000 /* the whole code flow in the browser: < 1 s measured */
 #define FINISH_LIMIT_MS 5000
-#define BROWSER_POLL_MS 100
 
 struct hr_page {
     hr_apphost *app;
@@ -23,7 +22,6 @@ struct hr_page {
     int hijacked;         /* the app page was navigated away (no page left to command) */
     json_int_t done_seq;  /* the last command the page finished */
     char page_error[400]; /* a script failure in the page */
-    struct event *wake;
 };
 
 static double num(json_t *obj, const char *key, double dflt)
@@ -74,35 +72,29 @@ static int browser_gone(hr_world *w)
     return 1;
 }
 
-static void on_wake(evutil_socket_t fd, short what, void *arg)
+typedef struct page_wait {
+    page_cond cond;
+    long arg;
+} page_wait;
+
+static int page_state(hr_world *w, void *arg)
 {
-    (void)fd, (void)what, (void)arg;
+    page_wait *pw = arg;
+    if (*w->page->page_error) {
+        snprintf(w->error, sizeof w->error, "%s", w->page->page_error);
+        return -1;
+    }
+    if (browser_gone(w))
+        return -1;
+    return pw->cond && pw->cond(w, pw->arg) ? 1 : 0;
 }
 
 /* Run the loop until @p cond holds (1) or @p limit_ms pass (0); -1 when the browser died
  * or the page failed (w->error set). */
 static int wait_page(hr_world *w, page_cond cond, long arg, int64_t limit_ms)
 {
-    hr_page *p = w->page;
-    int64_t deadline = cm_wallclock_ms() + limit_ms;
-    for (;;) {
-        if (*p->page_error) {
-            snprintf(w->error, sizeof w->error, "%s", p->page_error);
-            return -1;
-        }
-        if (browser_gone(w))
-            return -1;
-        if (cond && cond(w, arg))
-            return 1;
-        int64_t left = deadline - cm_wallclock_ms();
-        if (left <= 0)
-            return 0;
-        if (left > BROWSER_POLL_MS) /* wake up to notice a browser that died */
-            left = BROWSER_POLL_MS;
-        struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
-        evtimer_add(p->wake, &tv);
-        event_base_loop(w->base, EVLOOP_ONCE);
-    }
+    page_wait pw = {cond, arg};
+    return hr_world_wait_real(w, page_state, &pw, limit_ms);
 }
 
 static int page_ready(hr_world *w, long n)
@@ -178,8 +170,7 @@ int hr_page_open(hr_world *w)
 {
     hr_page *p = calloc(1, sizeof *p);
     char err[300];
-    if (!p || !(p->wake = evtimer_new(w->base, on_wake, NULL))) {
-        free(p);
+    if (!p) {
         snprintf(w->error, sizeof w->error, "out of memory");
         return -1;
     }
@@ -277,8 +268,6 @@ void hr_page_close(hr_world *w)
     w->console = hr_browser_console(&p->browser);
     hr_browser_close(&p->browser);
     hr_apphost_free(p->app);
-    if (p->wake)
-        event_free(p->wake);
     free(p);
     w->page = NULL;
 }

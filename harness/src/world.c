@@ -43,6 +43,38 @@ static void tab_inflight(void *ctx, int delta)
     c->inflight(c->ctx, delta);
 }
 
+/* ---- waiting on the wall clock (browser and real-time exec targets) ----------------- */
+
+#define REAL_POLL_MS 100
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+}
+
+int hr_world_wait_real(hr_world *w, hr_wait_state state, void *arg, int64_t limit_ms)
+{
+    struct event *tick = evtimer_new(w->base, on_tick, NULL);
+    if (!tick) {
+        snprintf(w->error, sizeof w->error, "out of memory");
+        return -1;
+    }
+    int64_t deadline = cm_wallclock_ms() + limit_ms;
+    int rc;
+    while ((rc = state(w, arg)) == 0) {
+        int64_t left = deadline - cm_wallclock_ms();
+        if (left <= 0)
+            break;
+        if (left > REAL_POLL_MS) /* wake up to notice a child process that died */
+            left = REAL_POLL_MS;
+        struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
+        evtimer_add(tick, &tv);
+        event_base_loop(w->base, EVLOOP_ONCE);
+    }
+    event_free(tick);
+    return rc;
+}
+
 /* ---- events ------------------------------------------------------------------------ */
 
 void hr_world_event(hr_world *w, const char *name, json_t *fields)

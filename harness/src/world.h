@@ -58,6 +58,12 @@ int hr_world_init(hr_world *w, json_t *scn, const char *target, uint64_t seed, i
 void hr_world_dispose(hr_world *w);
 /** Run the scenario's steps. 0, or -1 with w->error set (infrastructure). */
 int hr_world_play(hr_world *w);
+/** What a real-time wait asks after each turn of the loop: 1 done, 0 go on, -1 broken
+ * (w->error set). */
+typedef int (*hr_wait_state)(hr_world *w, void *arg);
+/** Run the loop on the wall clock until @p state is not 0 (its value) or @p limit_ms pass
+ * (0). It wakes at least every 100 ms, so @p state notices a child process that died. */
+int hr_world_wait_real(hr_world *w, hr_wait_state state, void *arg, int64_t limit_ms);
 /** Record a client event @p name (tab 0, now) with the reason, method, transient and detail
  * of @p fields (borrowed), for the targets whose client reports in JSON (browser, exec). */
 void hr_world_event(hr_world *w, const char *name, json_t *fields);

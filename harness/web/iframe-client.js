@@ -241,7 +241,6 @@
   };
 
   P.command = async function (cmd) {
-    var self = this;
     if (cmd.do === 'login') return this.link.loginAtIdp(cmd.sub);
     if (cmd.do === 'use') {
       await this.link.concurrently(cmd.count, this.getToken.bind(this));

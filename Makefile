@@ -53,6 +53,19 @@ asan-test: deps
 	RENEWLAB_BUILD=$(abspath $(ASAN_BUILD)) MOCK_IDP_BIN=$(abspath $(ASAN_BUILD))/bin/mock-idp \
 	  RENEWLAB_SANITIZED=1 $(PYTEST) -q tests/e2e
 
+TSAN_BUILD ?= build-tsan
+TSAN_SUITES = test_workers.py test_refresh.py test_faults.py test_fault_rules.py test_control.py
+
+# mock-idp built with ThreadSanitizer, serving from 4 worker loops: a data race stops the
+# server (halt_on_error), and the fixtures assert on its exit status.
+tsan-test: deps
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DRENEWLAB_TSAN=ON \
+	  -DRENEWLAB_TESTS=OFF >/dev/null
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target mock-idp
+	cd tests/e2e && TSAN_OPTIONS="halt_on_error=1 exitcode=66" RENEWLAB_IDP_WORKERS=4 \
+	  MOCK_IDP_BIN=$(abspath $(TSAN_BUILD))/bin/mock-idp RENEWLAB_SANITIZED=1 \
+	  $(PYTEST) -q -p no:cacheprovider $(TSAN_SUITES)
+
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 15
 FUZZ_TARGETS = form b64url jwt jwks config scenario http exec_proto

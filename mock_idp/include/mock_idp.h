@@ -35,10 +35,19 @@ typedef struct idp_options {
     const char *tls_cert, *tls_key;
     const char *const *presets; /* applied in order after the config */
     size_t n_presets;
-    size_t trace_limit; /* entries kept in memory (ring buffer); 0: 100000 */
-    size_t state_limit; /* grants, sessions, codes kept (oldest evicted); 0: 10000 */
-    void *signing_key;  /* an EVP_PKEY to sign with (borrowed, reference taken); NULL: from
-                         * the config (generated, or its signing_key file) */
+    size_t trace_limit;       /* entries kept in memory (ring buffer); 0: 100000 */
+    size_t trace_bytes;       /* ... and at most this much memory for them; 0: 8 MB */
+    size_t state_limit;       /* grants, sessions, codes kept (oldest evicted); 0: 10000 */
+    void *signing_key;        /* an EVP_PKEY to sign with (borrowed, reference taken); NULL: from
+                               * the config (generated, or its signing_key file) */
+    size_t grant_tokens_kept; /* per grant, the newest N access tokens and N rotated refresh
+                               * tokens are kept (older ones are forgotten: reuse of one
+                               * reads as unknown); 0: 64 */
+    int trace_off;            /* no trace at all (the load model counts requests itself) */
+    size_t workers;           /* event loops serving HTTP from one listening socket, each on its own
+                               * thread but the caller's; 0 or 1: one loop, on the caller's base. Needs
+                               * evthread_use_pthreads() before that event_base was made, and a real
+                               * clock: the harness's virtual clock runs one loop */
 } idp_options;
 
 /** A short English description of an idp_status. */
@@ -65,7 +74,8 @@ int idp_server_new(struct event_base *base, cm_clock *clock, cm_rng rng, idp_con
                    const idp_options *opts, idp_server **out, char *err, size_t errlen);
 /** Bind @p host:@p port (0 = any free port) and start serving. */
 int idp_server_listen(idp_server *s, const char *host, int port, char *err, size_t errlen);
-/** The issuer URL (borrowed; valid after listen). */
+/** The issuer URL (borrowed; valid after listen, or at once when the issuer given has no
+ * "{port}"). */
 const char *idp_server_issuer(const idp_server *s);
 /** The bound port, or -1 before listen. */
 int idp_server_port(const idp_server *s);
@@ -77,6 +87,29 @@ void idp_server_drain(idp_server *s, void (*drained)(void *arg), void *arg);
  * 503. Returns how many were ended; the caller then runs the loop a little longer (a
  * drain) to flush them. */
 int idp_server_shutdown(idp_server *s);
+/** One request served in-process, without a socket (the load model's transport). All
+ * strings borrowed. */
+typedef struct idp_inproc_request {
+    const char *method; /* "GET", "POST", ... */
+    const char *target; /* path and query: "/token", "/authorize?client_id=..." */
+    const char *content_type, *authorization, *cookie; /* header values, or NULL */
+    const char *body;
+    size_t body_len;
+} idp_inproc_request;
+
+typedef struct idp_inproc_response {
+    int status;       /* 0: a fault rule dropped the request, there is no answer */
+    int64_t delay_ms; /* a fault rule holds the answer back this long */
+    char *body;       /* NUL-terminated; owned */
+    size_t body_len;
+    char *content_type, *location, *retry_after, *www_authenticate, *set_cookie; /* or NULL */
+} idp_inproc_response;
+
+/** Serve @p rq as if it came from loopback, at the IdP clock's now. Returns 0, or
+ * IDP_ENOMEM (then @p out is empty). Free the answer with idp_inproc_response_dispose. */
+int idp_server_serve_inproc(idp_server *s, const idp_inproc_request *rq, idp_inproc_response *out);
+void idp_inproc_response_dispose(idp_inproc_response *r);
+
 /** Stop serving and free everything. NULL is a no-op. */
 void idp_server_free(idp_server *s);
 

@@ -147,7 +147,8 @@ void idp_dispatch(idp_server *s, idp_req *rq, idp_resp *rs)
     int64_t real_start = cm_wallclock_ms();
     const route *r = find_route(rq->path);
     int control = r && r->handler == idp_h_control;
-    json_t *entry = control ? NULL : idp_trace_begin(s, rq, r ? r->endpoint : "unknown");
+    json_t *entry =
+        control || s->trace_off ? NULL : idp_trace_begin(s, rq, r ? r->endpoint : "unknown");
     rs->trace = entry;
     if (!r)
         idp_resp_json(rs, 404, json_pack("{s:s}", "error", "not_found"));
@@ -158,5 +159,4 @@ void idp_dispatch(idp_server *s, idp_req *rq, idp_resp *rs)
         serve(s, r, rq, rs);
     rs->trace = NULL;
     idp_trace_end(s, entry, rs, real_start);
-    idp_store_enforce_limits(s);
 }

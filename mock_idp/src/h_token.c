@@ -76,6 +76,7 @@ static void answer_tokens(idp_server *s, const idp_req *rq, idp_resp *rs, const 
     if (a->new_rt)
         json_object_set_new(body, "refresh_token", json_string(a->new_rt->value));
     refresh_expires_in(body, a, rq->now_ms);
+    idp_token_sent(at);
     note_issued(rs, at, a->new_rt);
     if (rs->trace) /* the token's real lifetime, whatever a fault makes the body say */
         json_object_set_new(rs->trace, "expires_in",
@@ -195,10 +196,11 @@ static void rotate(idp_server *s, idp_token *t, issue_args *a, int64_t now)
 {
     idp_family *fam = t->family;
     idp_token *current = fam->current_rt;
-    a->new_rt = idp_token_issue(s, IDP_TOK_REFRESH, fam, a->client, fam->sub, fam->scope, now);
     t->rotated_ms = t->rotated_ms ? t->rotated_ms : now;
     if (current && current != t && !current->rotated_ms)
         current->rotated_ms = now; /* a grace-window reuse supersedes the newest too */
+    /* last: issuing may forget old rotated tokens, `t` among them (idp_options) */
+    a->new_rt = idp_token_issue(s, IDP_TOK_REFRESH, fam, a->client, fam->sub, fam->scope, now);
 }
 
 static void grant_refresh(idp_server *s, idp_req *rq, idp_resp *rs, const idp_client *client)

@@ -3,7 +3,10 @@
 #ifndef IDP_INT_H
 #define IDP_INT_H
 
+#include <event2/util.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,6 +46,7 @@ typedef struct idp_client {
     idp_strlist redirect_uris, post_logout_redirect_uris, allowed_origins, scopes;
     unsigned grants;
     int require_consent, require_pkce, introspect_any, end_session_revokes;
+    int opaque_access_tokens; /* random strings instead of RFC 9068 JWTs */
     int64_t access_token_ms, id_token_ms;
     idp_refresh_policy refresh;
 } idp_client;
@@ -139,8 +143,9 @@ typedef struct idp_family idp_family;
 
 typedef struct idp_token {
     idp_token_kind kind;
-    char label[24]; /* "at#N" / "rt#N" */
-    char *value;
+    char label[24];     /* "at#N" / "rt#N" */
+    char key[48];       /* in the token map: the value, or "#" + SHA-256 of a longer one */
+    char *value;        /* refresh tokens; access tokens only until answered (idp_token_sent) */
     idp_family *family; /* NULL for client_credentials access tokens */
     char *client_id, *sub, *scope;
     int64_t issued_ms, expires_ms, last_used_ms;
@@ -179,11 +184,14 @@ typedef struct idp_store {
     idp_token **loose; /* tokens of no grant (client_credentials), oldest first */
     size_t n_loose, cap_loose;
     unsigned long next_session, next_code, next_family, next_at, next_rt;
-    size_t limit;          /* grants, sessions, codes, loose tokens kept; 0 = 10000 */
-    unsigned long evicted; /* entries evicted to stay within the limit */
+    size_t limit;             /* grants, sessions, codes, loose tokens kept; 0 = 10000 */
+    size_t grant_tokens_kept; /* per grant and kind (see idp_options); 0 = 64 */
+    unsigned long evicted;    /* entries evicted to stay within the limit */
 } idp_store;
 
 void idp_store_init(idp_store *st);
+/** Whether idp_store_enforce_limits has something to evict. */
+int idp_store_over_limits(const idp_store *st);
 /** Evict the oldest grants, sessions, codes and loose tokens beyond the store's limit
  * (in batches of a tenth), so a long-running IdP's memory stays bounded. */
 void idp_store_enforce_limits(idp_server *s);
@@ -191,11 +199,13 @@ void idp_store_dispose(idp_store *st);
 
 /* ---- trace ------------------------------------------------------------------------ */
 
-/* A ring buffer: the newest `cap` entries; older ones are dropped and counted, never
- * silently (the --trace-out file, when given, keeps every entry). */
+/* A ring buffer of serialized entries (compact JSON, ~350 bytes each): the newest `cap`
+ * entries within `max_bytes`; older ones are dropped and counted, never silently (the
+ * --trace-out file, when given, keeps every entry). */
 typedef struct idp_trace {
-    json_t **ring;
+    char **ring;
     size_t cap, head, count; /* head: index of the oldest entry */
+    size_t bytes, max_bytes; /* what the kept entries take; 0 = 8 MB */
     unsigned long dropped;
     unsigned long next_seq;
     FILE *out; /* optional JSON-lines copy */
@@ -271,14 +281,45 @@ void idp_resp_html(idp_resp *rs, int status, char *html);
 
 /* ---- the server ------------------------------------------------------------------- */
 
+/* One event loop serving HTTP: loop 0 runs on the caller's event_base (the harness's
+ * virtual clock, or mock-idp's main thread); standalone mock-idp adds worker loops, each
+ * on its own thread, accepting from the same listening socket. */
+typedef struct idp_loop {
+    idp_server *s;
+    struct event_base *base;
+    cm_clock *clock; /* timers for held answers; loop 0: the IdP clock */
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    struct idp_held *held; /* answers held or hung by fault rules on this loop */
+    int draining;          /* report to the server when no held answer is left */
+    /* worker loops only */
+    pthread_t thread;
+    int started;
+    struct event *command_ev; /* activated by the main thread: look at `command` */
+    atomic_int command;       /* IDP_LOOP_DRAIN / IDP_LOOP_STOP */
+} idp_loop;
+
+enum { IDP_LOOP_RUN, IDP_LOOP_DRAIN, IDP_LOOP_STOP };
+
 struct idp_server {
     idp_config *cfg;
     char *issuer;
     struct event_base *base;
     cm_clock *clock;
     cm_rng rng;
-    struct evhttp *http;
-    struct evhttp_bound_socket *bound;
+    idp_loop loop0;
+    idp_loop *workers; /* worker loops (standalone, --workers N > 1) */
+    size_t n_workers;
+    size_t workers_wanted; /* from idp_options.workers */
+    /* Shared state is guarded by `lock`. Every request holds `gate` shared; the control
+     * API and eviction hold it exclusively. Signing (the costly part) runs with `lock`
+     * released but `gate` held, so nothing a signer points to can be freed meanwhile. */
+    pthread_mutex_t lock;
+    pthread_rwlock_t gate;
+    int threaded;                 /* worker loops run: sign outside `lock` */
+    int trace_off;                /* idp_options.trace_off */
+    struct event *drained_ev;     /* on loop 0: a worker loop finished draining */
+    atomic_size_t loops_draining; /* loops still holding answers while draining */
     int port;
     void *ssl_ctx; /* SSL_CTX when serving HTTPS */
     char *control_secret;
@@ -292,10 +333,33 @@ struct idp_server {
     const idp_fault *active_fault; /* the rule applied to the request being handled */
     json_t *startup_faults;        /* rules from the config and presets, for reset */
     idp_client *startup_clients;   /* client settings after config and presets, for reset */
-    struct idp_held *held;         /* answers held or hung by fault rules */
     void (*drained)(void *arg);    /* draining: called once when no held answer is left */
     void *drained_arg;
 };
+
+/* loop.c: the libevent adapter of one loop */
+/** Serve HTTP on @p l from the listening socket @p fd (taken over). */
+int idp_loop_serve(idp_loop *l, evutil_socket_t fd);
+void idp_loop_stop_accepting(idp_loop *l);
+/** End held and hung answers with 503; returns how many. */
+int idp_loop_end_held(idp_loop *l);
+/** Free the loop's HTTP server (closing connections) and forget its held answers. */
+void idp_loop_dispose(idp_loop *l);
+/** A listening socket on @p host:@p port (-1 and @p err on failure). */
+evutil_socket_t idp_listen_socket(const char *host, int port, char *err, size_t errlen);
+/** A loop's held answers are all out while draining (called on that loop's thread). */
+void idp_loop_drained(idp_loop *l);
+
+/* workers.c */
+/** Start @p n - 1 worker loops beside loop 0, accepting from its listening socket. */
+int idp_workers_start(idp_server *s, size_t n);
+/** Tell every worker loop to drain / stop (from the main thread). */
+void idp_workers_command(idp_server *s, int command);
+/** Stop and join the worker loops and free them. */
+void idp_workers_free(idp_server *s);
+/** Take the locks for one request (exclusive for the control API and eviction). */
+void idp_lock(idp_server *s, int exclusive);
+void idp_unlock(idp_server *s);
 
 typedef void (*idp_handler)(idp_server *s, idp_req *rq, idp_resp *rs);
 
@@ -336,6 +400,9 @@ idp_family *idp_family_create(idp_server *s, const idp_code *code, int64_t now_m
 idp_token *idp_token_issue(idp_server *s, idp_token_kind kind, idp_family *fam, const idp_client *c,
                            const char *sub, const char *scope, int64_t now_ms);
 idp_token *idp_token_find(idp_server *s, const char *value);
+/** The token's value is in the answer: forget it (a JWT access token is ~1 KB; the map
+ * keeps its hash). Refresh tokens keep theirs (a fault rule may send one again). */
+void idp_token_sent(idp_token *t);
 /** Revoke a family and every token in it; @p why is recorded in the state. */
 void idp_family_revoke(idp_family *fam, const char *why);
 /** Whether a token is usable now (not revoked, not expired, family alive). */

@@ -1,6 +1,7 @@
 /* mock-idp: the command-line front of the mock OpenID Connect provider. */
 #include <errno.h>
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <sys/stat.h>
@@ -32,7 +33,7 @@ static void usage(FILE *out)
         out,
         "usage: mock-idp [--listen HOST:PORT] [--issuer URL] [--config FILE] [--preset NAME]...\n"
         "                [--seed N] [--trace-out FILE] [--control-secret S]\n"
-        "                [--tls-cert F --tls-key F]\n"
+        "                [--tls-cert F --tls-key F] [--workers N]\n"
         "\n"
         "A mock OpenID Connect provider for token-renewal testing.\n"
         "  --listen HOST:PORT   address to bind (default 127.0.0.1:9400; port 0 = any free)\n"
@@ -46,6 +47,7 @@ static void usage(FILE *out)
         "  --trace-out FILE     append every trace entry to FILE as JSON lines\n"
         "  --trace-limit N      keep the newest N entries in memory (default 100000);\n"
         "                       older ones are dropped and counted in GET /_mock/trace\n"
+        "  --trace-memory MB    ... and at most MB megabytes for them (default 8)\n"
         "  --state-limit N      keep at most N grants, sessions and codes (default 10000);\n"
         "                       the oldest are evicted (counted in GET /_mock/state)\n"
         "  --control-secret S   allow /_mock/ from anywhere with header\n"
@@ -55,6 +57,8 @@ static void usage(FILE *out)
         "  --no-key-cache       generate a fresh signing key instead of reusing the cached\n"
         "                       one ($RENEWLAB_KEY_CACHE, else $XDG_CACHE_HOME/renewlab,\n"
         "                       else ~/.cache/renewlab)\n"
+        "  --workers N          event loops serving requests, each on its own thread\n"
+        "                       (default: one per core); state and trace are shared\n"
         "  --help, --version\n"
         "Once listening it prints \"mock-idp listening issuer=URL\". On SIGINT/SIGTERM it\n"
         "stops accepting, lets answers held by fault rules finish for 2 s (then 503) and\n"
@@ -89,6 +93,8 @@ static int parse_args(int argc, char **argv, cli *c)
                                              {"trace-limit", required_argument, 0, 'L'},
                                              {"state-limit", required_argument, 0, 'M'},
                                              {"version", no_argument, 0, 'V'},
+                                             {"workers", required_argument, 0, 'W'},
+                                             {"trace-memory", required_argument, 0, 'B'},
                                              {0, 0, 0, 0}};
     int ch;
     opterr = 0;
@@ -137,6 +143,24 @@ static int parse_args(int argc, char **argv, cli *c)
                 return -1;
             }
             c->opts.state_limit = (size_t)limit;
+            break;
+        }
+        case 'B': {
+            uint64_t mb;
+            if (parse_u64(optarg, &mb) != 0 || mb < 1 || mb > 65536) {
+                fprintf(stderr, "mock-idp: --trace-memory needs 1 to 65536 (megabytes)\n");
+                return -1;
+            }
+            c->opts.trace_bytes = (size_t)mb << 20;
+            break;
+        }
+        case 'W': {
+            uint64_t n;
+            if (parse_u64(optarg, &n) != 0 || n < 1 || n > 256) {
+                fprintf(stderr, "mock-idp: --workers needs 1 to 256\n");
+                return -1;
+            }
+            c->opts.workers = (size_t)n;
             break;
         }
         case 'P':
@@ -374,6 +398,14 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
+    if (!c.opts.workers) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        c.opts.workers = cores > 1 ? (size_t)(cores > 256 ? 256 : cores) : 1;
+    }
+    if (c.opts.workers > 1 && evthread_use_pthreads() != 0) {
+        fprintf(stderr, "mock-idp: libevent has no thread support; use --workers 1\n");
+        return EXIT_USAGE;
+    }
     idp_config *cfg = NULL;
     int rc = c.config ? idp_config_load(c.config, &cfg, err, sizeof err) : idp_config_demo(&cfg);
     if (rc != 0) {

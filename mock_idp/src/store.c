@@ -2,8 +2,16 @@
  * Token values are keys of the store; the trace and the state only ever show labels. */
 #include "idp_int.h"
 
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cm_b64url.h"
+
+/* A grant keeps its newest access tokens and rotated refresh tokens; older ones are
+ * forgotten (and counted as evicted), so a client refreshing one grant for days does not
+ * grow the IdP. */
+#define IDP_GRANT_TOKENS_KEPT 64
 
 void idp_store_init(idp_store *st)
 {
@@ -91,6 +99,38 @@ static int push_loose(idp_store *st, idp_token *t)
     return 0;
 }
 
+/* The token map's key for @p value: short values as they are, long ones (JWTs) hashed. */
+static void token_key(const char *value, char key[48])
+{
+    size_t n = strlen(value);
+    if (n < 48) {
+        memcpy(key, value, n + 1);
+        return;
+    }
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)value, n, md);
+    key[0] = '#';
+    cm_b64url_encode(md, sizeof md, key + 1);
+}
+
+/* Forget the family's tokens of @p kind beyond the newest @p keep (the current refresh
+ * token is the newest of its kind: it always stays). */
+static void prune_family(idp_store *st, idp_family *fam, idp_token_kind kind, size_t keep)
+{
+    size_t kept = 0;
+    for (idp_token **p = &fam->tokens; *p;) {
+        idp_token *t = *p;
+        if (t->kind != kind || t == fam->current_rt || ++kept <= keep) {
+            p = &t->next_in_family;
+            continue;
+        }
+        *p = t->next_in_family;
+        cm_map_remove(&st->tokens, t->key);
+        token_free(t);
+        st->evicted++;
+    }
+}
+
 static char *random_value(idp_server *s)
 {
     char buf[64];
@@ -168,6 +208,25 @@ static int64_t skew_ms(const idp_server *s)
     return f ? (int64_t)(idp_fault_num(f, "seconds", 0) * 1000.0) : 0;
 }
 
+/* Sign @p claims. With worker loops, the signature (the costly part) is made with the
+ * state lock released: the key is referenced and the rule in force restored after, and
+ * the gate this request holds keeps eviction, reset and control changes out meanwhile. */
+static char *sign(idp_server *s, const char *typ, json_t *claims, const char *mode)
+{
+    if (!s->threaded)
+        return idp_jws_sign_mode(&s->keys, typ, claims, mode);
+    idp_key key = s->keys.items[s->keys.n - 1];
+    idp_keys one = {.items = &key, .n = 1};
+    const idp_fault *active = s->active_fault;
+    EVP_PKEY_up_ref(key.pkey);
+    pthread_mutex_unlock(&s->lock);
+    char *jwt = idp_jws_sign_mode(&one, typ, claims, mode);
+    pthread_mutex_lock(&s->lock);
+    EVP_PKEY_free(key.pkey);
+    s->active_fault = active;
+    return jwt;
+}
+
 static char *access_jwt(idp_server *s, const idp_client *c, const char *sub, const char *scope,
                         int64_t now_ms, int64_t exp_ms)
 {
@@ -181,7 +240,7 @@ static char *access_jwt(idp_server *s, const idp_client *c, const char *sub, con
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", s->issuer, "sub", sub, "aud",
                   c->client_id, "client_id", c->client_id, "scope", scope, "iat",
                   (json_int_t)(now_ms / 1000), "exp", (json_int_t)(exp_ms / 1000), "jti", jti);
-    char *jwt = claims ? idp_jws_sign(&s->keys, "at+jwt", claims) : NULL;
+    char *jwt = claims ? sign(s, "at+jwt", claims, NULL) : NULL;
     json_decref(claims);
     return jwt;
 }
@@ -201,16 +260,19 @@ idp_token *idp_token_issue(idp_server *s, idp_token_kind kind, idp_family *fam, 
     if (kind == IDP_TOK_ACCESS) {
         snprintf(t->label, sizeof t->label, "at#%lu", ++s->store.next_at);
         t->expires_ms = now_ms + c->access_token_ms;
-        t->value = access_jwt(s, c, sub, scope, now_ms, t->expires_ms);
+        t->value = c->opaque_access_tokens ? random_value(s)
+                                           : access_jwt(s, c, sub, scope, now_ms, t->expires_ms);
     } else {
         snprintf(t->label, sizeof t->label, "rt#%lu", ++s->store.next_rt);
         t->expires_ms = fam ? fam->expires_ms : 0;
         t->value = random_value(s);
     }
-    if (!t->value || cm_map_put(&s->store.tokens, t->value, t) != 0 ||
+    if (t->value)
+        token_key(t->value, t->key);
+    if (!t->value || cm_map_put(&s->store.tokens, t->key, t) != 0 ||
         (!fam && push_loose(&s->store, t) != 0)) {
         if (t->value)
-            cm_map_remove(&s->store.tokens, t->value);
+            cm_map_remove(&s->store.tokens, t->key);
         token_free(t);
         return NULL;
     }
@@ -219,13 +281,28 @@ idp_token *idp_token_issue(idp_server *s, idp_token_kind kind, idp_family *fam, 
         fam->tokens = t;
         if (kind == IDP_TOK_REFRESH)
             fam->current_rt = t;
+        size_t keep =
+            s->store.grant_tokens_kept ? s->store.grant_tokens_kept : IDP_GRANT_TOKENS_KEPT;
+        prune_family(&s->store, fam, kind, keep);
     }
     return t;
 }
 
 idp_token *idp_token_find(idp_server *s, const char *value)
 {
-    return value ? cm_map_get(&s->store.tokens, value) : NULL;
+    if (!value)
+        return NULL;
+    char key[48];
+    token_key(value, key);
+    return cm_map_get(&s->store.tokens, key);
+}
+
+void idp_token_sent(idp_token *t)
+{
+    if (t->kind != IDP_TOK_ACCESS)
+        return;
+    free(t->value);
+    t->value = NULL;
 }
 
 void idp_family_revoke(idp_family *fam, const char *why)
@@ -353,7 +430,7 @@ char *idp_id_token(idp_server *s, const idp_family *fam, const idp_client *c,
     const char *fault = f ? idp_fault_str(f, "fault") : NULL;
     if (fault)
         id_token_claim_fault(claims, fault, fam, now_ms);
-    char *jwt = idp_jws_sign_mode(&s->keys, "JWT", claims, fault);
+    char *jwt = sign(s, "JWT", claims, fault);
     json_decref(claims);
     return jwt;
 }
@@ -418,7 +495,7 @@ static void evict_families(idp_server *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         st->families[i]->evicted = 1;
         for (idp_token *t = st->families[i]->tokens; t; t = t->next_in_family)
-            cm_map_remove(&st->tokens, t->value);
+            cm_map_remove(&st->tokens, t->key);
     }
     size_t pos = 0;
     const char *key;
@@ -440,7 +517,7 @@ static void evict_families(idp_server *s, size_t n)
 static void evict_loose(idp_store *st, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        cm_map_remove(&st->tokens, st->loose[i]->value);
+        cm_map_remove(&st->tokens, st->loose[i]->key);
         token_free(st->loose[i]);
     }
     memmove(st->loose, st->loose + n, (st->n_loose - n) * sizeof *st->loose);
@@ -494,6 +571,13 @@ static void evict_codes(idp_store *st, size_t n)
             st->evicted++;
         }
     }
+}
+
+int idp_store_over_limits(const idp_store *st)
+{
+    size_t limit = limit_of(st);
+    return st->n_families > limit || st->n_loose > limit || st->sessions.count > limit ||
+           st->codes.count > limit || st->pending.count > limit;
 }
 
 void idp_store_enforce_limits(idp_server *s)

@@ -3,6 +3,7 @@
 #include "idp_int.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 json_t *idp_seconds(int64_t ms)
@@ -11,6 +12,8 @@ json_t *idp_seconds(int64_t ms)
         return json_integer(ms / 1000);
     return json_real((double)ms / 1000.0);
 }
+
+static void trace_push(idp_trace *t, char *line);
 
 json_t *idp_trace_begin(idp_server *s, const idp_req *rq, const char *endpoint)
 {
@@ -42,48 +45,63 @@ void idp_trace_end(idp_server *s, json_t *entry, const idp_resp *rs, int64_t rea
     if (rs->error)
         json_object_set_new(entry, "error", json_string(rs->error));
     json_object_set_new(entry, "latency", idp_seconds(cm_wallclock_ms() - real_start_ms));
-    if (s->trace.out) {
-        char *line = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
-        if (line) {
-            fprintf(s->trace.out, "%s\n", line);
-            fflush(s->trace.out);
-            free(line);
-        }
+    char *line = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+    json_decref(entry);
+    if (!line) {
+        s->trace.dropped++;
+        return;
     }
-    idp_trace *t = &s->trace;
+    if (s->trace.out) {
+        fprintf(s->trace.out, "%s\n", line);
+        fflush(s->trace.out);
+    }
+    trace_push(&s->trace, line);
+}
+
+static void drop_oldest(idp_trace *t)
+{
+    t->bytes -= strlen(t->ring[t->head]) + 1;
+    free(t->ring[t->head]);
+    t->head = (t->head + 1) % t->cap;
+    t->count--;
+    t->dropped++;
+}
+
+/* Keep @p line (taken over) as the newest entry, dropping the oldest beyond the limits. */
+static void trace_push(idp_trace *t, char *line)
+{
     if (!t->ring) {
         t->cap = t->cap ? t->cap : 100000;
+        t->max_bytes = t->max_bytes ? t->max_bytes : (size_t)8 << 20;
         t->ring = calloc(t->cap, sizeof *t->ring);
         if (!t->ring) {
-            json_decref(entry);
+            free(line);
             t->dropped++;
             return;
         }
     }
-    if (t->count == t->cap) { /* full: the oldest entry goes */
-        json_decref(t->ring[t->head]);
-        t->ring[t->head] = entry;
-        t->head = (t->head + 1) % t->cap;
-        t->dropped++;
-    } else {
-        t->ring[(t->head + t->count) % t->cap] = entry;
-        t->count++;
-    }
+    size_t n = strlen(line) + 1;
+    while (t->count && (t->count == t->cap || t->bytes + n > t->max_bytes))
+        drop_oldest(t);
+    t->ring[(t->head + t->count) % t->cap] = line;
+    t->count++;
+    t->bytes += n;
 }
 
 json_t *idp_trace_snapshot(const idp_trace *t)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < t->count; i++)
-        json_array_append(a, t->ring[(t->head + i) % t->cap]);
+        json_array_append_new(a, json_loads(t->ring[(t->head + i) % t->cap], 0, NULL));
     return a;
 }
 
 void idp_trace_clear(idp_trace *t, int restart)
 {
     for (size_t i = 0; i < t->count; i++)
-        json_decref(t->ring[(t->head + i) % t->cap]);
+        free(t->ring[(t->head + i) % t->cap]);
     t->count = t->head = 0;
+    t->bytes = 0;
     t->dropped = 0;
     if (restart)
         t->next_seq = 0;

@@ -46,6 +46,9 @@ class MockIdp:
     """One running mock-idp process."""
 
     def __init__(self, *args, env=None):
+        workers = os.environ.get("RENEWLAB_IDP_WORKERS")  # make tsan-test: 4 loops
+        if workers and "--workers" not in args:
+            args = ("--workers", workers, *args)
         self.proc = subprocess.Popen(
             [BIN, "--listen", "127.0.0.1:0", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -63,6 +66,8 @@ class MockIdp:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(timeout=10)
+        if self.proc.returncode != 0:  # a sanitizer's report, for the failure message
+            print(self.proc.stderr.read().decode("utf-8", "replace")[-8000:])
         return self.proc.returncode
 
     # -- HTTP ------------------------------------------------------------------------

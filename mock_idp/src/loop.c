@@ -1,0 +1,348 @@
+/* The thin libevent adapter of one event loop: evhttp request -> idp_req, dispatch,
+ * idp_resp -> exactly one reply; answers held by fault rules; the listening socket. */
+#include "idp_int.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Bodies beyond this get libevent's own 413; OAuth requests are a few hundred bytes. */
+#define IDP_MAX_BODY (64 * 1024)
+#define IDP_MAX_HEADERS (16 * 1024)
+
+static const char *method_name(enum evhttp_cmd_type cmd)
+{
+    switch (cmd) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    default:
+        return "OTHER";
+    }
+}
+
+static int is_loopback(const char *addr)
+{
+    return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
+           strncmp(addr, "::ffff:127.", 11) == 0;
+}
+
+static int is_form(const char *ctype)
+{
+    static const char FORM[] = "application/x-www-form-urlencoded";
+    size_t n = sizeof FORM - 1;
+    return ctype && strncasecmp(ctype, FORM, n) == 0 && (ctype[n] == '\0' || ctype[n] == ';');
+}
+
+static void fill_req(struct evhttp_request *req, idp_req *rq)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    rq->method = method_name(evhttp_request_get_command(req));
+    rq->path = strdup(path && *path ? path : "/");
+    rq->query_status =
+        cm_form_parse(query ? query : "", query ? strlen(query) : 0, &rq->query, &rq->query_bad);
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    size_t n = 0;
+    for (struct evkeyval *kv = in->tqh_first; kv; kv = kv->next.tqe_next)
+        n++;
+    rq->headers = calloc(n + 1, sizeof *rq->headers);
+    for (struct evkeyval *kv = in->tqh_first; rq->headers && kv; kv = kv->next.tqe_next)
+        rq->headers[rq->n_headers++] = (idp_header){.name = kv->key, .value = kv->value};
+    struct evbuffer *body = evhttp_request_get_input_buffer(req);
+    rq->body_len = evbuffer_get_length(body);
+    rq->body = rq->body_len ? (const char *)evbuffer_pullup(body, -1) : "";
+    if (is_form(idp_req_header(rq, "Content-Type"))) {
+        rq->form_parsed = 1;
+        rq->form_status = cm_form_parse(rq->body, rq->body_len, &rq->form, &rq->form_bad);
+    }
+    char *addr = NULL;
+    ev_uint16_t port = 0;
+    evhttp_connection_get_peer(evhttp_request_get_connection(req), &addr, &port);
+    rq->peer_loopback = addr && is_loopback(addr);
+}
+
+static void send_resp(struct evhttp_request *req, idp_resp *rs)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    for (size_t i = 0; i < rs->n_headers; i++)
+        if (rs->headers[i].name && rs->headers[i].value)
+            evhttp_add_header(out, rs->headers[i].name, rs->headers[i].value);
+    struct evbuffer *buf = evbuffer_new();
+    if (buf && rs->body.len)
+        evbuffer_add(buf, rs->body.data, rs->body.len);
+    evhttp_send_reply(req, rs->status, NULL, buf);
+    if (buf)
+        evbuffer_free(buf);
+}
+
+/* An answer a fault rule holds back, or a connection it drops. */
+typedef struct idp_held {
+    idp_loop *loop;
+    struct evhttp_request *req;
+    struct evhttp_connection *evcon;
+    cm_timer *timer;
+    struct event *drop; /* the deferred drop, owned so unlinking can cancel it */
+    idp_resp rs;
+    struct idp_held *prev, *next;
+} idp_held;
+
+/* A held answer waits on the IdP clock, not on I/O: while held it does not count as in
+ * flight, so a virtual clock can jump to its deadline (cm_loop_run). */
+static void held_inflight(idp_held *h, int delta)
+{
+    cm_clock *c = h->loop->clock;
+    if (c->inflight)
+        c->inflight(c->ctx, delta);
+}
+
+static void held_unlink(idp_held *h)
+{
+    idp_loop *l = h->loop;
+    held_inflight(h, +1);
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        l->held = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
+    evhttp_connection_set_closecb(h->evcon, NULL, NULL);
+    if (h->timer)
+        l->clock->timer_cancel(l->clock->ctx, h->timer);
+    if (h->drop)
+        event_free(h->drop);
+    idp_resp_dispose(&h->rs);
+    free(h);
+    if (l->draining && !l->held) { /* draining, and the last held answer is out */
+        l->draining = 0;
+        idp_loop_drained(l);
+    }
+}
+
+/* The client went away (or the server is freed): forget the answer; libevent frees the
+ * request with its connection, so it is never touched again. */
+static void held_on_close(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    held_unlink(arg);
+}
+
+static void held_on_timer(void *arg)
+{
+    idp_held *h = arg;
+    h->timer = NULL;
+    send_resp(h->req, &h->rs);
+    held_unlink(h);
+}
+
+/* Abort a TCP connection with RST. evhttp_connection_free() shuts the socket down for
+ * writing (a FIN) before closing it, so the client would see a clean end first. Instead:
+ * linger 0, then dup2 an unconnected socket over the descriptor, which closes the real
+ * socket at once (sending RST); libevent's later shutdown and close hit the stand-in. */
+static void reset_socket(evutil_socket_t fd)
+{
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    int stand_in = socket(AF_INET, SOCK_STREAM, 0);
+    if (stand_in >= 0) {
+        dup2(stand_in, fd);
+        close(stand_in);
+    }
+}
+
+/* Drop a connection without an answer. Runs from its own event, never inside the request
+ * callback: freeing the connection there can double-free (libevent issue 997). */
+static void held_drop(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    idp_held *h = arg;
+    struct evhttp_connection *evcon = h->evcon;
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+    if (h->rs.disposition == IDP_RESET && bev)
+        reset_socket(bufferevent_getfd(bev));
+    held_unlink(h);
+    evhttp_connection_free(evcon);
+}
+
+static void hold(idp_loop *l, struct evhttp_request *req, idp_resp *rs)
+{
+    idp_held *h = calloc(1, sizeof *h);
+    if (!h) {
+        evhttp_send_error(req, 503, NULL);
+        return;
+    }
+    h->loop = l;
+    h->req = req;
+    h->evcon = evhttp_request_get_connection(req);
+    h->rs = *rs; /* takes over headers and body */
+    idp_resp_init(rs);
+    h->next = l->held;
+    if (l->held)
+        l->held->prev = h;
+    l->held = h;
+    evhttp_connection_set_closecb(h->evcon, held_on_close, h);
+    held_inflight(h, -1);
+    if (h->rs.disposition == IDP_HOLD) {
+        h->timer = l->clock->timer_start(l->clock->ctx, h->rs.delay_ms, held_on_timer, h);
+    } else if (h->rs.disposition != IDP_HANG) {
+        struct timeval now = {0, 0};
+        h->drop = evtimer_new(l->base, held_drop, h);
+        if (h->drop)
+            evtimer_add(h->drop, &now);
+    }
+}
+
+/* The control API changes what other requests point to: it runs alone. */
+static int is_control(struct evhttp_request *req)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    return path && strncmp(path, "/_mock/", 7) == 0;
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    idp_loop *l = arg;
+    idp_server *s = l->s;
+    idp_req rq = {0};
+    idp_resp rs;
+    idp_resp_init(&rs);
+    fill_req(req, &rq);
+    idp_lock(s, is_control(req));
+    rq.now_ms = cm_clock_now(s->clock); /* the control API may move the IdP clock */
+    idp_dispatch(s, &rq, &rs);
+    int evict = idp_store_over_limits(&s->store);
+    idp_unlock(s);
+    if (evict) { /* eviction frees grants other requests may be signing for */
+        idp_lock(s, 1);
+        idp_store_enforce_limits(s);
+        idp_unlock(s);
+    }
+    if (rs.disposition == IDP_SEND)
+        send_resp(req, &rs);
+    else
+        hold(l, req, &rs);
+    idp_resp_dispose(&rs);
+    cm_form_dispose(&rq.query);
+    cm_form_dispose(&rq.form);
+    free(rq.headers);
+    free(rq.path);
+}
+
+void idp_loop_stop_accepting(idp_loop *l)
+{
+    if (l->bound) {
+        evhttp_del_accept_socket(l->http, l->bound);
+        l->bound = NULL;
+    }
+}
+
+int idp_loop_end_held(idp_loop *l)
+{
+    int ended = 0;
+    l->draining = 0;
+    while (l->held) {
+        idp_held *h = l->held;
+        if (h->rs.disposition == IDP_HOLD || h->rs.disposition == IDP_HANG) {
+            idp_resp_oauth_error(&h->rs, 503, OIDC_ERR_TEMPORARILY_UNAVAILABLE,
+                                 "server shutting down");
+            send_resp(h->req, &h->rs);
+            ended++;
+        }
+        held_unlink(h);
+    }
+    return ended;
+}
+
+static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
+{
+    SSL *ssl = SSL_new(arg);
+    return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                          BEV_OPT_CLOSE_ON_FREE);
+}
+
+int idp_loop_serve(idp_loop *l, evutil_socket_t fd)
+{
+    l->http = evhttp_new(l->base);
+    if (!l->http) {
+        evutil_closesocket(fd);
+        return IDP_ENOMEM;
+    }
+    evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+    evhttp_set_max_body_size(l->http, IDP_MAX_BODY);
+    evhttp_set_max_headers_size(l->http, IDP_MAX_HEADERS);
+    evhttp_set_gencb(l->http, on_request, l);
+    /* an answer without a body (revocation's 200, a 204 preflight) has no Content-Type:
+     * libevent's default "text/html; charset=ISO-8859-1" made oidc-client-ts reject the
+     * RFC 7009 answer and skip revoking the refresh token */
+    evhttp_set_default_content_type(l->http, NULL);
+    if (l->s->ssl_ctx)
+        evhttp_set_bevcb(l->http, make_tls_bev, l->s->ssl_ctx);
+    l->bound = evhttp_accept_socket_with_handle(l->http, fd);
+    if (!l->bound) {
+        evutil_closesocket(fd);
+        return IDP_ELISTEN;
+    }
+    return 0;
+}
+
+void idp_loop_dispose(idp_loop *l)
+{
+    if (l->http)
+        evhttp_free(l->http); /* closes connections: held answers are forgotten */
+    l->http = NULL;
+    l->bound = NULL;
+    while (l->held)
+        held_unlink(l->held);
+}
+
+evutil_socket_t idp_listen_socket(const char *host, int port, char *err, size_t errlen)
+{
+    struct evutil_addrinfo hints = {.ai_family = AF_UNSPEC,
+                                    .ai_socktype = SOCK_STREAM,
+                                    .ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_ADDRCONFIG};
+    struct evutil_addrinfo *ai = NULL;
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    evutil_socket_t fd = -1;
+    if (evutil_getaddrinfo(host, portstr, &hints, &ai) == 0 && ai) {
+        int one = 1;
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+                        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 511) != 0)) {
+            evutil_closesocket(fd);
+            fd = -1;
+        }
+    }
+    if (ai)
+        evutil_freeaddrinfo(ai);
+    if (fd < 0)
+        snprintf(err, errlen, "cannot listen on %s:%d", host, port);
+    return fd;
+}

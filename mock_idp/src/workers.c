@@ -1,0 +1,138 @@
+/* Worker loops for standalone mock-idp: one event loop per thread, all accepting from
+ * the one listening socket (each on its own dup: SO_REUSEPORT would let a second process
+ * bind the port unnoticed), all serving one idp_server whose state sits behind its locks.
+ * The main thread (loop 0) commands them: drain, stop. */
+#include "idp_int.h"
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <fcntl.h>
+#include <stdlib.h>
+
+void idp_lock(idp_server *s, int exclusive)
+{
+    if (exclusive)
+        pthread_rwlock_wrlock(&s->gate);
+    else
+        pthread_rwlock_rdlock(&s->gate);
+    pthread_mutex_lock(&s->lock);
+}
+
+void idp_unlock(idp_server *s)
+{
+    pthread_mutex_unlock(&s->lock);
+    pthread_rwlock_unlock(&s->gate);
+}
+
+/* On loop 0: the last draining loop was a worker. */
+static void on_workers_drained(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    idp_server *s = arg;
+    if (s->drained && atomic_load(&s->loops_draining) == 0) {
+        void (*drained)(void *) = s->drained;
+        s->drained = NULL;
+        drained(s->drained_arg);
+    }
+}
+
+void idp_loop_drained(idp_loop *l)
+{
+    idp_server *s = l->s;
+    if (atomic_fetch_sub(&s->loops_draining, 1) != 1)
+        return;
+    if (l == &s->loop0)
+        on_workers_drained(-1, 0, s);
+    else
+        event_active(s->drained_ev, EV_TIMEOUT, 0);
+}
+
+/* On a worker: the main thread set `command`. */
+static void on_command(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    idp_loop *l = arg;
+    int command = atomic_load(&l->command);
+    idp_loop_stop_accepting(l);
+    if (command == IDP_LOOP_DRAIN) {
+        if (l->held)
+            l->draining = 1;
+        else
+            idp_loop_drained(l);
+        return;
+    }
+    idp_loop_end_held(l);
+    struct timeval flush = {.tv_sec = 0, .tv_usec = 300 * 1000}; /* write the last answers */
+    event_base_loopexit(l->base, &flush);
+}
+
+static void *worker_main(void *arg)
+{
+    idp_loop *l = arg;
+    event_base_loop(l->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    return NULL;
+}
+
+static int worker_init(idp_server *s, idp_loop *l)
+{
+    *l = (idp_loop){.s = s};
+    l->base = event_base_new();
+    l->clock = l->base ? cm_realclock_new(l->base) : NULL;
+    l->command_ev = l->clock ? event_new(l->base, -1, 0, on_command, l) : NULL;
+    if (!l->command_ev)
+        return IDP_ENOMEM;
+    evutil_socket_t fd = fcntl(evhttp_bound_socket_get_fd(s->loop0.bound), F_DUPFD_CLOEXEC, 3);
+    if (fd < 0)
+        return IDP_ELISTEN;
+    int rc = idp_loop_serve(l, fd);
+    if (rc == 0 && pthread_create(&l->thread, NULL, worker_main, l) != 0)
+        rc = IDP_ENOMEM;
+    l->started = rc == 0;
+    return rc;
+}
+
+int idp_workers_start(idp_server *s, size_t n)
+{
+    s->drained_ev = event_new(s->base, -1, 0, on_workers_drained, s);
+    s->workers = calloc(n - 1, sizeof *s->workers);
+    if (!s->drained_ev || !s->workers)
+        return IDP_ENOMEM;
+    s->threaded = 1;
+    for (size_t i = 0; i < n - 1; i++) {
+        s->n_workers++;
+        int rc = worker_init(s, &s->workers[i]);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+void idp_workers_command(idp_server *s, int command)
+{
+    for (size_t i = 0; i < s->n_workers; i++) {
+        idp_loop *l = &s->workers[i];
+        if (!l->started)
+            continue;
+        atomic_store(&l->command, command);
+        event_active(l->command_ev, EV_TIMEOUT, 0);
+    }
+}
+
+void idp_workers_free(idp_server *s)
+{
+    idp_workers_command(s, IDP_LOOP_STOP);
+    for (size_t i = 0; i < s->n_workers; i++) {
+        idp_loop *l = &s->workers[i];
+        if (l->started)
+            pthread_join(l->thread, NULL);
+        idp_loop_dispose(l);
+        if (l->command_ev)
+            event_free(l->command_ev);
+        cm_realclock_free(l->clock);
+        if (l->base)
+            event_base_free(l->base);
+    }
+    free(s->workers);
+    s->workers = NULL;
+    s->n_workers = 0;
+}

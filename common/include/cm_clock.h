@@ -19,7 +19,7 @@ typedef struct cm_clock {
     /** Arm a one-shot timer firing @p delay_ms from now. Returns NULL on allocation failure;
      * then @p cb is never called. The timer frees itself after firing. */
     cm_timer *(*timer_start)(void *ctx, int64_t delay_ms, cm_timer_cb cb, void *arg);
-    /** Cancel a timer that has not fired yet; @p cb is then never called. */
+    /** Cancel a timer that has not fired yet; @p cb is then never called. NULL is a no-op. */
     void (*timer_cancel)(void *ctx, cm_timer *timer);
     /** Count requests in flight (+1 when one starts, -1 when it ends); a virtual clock
      * only jumps forward when nothing is in flight. May be NULL. */

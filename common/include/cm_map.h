@@ -3,10 +3,12 @@
 #define CM_MAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct cm_map_slot {
     char *key; /* owned copy; NULL = empty; (char*)1 = tombstone */
     void *value;
+    uint64_t hash; /* of key: probes compare it before the strings */
 } cm_map_slot;
 
 typedef struct cm_map {

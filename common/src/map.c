@@ -29,24 +29,25 @@ void cm_map_dispose(cm_map *m)
     memset(m, 0, sizeof *m);
 }
 
-static cm_map_slot *find(const cm_map *m, const char *key)
+static cm_map_slot *find(const cm_map *m, const char *key, uint64_t h)
 {
     if (!m->cap)
         return NULL;
-    size_t i = hash(key) & (m->cap - 1);
+    size_t i = h & (m->cap - 1);
     for (;;) {
         cm_map_slot *s = &m->slots[i];
         if (!s->key)
             return NULL;
-        if (s->key != TOMBSTONE && strcmp(s->key, key) == 0)
+        if (s->hash == h && s->key != TOMBSTONE && strcmp(s->key, key) == 0)
             return s;
         i = (i + 1) & (m->cap - 1);
     }
 }
 
+/* Rehash without tombstones: at twice the size, or the same when they were most of it. */
 static int grow(cm_map *m)
 {
-    size_t cap = m->cap ? m->cap * 2 : 16;
+    size_t cap = !m->cap ? 16 : m->count * 4 < m->cap ? m->cap : m->cap * 2;
     cm_map_slot *slots = calloc(cap, sizeof *slots);
     if (!slots)
         return -1;
@@ -54,7 +55,7 @@ static int grow(cm_map *m)
         char *k = m->slots[i].key;
         if (!k || k == TOMBSTONE)
             continue;
-        size_t j = hash(k) & (cap - 1);
+        size_t j = m->slots[i].hash & (cap - 1);
         while (slots[j].key)
             j = (j + 1) & (cap - 1);
         slots[j] = m->slots[i];
@@ -68,37 +69,37 @@ static int grow(cm_map *m)
 
 int cm_map_put(cm_map *m, const char *key, void *value)
 {
-    cm_map_slot *s = find(m, key);
+    uint64_t h = hash(key);
+    cm_map_slot *s = find(m, key, h);
     if (s) {
         s->value = value;
         return 0;
     }
-    /* keep the load (live + tombstones) under 3/4 so probes stay short */
-    if ((m->used + 1) * 4 > m->cap * 3 && grow(m) != 0)
+    /* keep the load (live + tombstones) under 1/2 so linear probes stay short */
+    if ((m->used + 1) * 2 > m->cap && grow(m) != 0)
         return -1;
     char *k = strdup(key);
     if (!k)
         return -1;
-    size_t i = hash(key) & (m->cap - 1);
+    size_t i = h & (m->cap - 1);
     while (m->slots[i].key && m->slots[i].key != TOMBSTONE)
         i = (i + 1) & (m->cap - 1);
     if (!m->slots[i].key)
         m->used++;
-    m->slots[i].key = k;
-    m->slots[i].value = value;
+    m->slots[i] = (cm_map_slot){.key = k, .value = value, .hash = h};
     m->count++;
     return 0;
 }
 
 void *cm_map_get(const cm_map *m, const char *key)
 {
-    cm_map_slot *s = find(m, key);
+    cm_map_slot *s = find(m, key, hash(key));
     return s ? s->value : NULL;
 }
 
 void *cm_map_remove(cm_map *m, const char *key)
 {
-    cm_map_slot *s = find(m, key);
+    cm_map_slot *s = find(m, key, hash(key));
     if (!s)
         return NULL;
     void *v = s->value;

@@ -9,7 +9,7 @@ struct cm_timer {
     uint64_t order; /* arming order: equal deadlines fire first-armed first */
     cm_timer_cb cb;
     void *arg;
-    struct cm_timer *next;
+    size_t index; /* in the heap */
 };
 
 typedef struct virtclock {
@@ -18,7 +18,8 @@ typedef struct virtclock {
     int inflight;
     int busy; /* parties still working at this instant (cm_virtclock_busy) */
     uint64_t armed;
-    cm_timer *timers; /* sorted by (deadline, order) */
+    cm_timer **heap; /* a binary min-heap on (deadline, order): the load model arms millions */
+    size_t n, cap;
 } virtclock;
 
 static int64_t v_now(void *ctx)
@@ -35,35 +36,87 @@ static int v_set(void *ctx, int64_t now_ms)
     return 0;
 }
 
+static int earlier(const cm_timer *a, const cm_timer *b)
+{
+    return a->deadline < b->deadline || (a->deadline == b->deadline && a->order < b->order);
+}
+
+static void place(virtclock *c, size_t i, cm_timer *t)
+{
+    c->heap[i] = t;
+    t->index = i;
+}
+
+static void sift_up(virtclock *c, size_t i)
+{
+    cm_timer *t = c->heap[i];
+    while (i > 0 && earlier(t, c->heap[(i - 1) / 2])) {
+        place(c, i, c->heap[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    place(c, i, t);
+}
+
+static void sift_down(virtclock *c, size_t i)
+{
+    cm_timer *t = c->heap[i];
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= c->n)
+            break;
+        if (child + 1 < c->n && earlier(c->heap[child + 1], c->heap[child]))
+            child++;
+        if (!earlier(c->heap[child], t))
+            break;
+        place(c, i, c->heap[child]);
+        i = child;
+    }
+    place(c, i, t);
+}
+
+/* Take @p t out of the heap (not freed). */
+static void heap_remove(virtclock *c, cm_timer *t)
+{
+    size_t i = t->index;
+    cm_timer *last = c->heap[--c->n];
+    if (last == t)
+        return;
+    place(c, i, last);
+    if (i > 0 && earlier(last, c->heap[(i - 1) / 2]))
+        sift_up(c, i);
+    else
+        sift_down(c, i);
+}
+
 static cm_timer *v_start(void *ctx, int64_t delay_ms, cm_timer_cb cb, void *arg)
 {
     virtclock *c = ctx;
-    cm_timer *t = calloc(1, sizeof *t);
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        cm_timer **grown = realloc(c->heap, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        c->heap = grown;
+        c->cap = cap;
+    }
+    cm_timer *t = malloc(sizeof *t);
     if (!t)
         return NULL;
-    t->deadline = c->now + (delay_ms > 0 ? delay_ms : 0);
-    t->order = c->armed++;
-    t->cb = cb;
-    t->arg = arg;
-    cm_timer **p = &c->timers;
-    while (*p && ((*p)->deadline < t->deadline ||
-                  ((*p)->deadline == t->deadline && (*p)->order < t->order)))
-        p = &(*p)->next;
-    t->next = *p;
-    *p = t;
+    *t = (cm_timer){.deadline = c->now + (delay_ms > 0 ? delay_ms : 0),
+                    .order = c->armed++,
+                    .cb = cb,
+                    .arg = arg};
+    place(c, c->n++, t);
+    sift_up(c, t->index);
     return t;
 }
 
 static void v_cancel(void *ctx, cm_timer *t)
 {
-    virtclock *c = ctx;
-    for (cm_timer **p = &c->timers; *p; p = &(*p)->next) {
-        if (*p == t) {
-            *p = t->next;
-            free(t);
-            return;
-        }
-    }
+    if (!t)
+        return;
+    heap_remove(ctx, t);
+    free(t);
 }
 
 static void v_inflight(void *ctx, int delta)
@@ -91,11 +144,9 @@ void cm_virtclock_free(cm_clock *clock)
     if (!clock)
         return;
     virtclock *c = clock->ctx;
-    while (c->timers) {
-        cm_timer *t = c->timers;
-        c->timers = t->next;
-        free(t);
-    }
+    for (size_t i = 0; i < c->n; i++)
+        free(c->heap[i]);
+    free(c->heap);
     free(c);
 }
 
@@ -121,16 +172,16 @@ static int quiet(const cm_clock *clock)
 int64_t cm_virtclock_next_deadline(const cm_clock *clock)
 {
     const virtclock *c = clock->ctx;
-    return c->timers ? c->timers->deadline : INT64_MAX;
+    return c->n ? c->heap[0]->deadline : INT64_MAX;
 }
 
 int cm_virtclock_fire_due(cm_clock *clock)
 {
     virtclock *c = clock->ctx;
     int fired = 0;
-    while (c->timers && c->timers->deadline <= c->now) {
-        cm_timer *t = c->timers;
-        c->timers = t->next;
+    while (c->n && c->heap[0]->deadline <= c->now) {
+        cm_timer *t = c->heap[0];
+        heap_remove(c, t);
         cm_timer_cb cb = t->cb;
         void *arg = t->arg;
         free(t);

@@ -46,4 +46,9 @@ void hr_findings_annotate(json_t *run);
 /** Timing figures of a run (new reference). */
 json_t *hr_figures(json_t *trace, json_t *events);
 
+/** `renewlab probe ...` (docs/probe.md) and `renewlab load ...` (docs/load.md); argv[0]
+ * is the command. Return the exit status. */
+int hr_probe_main(int argc, char **argv);
+int hr_load_main(int argc, char **argv);
+
 #endif

@@ -18,8 +18,6 @@
 #include "harness.h"
 #include "reports.h"
 
-int hr_probe_main(int argc, char **argv); /* probe_cli.c */
-
 enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_INFRA = 3 };
 #define MAX_TARGETS 8
 #define MAX_PATHS 256
@@ -502,6 +500,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "probe"))
         return hr_probe_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "load"))
+        return hr_load_main(argc - 1, argv + 1);
     const char *id = NULL;
     if (!strcmp(cmd, "explain")) {
         if (argc < 3) {
@@ -523,10 +523,6 @@ int main(int argc, char **argv)
         return cmd_explain(&o, id);
     if (!strcmp(cmd, "judge"))
         return cmd_judge(&o);
-    if (!strcmp(cmd, "load")) {
-        fprintf(stderr, "renewlab: \"%s\" is not built yet\n", cmd);
-        return EXIT_USAGE;
-    }
     fprintf(stderr, "renewlab: unknown command \"%s\"\n", cmd);
     usage(stderr);
     return EXIT_USAGE;

@@ -21,6 +21,11 @@ int rpt_json_write(const char *path, json_t *report, char *err, size_t errlen);
 int rpt_junit_write(const char *path, json_t *report, char *err, size_t errlen);
 int rpt_html_write(const char *path, json_t *report, char *err, size_t errlen);
 
+/** The load model's document {"kind": "load", "runs": [...]} (docs/load.md): a summary
+ * per run, and an HTML page with the refresh rate over virtual time as an SVG plot. */
+void rpt_load_term(FILE *out, json_t *doc);
+int rpt_load_html_write(const char *path, json_t *doc, char *err, size_t errlen);
+
 /** Write @p text to @p path through a temporary file and rename. */
 int rpt_write_file(const char *path, const char *text, char *err, size_t errlen);
 

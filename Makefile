@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 PYTEST ?= /usr/bin/python3 -m pytest
 
-.PHONY: all deps build run run-browser demo test unit e2e asan-test valgrind-test soak fuzz fuzz-smoke clean format
+.PHONY: all deps build run run-browser demo test unit e2e asan-test tsan-test valgrind-test soak fuzz fuzz-smoke clean format
 
 all: build
 

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <jansson.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,9 +284,106 @@ void hr_browser_close(hr_browser *b)
     if (b->cdp_out >= 0)
         close(b->cdp_out);
     b->cdp_in = b->cdp_out = -1;
+    free(b->answers);
+    b->answers = NULL;
+    b->n_answers = 0;
     if (*b->dir)
         nftw(b->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     *b->dir = '\0';
+}
+
+/* ---- DevTools over the pipe ------------------------------------------------------------ */
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    void (*old)(int) = signal(SIGPIPE, SIG_IGN); /* the browser may be gone */
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        p += w, n -= (size_t)w;
+    }
+    signal(SIGPIPE, old);
+    return n == 0 ? 0 : -1;
+}
+
+/* The answer to command @p id among the complete messages read so far (events and other
+ * answers are dropped): 1 with *msg (new reference), or 0. */
+static int take_answer(hr_browser *b, long id, json_t **msg)
+{
+    size_t start = 0;
+    int found = 0;
+    for (size_t i = 0; i < b->n_answers && !found; i++) {
+        if (b->answers[i] != '\0')
+            continue;
+        json_t *m = json_loads(b->answers + start, 0, NULL);
+        if (m && json_integer_value(json_object_get(m, "id")) == id) {
+            *msg = m;
+            found = 1;
+        } else
+            json_decref(m);
+        start = i + 1;
+    }
+    memmove(b->answers, b->answers + start, b->n_answers - start);
+    b->n_answers -= start;
+    return found;
+}
+
+static int read_some(hr_browser *b, int wait_ms)
+{
+    struct pollfd pfd = {.fd = b->cdp_out, .events = POLLIN};
+    if (poll(&pfd, 1, wait_ms) <= 0)
+        return 0;
+    char *grown = realloc(b->answers, b->n_answers + 65536);
+    if (!grown)
+        return -1;
+    b->answers = grown;
+    ssize_t n = read(b->cdp_out, b->answers + b->n_answers, 65536);
+    if (n <= 0)
+        return n < 0 && errno == EINTR ? 0 : -1;
+    b->n_answers += (size_t)n;
+    return 0;
+}
+
+int hr_browser_call(hr_browser *b, const char *method, json_t *params, json_t **result,
+                    int limit_ms, char *err, size_t errlen)
+{
+    long id = 1000 + ++b->next_id; /* 1 is Browser.close's */
+    json_t *cmd = json_pack("{s:I, s:s}", "id", (json_int_t)id, "method", method);
+    if (params)
+        json_object_set_new(cmd, "params", params);
+    char *text = json_dumps(cmd, JSON_COMPACT);
+    json_decref(cmd);
+    *result = NULL;
+    if (!text || b->cdp_in < 0 || write_all(b->cdp_in, text, strlen(text) + 1) != 0) {
+        free(text);
+        snprintf(err, errlen, "the browser does not take DevTools commands (%s)", method);
+        return -1;
+    }
+    free(text);
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    json_t *msg = NULL;
+    for (;;) {
+        if (take_answer(b, id, &msg))
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        if (spent >= limit_ms || read_some(b, (int)(limit_ms - spent)) != 0) {
+            snprintf(err, errlen, "the browser did not answer %s within %d ms", method, limit_ms);
+            return -1;
+        }
+    }
+    json_t *e = json_object_get(msg, "error");
+    if (e)
+        snprintf(err, errlen, "the browser refused %s: %.200s", method,
+                 json_string_value(json_object_get(e, "message")));
+    else
+        *result = json_incref(json_object_get(msg, "result"));
+    json_decref(msg);
+    return e ? -1 : 0;
 }
 
 /* "[123:456:1125/001.234:INFO:CONSOLE:7] "text", source: URL (7)" → the part after "] " */
@@ -295,11 +393,13 @@ static const char *log_text(const char *line)
     return p ? p + 2 : line;
 }
 
-json_t *hr_browser_console(const hr_browser *b)
+json_t *hr_browser_console(const hr_browser *b, long from)
 {
     json_t *out = json_array();
     FILE *f = *b->log ? fopen(b->log, "r") : NULL;
     char line[1024];
+    if (f && from > 0)
+        fseek(f, from, SEEK_SET);
     while (f && fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = '\0';
         if (strstr(line, ":CONSOLE") || strstr(line, "Refused to display") ||

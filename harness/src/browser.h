@@ -14,6 +14,9 @@ typedef struct hr_browser {
     int cdp_out;   /* and read NUL-terminated answers here (its fd 4) */
     char dir[256]; /* the run's private folder: profile, TMPDIR, HOME, stderr log */
     char log[300]; /* the browser's stderr (console lines, framing refusals) */
+    char *answers; /* DevTools answers read but not yet taken (NUL-separated) */
+    size_t n_answers;
+    long next_id; /* of the next DevTools command */
 } hr_browser;
 
 /** The Chromium binary: $RENEWLAB_CHROMIUM, else Debian's /usr/lib/chromium/chromium. */
@@ -26,15 +29,45 @@ int hr_browser_launch(hr_browser *b, const char *url, int block_third_party_cook
 /** Close the browser (Browser.close, then SIGKILL to its group if it lingers), wait until
  * every process of its group is gone and remove its folder. Safe to call twice. */
 void hr_browser_close(hr_browser *b);
-/** Lines of the browser's log that explain a failure (console output, refused frames),
- * newest last, as a JSON array (new reference). */
+/** Lines of the browser's log from byte @p from on that explain a failure (console output,
+ * refused frames), newest last, as a JSON array (new reference). */
 struct json_t;
-struct json_t *hr_browser_console(const hr_browser *b);
+struct json_t *hr_browser_console(const hr_browser *b, long from);
 /** The last line the browser logged (new reference: a JSON string, or NULL). */
 struct json_t *hr_browser_log_tail(const hr_browser *b);
+/** Call DevTools @p method with @p params (stolen; NULL = none) over the pipe and wait up
+ * to @p limit_ms for its answer: 0 and the result in *result (new reference; may be NULL),
+ * or -1 with the reason in @p err. */
+int hr_browser_call(hr_browser *b, const char *method, struct json_t *params,
+                    struct json_t **result, int limit_ms, char *err, size_t errlen);
 /** The browser process was reaped by the caller: hr_browser_close only ends its group. */
 void hr_browser_forget(hr_browser *b);
 /** Kill every browser this process launched and has not closed (exit paths, signals). */
 void hr_browser_kill_all(void);
+
+/* ---- one browser per run (browser_pool.c) --------------------------------------------- */
+
+/** A scenario's tab in the process's shared browser for its cookie mode: one headless
+ * Chromium per mode, launched on first use and kept for the following scenarios. A tab
+ * starts with no cookies (the IdP's port changes per scenario, but cookies ignore ports),
+ * and the app's origin is new each time, so nothing else carries over. */
+typedef struct hr_browser_tab {
+    hr_browser *browser; /* the shared browser (borrowed) */
+    char target_id[64];
+    long log_from; /* the browser's log size when the tab opened: this tab's lines follow */
+    int launched;  /* opening it launched the browser (the first tab of a run, or after a
+                    * browser died) */
+} hr_browser_tab;
+
+/** Open @p url in a new tab of the shared browser with this cookie mode (launching it
+ * when there is none or it died). 0, or -1 with the reason in @p err. */
+int hr_browser_tab_open(hr_browser_tab *t, const char *url, int block_third_party_cookies,
+                        char *err, size_t errlen);
+/** Close the tab; a browser that does not answer is closed (the next tab relaunches). */
+void hr_browser_tab_close(hr_browser_tab *t);
+/** The browser of the tab exited: reap it (its status in *status) and forget it. */
+int hr_browser_tab_gone(hr_browser_tab *t, int *status);
+/** Close the shared browsers (the end of a run, or of a worker process). */
+void hr_browser_pool_close(void);
 
 #endif

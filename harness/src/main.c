@@ -182,6 +182,7 @@ static void worker(json_t *runs, int k, int jobs, uint64_t seed, int fd, pid_t p
         json_decref(r);
     }
     fclose(out);
+    hr_browser_pool_close();
     _exit(0);
 }
 
@@ -286,6 +287,7 @@ static int cmd_run(opts *o)
             rpt_term_line(stdout, r, color);
             json_array_set_new(results, i, r);
         }
+        hr_browser_pool_close();
     }
     for (size_t i = 0; i < json_array_size(results); i++) /* a worker that died */
         if (json_is_null(json_array_get(results, i)))

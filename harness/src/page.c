@@ -17,7 +17,7 @@
 
 struct hr_page {
     hr_apphost *app;
-    hr_browser browser;
+    hr_browser_tab tab;   /* in the run's shared browser */
     int ready;            /* app pages loaded so far */
     int hijacked;         /* the app page was navigated away (no page left to command) */
     json_int_t done_seq;  /* the last command the page finished */
@@ -60,15 +60,14 @@ static int browser_gone(hr_world *w)
 {
     hr_page *p = w->page;
     int status = 0;
-    if (p->browser.pid <= 0 || waitpid(p->browser.pid, &status, WNOHANG) != p->browser.pid)
+    if (!hr_browser_tab_gone(&p->tab, &status))
         return 0;
-    json_t *log = hr_browser_log_tail(&p->browser);
+    json_t *log = hr_browser_log_tail(p->tab.browser);
     snprintf(w->error, sizeof w->error, "the browser exited during the run (%s %d): %.250s",
              WIFSIGNALED(status) ? "signal" : "status",
              WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
              json_string_value(log) ? json_string_value(log) : "no log");
     json_decref(log);
-    hr_browser_forget(&p->browser); /* reaped: only its group and folder are left */
     return 1;
 }
 
@@ -174,7 +173,6 @@ int hr_page_open(hr_world *w)
         snprintf(w->error, sizeof w->error, "out of memory");
         return -1;
     }
-    p->browser.pid = -1;
     w->page = p;
     if (!library_installed(w))
         return -1;
@@ -188,7 +186,9 @@ int hr_page_open(hr_world *w)
     hr_apphost_set_config(p->app, page_config(w, origin));
     char url[120];
     snprintf(url, sizeof url, "%s/", origin);
-    if (hr_browser_launch(&p->browser, url, w->cookies_blocked, err, sizeof err) != 0) {
+    int rc_open = hr_browser_tab_open(&p->tab, url, w->cookies_blocked, err, sizeof err);
+    w->browser_launched = p->tab.launched;
+    if (rc_open != 0) {
         snprintf(w->error, sizeof w->error, "%s", err);
         return -1;
     }
@@ -265,8 +265,8 @@ void hr_page_close(hr_world *w)
     if (!p)
         return;
     json_decref(w->console);
-    w->console = hr_browser_console(&p->browser);
-    hr_browser_close(&p->browser);
+    w->console = p->tab.browser ? hr_browser_console(p->tab.browser, p->tab.log_from) : NULL;
+    hr_browser_tab_close(&p->tab);
     hr_apphost_free(p->app);
     free(p);
     w->page = NULL;

@@ -87,6 +87,7 @@ json_t *hr_run(json_t *scn, const char *target, uint64_t seed)
     if (w.browser) {
         hr_page_close(&w); /* keeps the browser's console for the report */
         json_object_set_new(r, "console", w.console ? json_incref(w.console) : json_array());
+        json_object_set_new(r, "browser_launched", json_boolean(w.browser_launched));
     }
     if (w.real_time)
         json_object_set_new(r, "clock", json_string("wall"));

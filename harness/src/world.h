@@ -49,6 +49,7 @@ struct hr_world {
     const char *target;     /* core, iframe or oidc-client-ts */
     hr_page *page;          /* browser targets only: they run on the wall clock */
     json_t *console;        /* browser targets: what the browser logged */
+    int browser_launched;   /* browser targets: this run launched the shared browser */
     hr_exec *exec;          /* exec targets only */
     char skip[200];         /* why the target cannot run this scenario (exec capabilities) */
 };

@@ -47,6 +47,14 @@ def test_every_iframe_scenario_passes(iframe_report):
     assert len(runs) >= 15 and r.returncode == 0
 
 
+def test_one_browser_serves_many_scenarios(iframe_report):
+    runs, _ = iframe_report
+    launched = [k for k, v in runs.items() if v["browser_launched"]]
+    # four job processes, each with at most one browser per cookie mode
+    assert 1 <= len(launched) <= 8 and len(launched) < len(runs) / 2, launched
+    assert runs[("sr_3p_cookies_blocked", "iframe")]["verdict"] == "pass"
+
+
 def test_third_party_cookies_blocked_really_blocks_the_renewal(iframe_report):
     runs, _ = iframe_report
     blocked, allowed = runs[("sr_3p_cookies_blocked", "iframe")], runs[("sr_success", "iframe")]

@@ -169,3 +169,54 @@ def test_state_is_bounded_oldest_grants_evicted(start_idp):
     r = idp.refresh(first["refresh_token"])
     assert r.status == 400 and r.json()["error"] == "invalid_grant", "an evicted grant is gone"
     assert idp.refresh(idp.code_flow()["refresh_token"]).status == 200
+
+
+def userinfo_status(idp, access_token):
+    return idp.get("/userinfo", headers={"Authorization": "Bearer " + access_token}).status
+
+
+def test_a_grant_keeps_its_newest_access_tokens(start_idp):
+    idp = start_idp("--preset", "non-rotating")
+    t = idp.code_flow()
+    ats = [t["access_token"]]
+    for _ in range(70):
+        r = idp.refresh(t["refresh_token"])
+        assert r.status == 200
+        ats.append(r.json()["access_token"])
+    st = idp.state()
+    kinds = [tok["id"][:2] for tok in st["grants"][0]["tokens"]]
+    assert kinds.count("at") == 64 and kinds.count("rt") == 1
+    assert st["evicted"] == len(ats) - 64
+    assert userinfo_status(idp, ats[0]) == 401  # forgotten: unknown
+    assert userinfo_status(idp, ats[-64]) == 200 and userinfo_status(idp, ats[-1]) == 200
+
+
+def test_rotated_refresh_tokens_beyond_the_kept_ones_are_unknown_not_reuse(start_idp):
+    idp = start_idp("--preset", "strict-rotation")
+    rts = [idp.code_flow()["refresh_token"]]
+    for _ in range(66):
+        r = idp.refresh(rts[-1])
+        assert r.status == 200
+        rts.append(r.json()["refresh_token"])
+    old = idp.refresh(rts[0])
+    assert old.status == 400 and old.json()["error_description"] == "unknown refresh token"
+    assert not idp.state()["grants"][0]["revoked"]
+    recent = idp.refresh(rts[-3])  # still remembered: a reuse, and the grant goes
+    assert recent.status == 400 and "reuse detected" in recent.json()["error_description"]
+    assert idp.state()["grants"][0]["revoked"]
+
+
+def test_opaque_access_tokens_work_at_userinfo(start_idp):
+    from conftest import spa_config
+    idp = start_idp(config=spa_config(opaque_access_tokens=True))
+    t = idp.code_flow(client_id="spa")
+    assert t["access_token"].count(".") == 0 and len(t["access_token"]) == 43
+    assert userinfo_status(idp, t["access_token"]) == 200
+    assert t["id_token"].count(".") == 2  # the ID token is still a signed JWT
+
+
+def test_trace_memory_is_checked():
+    import subprocess
+    from conftest import BIN
+    r = subprocess.run([BIN, "--trace-memory", "0"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2 and "--trace-memory needs 1 to 65536" in r.stderr

@@ -154,3 +154,24 @@ Test(dispatch, cors_preflight_answers_registered_origin_only)
     cr_assert_eq(rs.status, 403);
     idp_resp_dispose(&rs);
 }
+
+Test(dispatch, the_trace_stays_within_its_memory_budget)
+{
+    idp_trace_clear(&srv->trace, 1);
+    free(srv->trace.ring);
+    srv->trace.ring = NULL;
+    srv->trace.cap = 1000;
+    srv->trace.max_bytes = 2000; /* a few entries of ~200 bytes */
+    idp_resp rs;
+    for (int i = 0; i < 50; i++) {
+        call(srv, &rs, "GET", "/jwks", NULL, NULL, NULL, 0, 1);
+        idp_resp_dispose(&rs);
+    }
+    cr_assert_leq(srv->trace.bytes, 2000);
+    cr_assert_gt(srv->trace.count, 3);
+    cr_assert_eq(srv->trace.count + srv->trace.dropped, 50, "every entry kept or counted");
+    json_t *entries = idp_trace_snapshot(&srv->trace);
+    json_t *last = json_array_get(entries, json_array_size(entries) - 1);
+    cr_assert_eq(json_integer_value(json_object_get(last, "seq")), 50, "the newest are kept");
+    json_decref(entries);
+}

@@ -158,5 +158,9 @@ void idp_dispatch(idp_server *s, idp_req *rq, idp_resp *rs)
     } else
         serve(s, r, rq, rs);
     rs->trace = NULL;
-    idp_trace_end(s, entry, rs, real_start);
+    if (s->threaded) { /* serializing it can wait until the state lock is released */
+        rs->trace_pending = entry;
+        rs->trace_real_start = real_start;
+    } else
+        idp_trace_end(s, entry, rs, real_start);
 }

@@ -98,7 +98,7 @@ static void trace_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
     (void)rq, (void)body;
     idp_resp_json(rs, 200,
                   json_pack("{s:o, s:I}", "requests", idp_trace_snapshot(&s->trace), "dropped",
-                            (json_int_t)s->trace.dropped));
+                            (json_int_t)idp_trace_dropped(&s->trace)));
 }
 
 static void trace_delete(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)

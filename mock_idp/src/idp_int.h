@@ -208,13 +208,16 @@ typedef struct idp_trace {
     size_t bytes, max_bytes; /* what the kept entries take; 0 = 8 MB */
     unsigned long dropped;
     unsigned long next_seq;
-    FILE *out; /* optional JSON-lines copy */
+    FILE *out;            /* optional JSON-lines copy */
+    pthread_mutex_t lock; /* worker loops finish entries outside the state lock */
 } idp_trace;
 
 /** The entries in order, oldest first (new reference to a new array). */
-json_t *idp_trace_snapshot(const idp_trace *t);
+json_t *idp_trace_snapshot(idp_trace *t);
 /** Forget every entry (and the dropped count); sequence numbers go on unless @p restart. */
 void idp_trace_clear(idp_trace *t, int restart);
+/** Entries dropped so far. */
+unsigned long idp_trace_dropped(idp_trace *t);
 
 /* ---- requests and responses ------------------------------------------------------- */
 
@@ -256,8 +259,10 @@ typedef struct idp_resp {
     idp_header headers[16];
     size_t n_headers;
     cm_strbuf body;
-    const char *error; /* OAuth error code of the answer, for the trace (static) */
-    json_t *trace;     /* the request's trace entry; handlers add fields */
+    const char *error;        /* OAuth error code of the answer, for the trace (static) */
+    json_t *trace;            /* the request's trace entry; handlers add fields */
+    json_t *trace_pending;    /* worker loops: the entry, to finish outside the state lock */
+    int64_t trace_real_start; /* ... and when the request started (wall clock) */
 } idp_resp;
 
 const char *idp_req_header(const idp_req *rq, const char *name);

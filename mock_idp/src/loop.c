@@ -242,6 +242,10 @@ static void on_request(struct evhttp_request *req, void *arg)
         idp_store_enforce_limits(s);
         idp_unlock(s);
     }
+    if (rs.trace_pending) {
+        idp_trace_end(s, rs.trace_pending, &rs, rs.trace_real_start);
+        rs.trace_pending = NULL;
+    }
     if (rs.disposition == IDP_SEND)
         send_resp(req, &rs);
     else

@@ -64,6 +64,8 @@ void idp_resp_dispose(idp_resp *rs)
     }
     cm_strbuf_dispose(&rs->body);
     rs->n_headers = 0;
+    json_decref(rs->trace_pending);
+    rs->trace_pending = NULL;
 }
 
 void idp_resp_header(idp_resp *rs, const char *name, const char *value)

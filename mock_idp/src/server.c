@@ -155,6 +155,7 @@ int idp_server_new(struct event_base *base, cm_clock *clock, cm_rng rng, idp_con
     pthread_mutexattr_init(&mattr);
     pthread_mutexattr_settype(&mattr, PTHREAD_MUTEX_ADAPTIVE_NP);
     pthread_mutex_init(&s->lock, &mattr);
+    pthread_mutex_init(&s->trace.lock, NULL);
     pthread_mutexattr_destroy(&mattr);
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr); /* the control API must not wait forever under load */
@@ -257,6 +258,7 @@ void idp_server_free(idp_server *s)
     free(s->issuer_template);
     free(s->control_secret);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->trace.lock);
     pthread_rwlock_destroy(&s->gate);
     free(s);
 }

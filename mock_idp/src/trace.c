@@ -47,15 +47,16 @@ void idp_trace_end(idp_server *s, json_t *entry, const idp_resp *rs, int64_t rea
     json_object_set_new(entry, "latency", idp_seconds(cm_wallclock_ms() - real_start_ms));
     char *line = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
     json_decref(entry);
-    if (!line) {
+    pthread_mutex_lock(&s->trace.lock);
+    if (!line)
         s->trace.dropped++;
-        return;
-    }
-    if (s->trace.out) {
+    else if (s->trace.out) {
         fprintf(s->trace.out, "%s\n", line);
         fflush(s->trace.out);
     }
-    trace_push(&s->trace, line);
+    if (line)
+        trace_push(&s->trace, line);
+    pthread_mutex_unlock(&s->trace.lock);
 }
 
 static void drop_oldest(idp_trace *t)
@@ -88,16 +89,27 @@ static void trace_push(idp_trace *t, char *line)
     t->bytes += n;
 }
 
-json_t *idp_trace_snapshot(const idp_trace *t)
+json_t *idp_trace_snapshot(idp_trace *t)
 {
     json_t *a = json_array();
+    pthread_mutex_lock(&t->lock);
     for (size_t i = 0; i < t->count; i++)
         json_array_append_new(a, json_loads(t->ring[(t->head + i) % t->cap], 0, NULL));
+    pthread_mutex_unlock(&t->lock);
     return a;
+}
+
+unsigned long idp_trace_dropped(idp_trace *t)
+{
+    pthread_mutex_lock(&t->lock);
+    unsigned long n = t->dropped;
+    pthread_mutex_unlock(&t->lock);
+    return n;
 }
 
 void idp_trace_clear(idp_trace *t, int restart)
 {
+    pthread_mutex_lock(&t->lock);
     for (size_t i = 0; i < t->count; i++)
         free(t->ring[(t->head + i) % t->cap]);
     t->count = t->head = 0;
@@ -105,6 +117,7 @@ void idp_trace_clear(idp_trace *t, int restart)
     t->dropped = 0;
     if (restart)
         t->next_seq = 0;
+    pthread_mutex_unlock(&t->lock);
 }
 
 void idp_trace_dispose(idp_trace *t)

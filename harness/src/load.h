@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #define HR_LOAD_MAX_OUTAGES 8
+#define HR_LOAD_MAX_LIFETIMES 8
 
 typedef struct hr_outage {
     int64_t start_ms, length_ms; /* from the start of the run */
@@ -17,8 +18,9 @@ typedef struct hr_outage {
 typedef struct hr_load_params {
     size_t clients;
     int64_t duration_ms;
-    int64_t access_token_ms; /* the IdP's access-token lifetime */
-    int64_t renew_before_ms; /* renew this long before expiry ... */
+    int64_t access_token_ms[HR_LOAD_MAX_LIFETIMES]; /* access-token lifetimes: client i gets */
+    size_t n_lifetimes;                             /* the (i mod n)-th (one IdP client each) */
+    int64_t renew_before_ms;                        /* renew this long before expiry ... */
     int64_t jitter_ms;       /* ... and up to this much earlier, drawn per renewal */
     int64_t login_spread_ms; /* logins spread evenly at random over this window */
     int64_t latency_ms;      /* each answer arrives this long after the request */

@@ -23,7 +23,8 @@ static void load_usage(FILE *out)
         "                     [--json F] [--html F]\n"
         "Simulates N renew_core clients against the mock IdP on the virtual clock and\n"
         "reports the token endpoint's refresh rate over time. D is a duration: 90, 90s,\n"
-        "500ms, 15m, 24h. Defaults: 1000 clients, 24h, 1h access tokens renewed 60s early\n"
+        "500ms, 15m, 24h; --access-token takes a list (30m,1h,2h: clients split evenly).\n"
+        "Defaults: 1000 clients, 24h, 1h access tokens renewed 60s early\n"
         "with 0-30s jitter, logins spread over the first access-token lifetime, 20ms\n"
         "latency, 4 retries, app retry 60s, buckets of 60s. --outage 6h+10m: every OIDC\n"
         "endpoint answers 503 for 10 minutes from 6 hours in (repeatable). See docs/load.md.\n");
@@ -95,6 +96,34 @@ static int set_count(const char *opt, const char *v, uint64_t lo, uint64_t hi, u
     return 0;
 }
 
+/* "1h" or "30m,1h,2h": the clients are split evenly among the lifetimes. */
+static int set_lifetimes(const char *v, hr_load_params *p)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", v);
+    p->n_lifetimes = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (p->n_lifetimes == HR_LOAD_MAX_LIFETIMES)
+            return bad("--access-token", "takes at most 8 lifetimes");
+        int64_t d = parse_duration(tok);
+        if (d < 1000)
+            return bad("--access-token", "needs lifetimes of at least 1 s (1h or 30m,1h,2h)");
+        p->access_token_ms[p->n_lifetimes++] = d;
+    }
+    return p->n_lifetimes ? 0 : bad("--access-token", "needs a lifetime (1h or 30m,1h,2h)");
+}
+
+/* The shortest (or with @p longest, the longest) access-token lifetime. */
+static int64_t lifetime_bound(const hr_load_params *p, int longest)
+{
+    int64_t v = p->access_token_ms[0];
+    for (size_t i = 1; i < p->n_lifetimes; i++)
+        if (longest ? p->access_token_ms[i] > v : p->access_token_ms[i] < v)
+            v = p->access_token_ms[i];
+    return v;
+}
+
 static int parse(int argc, char **argv, load_opts *o)
 {
     static const struct option longopts[] = {{"clients", required_argument, 0, 'c'},
@@ -129,7 +158,7 @@ static int parse(int argc, char **argv, load_opts *o)
             rc = set_duration("--duration", optarg, &o->p.duration_ms, 1);
             break;
         case 'a':
-            rc = set_duration("--access-token", optarg, &o->p.access_token_ms, 1);
+            rc = set_lifetimes(optarg, &o->p);
             break;
         case 'r':
             rc = set_duration("--renew-before", optarg, &o->p.renew_before_ms, 0);
@@ -183,9 +212,9 @@ static int parse(int argc, char **argv, load_opts *o)
     if (rc == 0 && optind < argc)
         rc = bad("", "takes no arguments besides options");
     if (!spread_given)
-        o->p.login_spread_ms = o->p.access_token_ms;
-    if (rc == 0 && o->p.renew_before_ms + o->p.jitter_ms >= o->p.access_token_ms)
-        rc = bad("--renew-before", "plus --jitter must stay below --access-token");
+        o->p.login_spread_ms = lifetime_bound(&o->p, 1);
+    if (rc == 0 && o->p.renew_before_ms + o->p.jitter_ms >= lifetime_bound(&o->p, 0))
+        rc = bad("--renew-before", "plus --jitter must stay below every --access-token");
     if (rc == 0 && o->p.duration_ms / o->p.bucket_ms > 1000000)
         rc = bad("--bucket", "gives more than a million buckets; make it longer");
     return rc;
@@ -209,7 +238,8 @@ int hr_load_main(int argc, char **argv)
 {
     load_opts o = {.p = {.clients = 1000,
                          .duration_ms = 24 * 3600000LL,
-                         .access_token_ms = 3600000,
+                         .access_token_ms = {3600000},
+                         .n_lifetimes = 1,
                          .renew_before_ms = 60000,
                          .jitter_ms = 30000,
                          .latency_ms = 20,

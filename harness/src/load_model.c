@@ -18,7 +18,6 @@
 #include "renew_core.h"
 
 #define LOAD_ISSUER "http://idp.load.inproc"
-#define LOAD_CLIENT "load-client"
 #define LOAD_REDIRECT "http://app.load.inproc/callback"
 #define LOAD_SCOPE "offline_access api"
 #define LOAD_EPOCH_MS 1767225600000LL /* 2026-01-01T00:00:00Z */
@@ -27,6 +26,7 @@ typedef struct model model;
 
 typedef struct lclient {
     model *m;
+    char client_id[24]; /* "load-client-N": the IdP client with its access-token lifetime */
     rc_client *c;
     rc_memory_store *store;
     cm_timer *timer; /* the next login attempt or app retry */
@@ -200,10 +200,10 @@ static int code_flow(lclient *lc, rc_tokens *out)
     SHA256((const unsigned char *)verifier, strlen(verifier), md);
     cm_b64url_encode(md, sizeof md, challenge);
     snprintf(target, sizeof target,
-             "/authorize?response_type=code&client_id=" LOAD_CLIENT
+             "/authorize?response_type=code&client_id=%s"
              "&redirect_uri=http%%3A%%2F%%2Fapp.load.inproc%%2Fcallback&scope=offline_access%%20api"
              "&state=s&prompt=none&code_challenge=%s&code_challenge_method=S256",
-             challenge);
+             lc->client_id, challenge);
     idp_inproc_response r;
     if (serve(m, "GET", target, NULL, m->cookie, NULL, &r) != 0)
         return -1;
@@ -211,9 +211,9 @@ static int code_flow(lclient *lc, rc_tokens *out)
     size_t len = code ? strcspn(code + 5, "&#") : 0;
     if (code)
         snprintf(body, sizeof body,
-                 "grant_type=authorization_code&code=%.*s&code_verifier=%s&client_id=" LOAD_CLIENT
+                 "grant_type=authorization_code&code=%.*s&code_verifier=%s&client_id=%s"
                  "&redirect_uri=http%%3A%%2F%%2Fapp.load.inproc%%2Fcallback",
-                 (int)len, code + 5, verifier);
+                 (int)len, code + 5, verifier, lc->client_id);
     idp_inproc_response_dispose(&r);
     if (!code || serve(m, "POST", "/token", "application/x-www-form-urlencoded", NULL, body, &r))
         return -1;
@@ -260,11 +260,13 @@ static void login(void *arg)
         later(lc, lc->m->p->app_retry_ms, login);
 }
 
-static int client_init(model *m, lclient *lc)
+static int client_init(model *m, lclient *lc, size_t index)
 {
     const hr_load_params *p = m->p;
+    snprintf(lc->client_id, sizeof lc->client_id, "load-client-%u",
+             (unsigned)(index % p->n_lifetimes));
     rc_config cfg = {.issuer = LOAD_ISSUER,
-                     .client_id = LOAD_CLIENT,
+                     .client_id = lc->client_id,
                      .redirect_uri = LOAD_REDIRECT,
                      .scope = LOAD_SCOPE,
                      .renew_before_ms = p->renew_before_ms,
@@ -331,19 +333,33 @@ static void outage_end(void *arg)
 
 /* ---- the run ------------------------------------------------------------------------- */
 
+/* One IdP client per access-token lifetime: opaque tokens, rotation with reuse detection,
+ * no ID token on refresh, no absolute lifetime (the model may run for days). */
+static json_t *idp_clients(const hr_load_params *p)
+{
+    json_t *clients = json_array();
+    for (size_t i = 0; i < p->n_lifetimes; i++) {
+        char id[24];
+        snprintf(id, sizeof id, "load-client-%u", (unsigned)i);
+        json_array_append_new(clients,
+                              json_pack("{s:s, s:[s], s:[s, s], s:f, s:b, s:{s:b, s:b, s:i, s:b}}",
+                                        "client_id", id, "redirect_uris", LOAD_REDIRECT, "scopes",
+                                        "offline_access", "api", "access_token_lifetime",
+                                        p->access_token_ms[i] / 1000.0, "opaque_access_tokens", 1,
+                                        "refresh", "rotation", 1, "reuse_detection", 1,
+                                        "absolute_lifetime", 0, "id_token", 0));
+    }
+    return clients;
+}
+
 static char *idp_config_text(const hr_load_params *p)
 {
     char *text = NULL;
-    json_t *cfg = json_pack(
-        "{s:s, s:s, s:{s:I, s:I}, s:{s:I}, s:[{s:s, s:[s], s:[s, s], s:I, s:b, s:{s:b, s:b, "
-        "s:i, s:b}}], s:[{s:s}]}",
-        "issuer", LOAD_ISSUER, "signing_alg", "EdDSA", "lifetimes", "session",
-        (json_int_t)((p->duration_ms + p->login_spread_ms) / 1000 + 60), "code", (json_int_t)60,
-        "cookie", "lifetime", (json_int_t)((p->duration_ms + p->login_spread_ms) / 1000 + 60),
-        "clients", "client_id", LOAD_CLIENT, "redirect_uris", LOAD_REDIRECT, "scopes",
-        "offline_access", "api", "access_token_lifetime", (json_int_t)(p->access_token_ms / 1000),
-        "opaque_access_tokens", 1, "refresh", "rotation", 1, "reuse_detection", 1,
-        "absolute_lifetime", 0, "id_token", 0, "users", "sub", "alice");
+    json_int_t session_s = (json_int_t)((p->duration_ms + p->login_spread_ms) / 1000 + 60);
+    json_t *cfg = json_pack("{s:s, s:s, s:{s:I, s:I}, s:{s:I}, s:o, s:[{s:s}]}", "issuer",
+                            LOAD_ISSUER, "signing_alg", "EdDSA", "lifetimes", "session", session_s,
+                            "code", (json_int_t)60, "cookie", "lifetime", session_s, "clients",
+                            idp_clients(p), "users", "sub", "alice");
     if (cfg)
         text = json_dumps(cfg, 0);
     json_decref(cfg);
@@ -391,13 +407,17 @@ static json_t *params_json(const hr_load_params *p)
         json_array_append_new(outages,
                               json_pack("{s:f, s:f}", "start_s", p->outages[i].start_ms / 1000.0,
                                         "length_s", p->outages[i].length_ms / 1000.0));
-    return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:o, s:I}", "clients",
+    json_t *lifetimes = json_array();
+    for (size_t i = 0; i < p->n_lifetimes; i++)
+        json_array_append_new(lifetimes, json_real(p->access_token_ms[i] / 1000.0));
+    return json_pack("{s:I, s:f, s:f, s:o, s:f, s:f, s:f, s:f, s:f, s:i, s:o, s:I}", "clients",
                      (json_int_t)p->clients, "duration_s", p->duration_ms / 1000.0,
-                     "access_token_s", p->access_token_ms / 1000.0, "renew_before_s",
-                     p->renew_before_ms / 1000.0, "jitter_s", p->jitter_ms / 1000.0,
-                     "login_spread_s", p->login_spread_ms / 1000.0, "latency_s",
-                     p->latency_ms / 1000.0, "app_retry_s", p->app_retry_ms / 1000.0, "max_retries",
-                     p->max_retries, "outages", outages, "seed", (json_int_t)p->seed);
+                     "access_token_s", p->access_token_ms[0] / 1000.0, "access_tokens_s", lifetimes,
+                     "renew_before_s", p->renew_before_ms / 1000.0, "jitter_s",
+                     p->jitter_ms / 1000.0, "login_spread_s", p->login_spread_ms / 1000.0,
+                     "latency_s", p->latency_ms / 1000.0, "app_retry_s", p->app_retry_ms / 1000.0,
+                     "max_retries", p->max_retries, "outages", outages, "seed",
+                     (json_int_t)p->seed);
 }
 
 /* The highest rate in buckets [from, to), per second, and where it was. */
@@ -463,7 +483,7 @@ static int schedule(model *m, outage_arg *args)
             return -1;
     }
     for (size_t i = 0; i < m->p->clients; i++)
-        if (client_init(m, &m->clients[i]) != 0)
+        if (client_init(m, &m->clients[i], i) != 0)
             return -1;
     return 0;
 }

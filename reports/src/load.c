@@ -17,11 +17,14 @@ static double num(json_t *o, const char *key)
 static void term_run(FILE *out, json_t *run)
 {
     json_t *m = json_object_get(run, "model"), *s = json_object_get(run, "summary");
-    fprintf(out,
-            "load model: %.0f clients, %.0f h virtual, access tokens %.0f s, renew %.0f s early "
-            "+ 0-%.0f s jitter\n",
-            num(m, "clients"), num(m, "duration_s") / 3600, num(m, "access_token_s"),
-            num(m, "renew_before_s"), num(m, "jitter_s"));
+    fprintf(out, "load model: %.0f clients, %.0f h virtual, access tokens ", num(m, "clients"),
+            num(m, "duration_s") / 3600);
+    size_t k;
+    json_t *lt;
+    json_array_foreach(json_object_get(m, "access_tokens_s"), k, lt)
+        fprintf(out, "%s%g", k ? "/" : "", json_number_value(lt));
+    fprintf(out, " s, renew %.0f s early + 0-%.0f s jitter\n", num(m, "renew_before_s"),
+            num(m, "jitter_s"));
     fprintf(out, "  refresh requests %.0f (refused %.0f), logins %.0f, renewals %.0f\n",
             num(s, "refresh_requests"), num(s, "refused"), num(s, "logins"), num(s, "renewed"));
     fprintf(out, "  rate: mean %.1f/s, peak %.1f/s at %.2f h (peak/mean %.2f)\n",
@@ -204,14 +207,19 @@ int rpt_load_html_write(const char *path, json_t *doc, char *err, size_t errlen)
     cm_strbuf_printf(&b,
                      "<!doctype html><html><head><meta charset=\"utf-8\"><title>renewlab load "
                      "model</title><style>%s</style></head><body><h1>Token endpoint load</h1>"
-                     "<p>%.0f renew_core clients over %g virtual hours; access tokens live %g s, "
-                     "renewed %g s before expiry and up to the run's jitter earlier (drawn at "
-                     "random for each renewal); logins spread over "
-                     "the first %g s; %g ms latency. Refresh requests per second, in buckets of "
+                     "<p>%.0f renew_core clients over %g virtual hours; access tokens live ",
+                     STYLE, num(m, "clients"), num(m, "duration_s") / 3600);
+    size_t k;
+    json_t *lt;
+    json_array_foreach(json_object_get(m, "access_tokens_s"), k, lt)
+        cm_strbuf_printf(&b, "%s%g", k ? "/" : "", json_number_value(lt));
+    cm_strbuf_printf(&b,
+                     " s (clients split evenly), renewed %g s before expiry and up to the run's "
+                     "jitter earlier (drawn at random for each renewal); logins spread over the "
+                     "first %g s; %g ms latency. Refresh requests per second, in buckets of "
                      "%g s:</p>",
-                     STYLE, num(m, "clients"), num(m, "duration_s") / 3600,
-                     num(m, "access_token_s"), num(m, "renew_before_s"), num(m, "login_spread_s"),
-                     num(m, "latency_s") * 1000, num(first, "bucket_s"));
+                     num(m, "renew_before_s"), num(m, "login_spread_s"), num(m, "latency_s") * 1000,
+                     num(first, "bucket_s"));
     plot(&b, runs);
     table(&b, runs);
     cm_strbuf_puts(&b, "<dl><dt>Tokens</dt><dd>");

@@ -30,6 +30,15 @@ def test_every_client_renews_about_once_per_access_token_lifetime(tmp_path):
     assert "400 clients" in r.stdout and "refresh requests" in r.stdout
 
 
+def test_clients_split_evenly_among_access_token_lifetimes(tmp_path):
+    _, doc = load(tmp_path, "--clients", "600", "--duration", "6h", "--access-token", "30m,1h",
+                  "--login-spread", "0")
+    run = doc["runs"][0]
+    assert run["model"]["access_tokens_s"] == [1800, 3600]
+    # 300 clients renew every ~29 min (12 times in 6 h), 300 every ~59 min (6 times)
+    assert 5300 <= run["summary"]["refresh_requests"] <= 5500, run["summary"]
+
+
 def test_the_same_seed_gives_the_same_series_and_another_seed_another(tmp_path):
     args = ("--clients", "200", "--duration", "3h", "--access-token", "20m")
     _, a = load(tmp_path, *args, "--seed", "5", name="a")
@@ -81,7 +90,8 @@ def test_html_report_has_the_plot_and_the_table(tmp_path):
     (("--clients", "0"), "--clients needs a whole number from 1"),
     (("--duration", "tomorrow"), "--duration needs a positive duration"),
     (("--outage", "6h"), "--outage needs START+LENGTH"),
-    (("--jitter", "40m", "--access-token", "30m"), "must stay below --access-token"),
+    (("--access-token", "30m,0s"), "--access-token needs lifetimes of at least 1 s"),
+    (("--jitter", "40m", "--access-token", "2h,30m"), "must stay below every --access-token"),
     (("--frobnicate",), "unknown or incomplete option"),
     (("extra",), "takes no arguments"),
 ])

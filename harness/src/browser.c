@@ -326,8 +326,10 @@ static int take_answer(hr_browser *b, long id, json_t **msg)
             json_decref(m);
         start = i + 1;
     }
-    memmove(b->answers, b->answers + start, b->n_answers - start);
-    b->n_answers -= start;
+    if (start) {
+        memmove(b->answers, b->answers + start, b->n_answers - start);
+        b->n_answers -= start;
+    }
     return found;
 }
 

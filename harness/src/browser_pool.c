@@ -63,10 +63,11 @@ int hr_browser_tab_open(hr_browser_tab *t, const char *url, int block, char *err
         json_t *res = NULL;
         t->browser = b;
         t->log_from = log_size(b);
-        if (hr_browser_call(b, "Storage.clearCookies", NULL, &res, CALL_LIMIT_MS, err, errlen) ==
-                0 &&
-            hr_browser_call(b, "Target.createTarget", json_pack("{s:s}", "url", url), &res,
-                            CALL_LIMIT_MS, err, errlen) == 0) {
+        int rc = hr_browser_call(b, "Storage.clearCookies", NULL, &res, CALL_LIMIT_MS, err, errlen);
+        json_decref(res);
+        res = NULL;
+        if (rc == 0 && hr_browser_call(b, "Target.createTarget", json_pack("{s:s}", "url", url),
+                                       &res, CALL_LIMIT_MS, err, errlen) == 0) {
             snprintf(t->target_id, sizeof t->target_id, "%s",
                      json_string_value(json_object_get(res, "targetId")));
             json_decref(res);

@@ -105,8 +105,9 @@ typedef struct idp_inproc_response {
     char *content_type, *location, *retry_after, *www_authenticate, *set_cookie; /* or NULL */
 } idp_inproc_response;
 
-/** Serve @p rq as if it came from loopback, at the IdP clock's now. Returns 0, or
- * IDP_ENOMEM (then @p out is empty). Free the answer with idp_inproc_response_dispose. */
+/** Serve @p rq as if it came from loopback, at the IdP clock's now, on the caller's thread
+ * (not with worker loops: IDP_ECONFIG). Returns 0, or IDP_ENOMEM (then @p out is empty).
+ * Free the answer with idp_inproc_response_dispose. */
 int idp_server_serve_inproc(idp_server *s, const idp_inproc_request *rq, idp_inproc_response *out);
 void idp_inproc_response_dispose(idp_inproc_response *r);
 

@@ -70,6 +70,8 @@ int idp_server_serve_inproc(idp_server *s, const idp_inproc_request *in, idp_inp
     idp_resp rs;
     idp_resp_init(&rs);
     *out = (idp_inproc_response){0};
+    if (s->threaded) /* no locks here: worker loops would race with it */
+        return IDP_ECONFIG;
     int rc = fill(&rq, in, headers);
     if (rc == 0) {
         rq.now_ms = cm_clock_now(s->clock);

@@ -58,9 +58,13 @@ static void refresh_expires_in(json_t *body, const issue_args *a, int64_t now)
 
 static void answer_tokens(idp_server *s, const idp_req *rq, idp_resp *rs, const issue_args *a)
 {
-    idp_token *at =
-        idp_token_issue(s, IDP_TOK_ACCESS, a->fam, a->client,
-                        a->fam ? a->fam->sub : a->client->client_id, a->scope, rq->now_ms);
+    char *idt = NULL;
+    int with_idt = a->id_token && a->fam;
+    idp_token *at = with_idt ? idp_token_issue_with_id_token(s, a->fam, a->client, a->scope,
+                                                             a->nonce, rq->now_ms, &idt)
+                             : idp_token_issue(s, IDP_TOK_ACCESS, a->fam, a->client,
+                                               a->fam ? a->fam->sub : a->client->client_id,
+                                               a->scope, rq->now_ms);
     if (!at) {
         idp_resp_oauth_error(rs, 500, OIDC_ERR_SERVER_ERROR, "cannot issue tokens");
         return;
@@ -68,11 +72,9 @@ static void answer_tokens(idp_server *s, const idp_req *rq, idp_resp *rs, const 
     json_t *body =
         json_pack("{s:s, s:s, s:I, s:s}", "access_token", at->value, "token_type", "Bearer",
                   "expires_in", (json_int_t)(a->client->access_token_ms / 1000), "scope", a->scope);
-    if (a->id_token && a->fam) {
-        char *idt = idp_id_token(s, a->fam, a->client, at->value, a->nonce, rq->now_ms);
+    if (with_idt)
         json_object_set_new(body, "id_token", json_string(idt ? idt : ""));
-        free(idt);
-    }
+    free(idt);
     if (a->new_rt)
         json_object_set_new(body, "refresh_token", json_string(a->new_rt->value));
     refresh_expires_in(body, a, rq->now_ms);

@@ -404,6 +404,11 @@ void idp_session_end(idp_server *s, idp_session *sess);
 idp_family *idp_family_create(idp_server *s, const idp_code *code, int64_t now_ms);
 idp_token *idp_token_issue(idp_server *s, idp_token_kind kind, idp_family *fam, const idp_client *c,
                            const char *sub, const char *scope, int64_t now_ms);
+/** An access token for @p fam and the ID token that goes with it (at_hash of the access
+ * token; @p nonce NULL = none), signed together: *id_token gets it (caller frees). */
+idp_token *idp_token_issue_with_id_token(idp_server *s, idp_family *fam, const idp_client *c,
+                                         const char *scope, const char *nonce, int64_t now_ms,
+                                         char **id_token);
 idp_token *idp_token_find(idp_server *s, const char *value);
 /** The token's value is in the answer: forget it (a JWT access token is ~1 KB; the map
  * keeps its hash). Refresh tokens keep theirs (a fault rule may send one again). */

@@ -208,45 +208,105 @@ static int64_t skew_ms(const idp_server *s)
     return f ? (int64_t)(idp_fault_num(f, "seconds", 0) * 1000.0) : 0;
 }
 
-/* Sign @p claims. With worker loops, the signature (the costly part) is made with the
- * state lock released: the key is referenced and the rule in force restored after, and
- * the gate this request holds keeps eviction, reset and control changes out meanwhile. */
-static char *sign(idp_server *s, const char *typ, json_t *claims, const char *mode)
+/* Signing happens in a window: with worker loops, the signatures (the costly part) are
+ * made with the state lock released; the key is referenced and the rule in force restored
+ * after, and the gate this request holds keeps eviction, reset and control changes out
+ * meanwhile. Without worker loops the window is the server's own keys, locks untouched. */
+typedef struct sign_window {
+    idp_key key;
+    idp_keys one;
+    const idp_fault *active;
+} sign_window;
+
+static const idp_keys *window_open(idp_server *s, sign_window *w)
 {
     if (!s->threaded)
-        return idp_jws_sign_mode(&s->keys, typ, claims, mode);
-    idp_key key = s->keys.items[s->keys.n - 1];
-    idp_keys one = {.items = &key, .n = 1};
-    const idp_fault *active = s->active_fault;
-    EVP_PKEY_up_ref(key.pkey);
+        return &s->keys;
+    w->key = s->keys.items[s->keys.n - 1];
+    w->one = (idp_keys){.items = &w->key, .n = 1};
+    w->active = s->active_fault;
+    EVP_PKEY_up_ref(w->key.pkey);
     pthread_mutex_unlock(&s->lock);
-    char *jwt = idp_jws_sign_mode(&one, typ, claims, mode);
+    return &w->one;
+}
+
+static void window_close(idp_server *s, sign_window *w)
+{
+    if (!s->threaded)
+        return;
     pthread_mutex_lock(&s->lock);
-    EVP_PKEY_free(key.pkey);
-    s->active_fault = active;
+    EVP_PKEY_free(w->key.pkey);
+    s->active_fault = w->active;
+}
+
+static char *sign(idp_server *s, const char *typ, json_t *claims, const char *mode)
+{
+    sign_window w;
+    const idp_keys *k = window_open(s, &w);
+    char *jwt = idp_jws_sign_mode(k, typ, claims, mode);
+    window_close(s, &w);
     return jwt;
 }
 
-static char *access_jwt(idp_server *s, const idp_client *c, const char *sub, const char *scope,
-                        int64_t now_ms, int64_t exp_ms)
+/* RFC 9068 JWT access token claims; the demo resource checks it by lookup, not signature. */
+static json_t *access_claims(idp_server *s, const idp_client *c, const idp_token *t)
 {
-    now_ms += skew_ms(s);
-    exp_ms += skew_ms(s);
+    int64_t now_ms = t->issued_ms + skew_ms(s), exp_ms = t->expires_ms + skew_ms(s);
     char jti[32];
     if (cm_rng_token(&s->rng, 16, jti, sizeof jti) != 0)
         return NULL;
-    /* RFC 9068 JWT access token; the demo resource checks it by lookup, not signature */
-    json_t *claims =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", s->issuer, "sub", sub, "aud",
-                  c->client_id, "client_id", c->client_id, "scope", scope, "iat",
-                  (json_int_t)(now_ms / 1000), "exp", (json_int_t)(exp_ms / 1000), "jti", jti);
-    char *jwt = claims ? sign(s, "at+jwt", claims, NULL) : NULL;
-    json_decref(claims);
-    return jwt;
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", s->issuer, "sub", t->sub,
+                     "aud", c->client_id, "client_id", c->client_id, "scope", t->scope, "iat",
+                     (json_int_t)(now_ms / 1000), "exp", (json_int_t)(exp_ms / 1000), "jti", jti);
 }
 
-idp_token *idp_token_issue(idp_server *s, idp_token_kind kind, idp_family *fam, const idp_client *c,
-                           const char *sub, const char *scope, int64_t now_ms)
+static json_t *id_claims(idp_server *s, const idp_family *fam, const idp_client *c,
+                         const char *nonce, int64_t now_ms, const char **fault);
+
+static void set_at_hash(json_t *claims, idp_alg alg, const char *access_token)
+{
+    char h[96];
+    if (json_object_get(claims, "at_hash")) /* a fault rule's bad_at_hash stays */
+        return;
+    idp_half_hash(alg, access_token, h);
+    json_object_set_new(claims, "at_hash", json_string(h));
+}
+
+/* An ID token to issue with an access token (its at_hash from it), signed in the same
+ * window: one release of the state lock per answer instead of two. */
+typedef struct id_companion {
+    const char *nonce;
+    char *jwt; /* out */
+} id_companion;
+
+static char *access_value(idp_server *s, const idp_client *c, idp_token *t, id_companion *idc)
+{
+    if (c->opaque_access_tokens) {
+        char *v = random_value(s);
+        if (v && idc)
+            idc->jwt = idp_id_token(s, t->family, c, v, idc->nonce, t->issued_ms);
+        return v;
+    }
+    const char *fault = NULL;
+    json_t *at = access_claims(s, c, t);
+    json_t *id = idc ? id_claims(s, t->family, c, idc->nonce, t->issued_ms, &fault) : NULL;
+    char *v = NULL;
+    sign_window w;
+    const idp_keys *k = window_open(s, &w);
+    if (at)
+        v = idp_jws_sign_mode(k, "at+jwt", at, NULL);
+    if (v && id) {
+        set_at_hash(id, k->items[k->n - 1].alg, v);
+        idc->jwt = idp_jws_sign_mode(k, "JWT", id, fault);
+    }
+    window_close(s, &w);
+    json_decref(at);
+    json_decref(id);
+    return v;
+}
+
+static idp_token *issue(idp_server *s, idp_token_kind kind, idp_family *fam, const idp_client *c,
+                        const char *sub, const char *scope, int64_t now_ms, id_companion *idc)
 {
     idp_token *t = calloc(1, sizeof *t);
     if (!t)
@@ -260,8 +320,7 @@ idp_token *idp_token_issue(idp_server *s, idp_token_kind kind, idp_family *fam, 
     if (kind == IDP_TOK_ACCESS) {
         snprintf(t->label, sizeof t->label, "at#%lu", ++s->store.next_at);
         t->expires_ms = now_ms + c->access_token_ms;
-        t->value = c->opaque_access_tokens ? random_value(s)
-                                           : access_jwt(s, c, sub, scope, now_ms, t->expires_ms);
+        t->value = t->client_id && t->sub && t->scope ? access_value(s, c, t, idc) : NULL;
     } else {
         snprintf(t->label, sizeof t->label, "rt#%lu", ++s->store.next_rt);
         t->expires_ms = fam ? fam->expires_ms : 0;
@@ -285,6 +344,24 @@ idp_token *idp_token_issue(idp_server *s, idp_token_kind kind, idp_family *fam, 
             s->store.grant_tokens_kept ? s->store.grant_tokens_kept : IDP_GRANT_TOKENS_KEPT;
         prune_family(&s->store, fam, kind, keep);
     }
+    return t;
+}
+
+idp_token *idp_token_issue(idp_server *s, idp_token_kind kind, idp_family *fam, const idp_client *c,
+                           const char *sub, const char *scope, int64_t now_ms)
+{
+    return issue(s, kind, fam, c, sub, scope, now_ms, NULL);
+}
+
+idp_token *idp_token_issue_with_id_token(idp_server *s, idp_family *fam, const idp_client *c,
+                                         const char *scope, const char *nonce, int64_t now_ms,
+                                         char **id_token)
+{
+    id_companion idc = {.nonce = nonce};
+    idp_token *t = issue(s, IDP_TOK_ACCESS, fam, c, fam->sub, scope, now_ms, &idc);
+    if (!t)
+        free(idc.jwt);
+    *id_token = t ? idc.jwt : NULL;
     return t;
 }
 
@@ -404,8 +481,9 @@ static void id_token_claim_fault(json_t *claims, const char *fault, const idp_fa
         json_object_set_new(claims, "at_hash", json_string("AAAAAAAAAAAAAAAAAAAAAA"));
 }
 
-char *idp_id_token(idp_server *s, const idp_family *fam, const idp_client *c,
-                   const char *access_token, const char *nonce, int64_t now_ms)
+/* The ID token's claims with the fault rule's changes (its name in *fault), no at_hash. */
+static json_t *id_claims(idp_server *s, const idp_family *fam, const idp_client *c,
+                         const char *nonce, int64_t now_ms, const char **fault)
 {
     now_ms += skew_ms(s);
     json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "iss", s->issuer, "sub", fam->sub,
@@ -416,20 +494,27 @@ char *idp_id_token(idp_server *s, const idp_family *fam, const idp_client *c,
         return NULL;
     if (nonce)
         json_object_set_new(claims, "nonce", json_string(nonce));
-    if (access_token) {
-        char h[96];
-        idp_half_hash(s->keys.items[s->keys.n - 1].alg, access_token, h);
-        json_object_set_new(claims, "at_hash", json_string(h));
-    }
     const idp_user *u = idp_config_user(s->cfg, fam->sub);
     if (u && u->name && idp_scope_has(fam->scope, "profile"))
         json_object_set_new(claims, "name", json_string(u->name));
     if (u && u->email && idp_scope_has(fam->scope, "email"))
         json_object_set_new(claims, "email", json_string(u->email));
     const idp_fault *f = idp_fault_active(s, FA_ID_TOKEN);
-    const char *fault = f ? idp_fault_str(f, "fault") : NULL;
-    if (fault)
-        id_token_claim_fault(claims, fault, fam, now_ms);
+    *fault = f ? idp_fault_str(f, "fault") : NULL;
+    if (*fault)
+        id_token_claim_fault(claims, *fault, fam, now_ms);
+    return claims;
+}
+
+char *idp_id_token(idp_server *s, const idp_family *fam, const idp_client *c,
+                   const char *access_token, const char *nonce, int64_t now_ms)
+{
+    const char *fault = NULL;
+    json_t *claims = id_claims(s, fam, c, nonce, now_ms, &fault);
+    if (!claims)
+        return NULL;
+    if (access_token)
+        set_at_hash(claims, s->keys.items[s->keys.n - 1].alg, access_token);
     char *jwt = sign(s, "JWT", claims, fault);
     json_decref(claims);
     return jwt;

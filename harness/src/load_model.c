@@ -57,7 +57,6 @@ struct model {
 /* ---- the in-memory transport --------------------------------------------------------- */
 
 typedef struct pending {
-    model *m;
     cm_timer *timer;
     rc_http_done done;
     void *arg;
@@ -127,7 +126,8 @@ static int mem_send(void *ctx, const rc_http_request *rq, rc_http_done done, voi
         if (p->resp.status != 200)
             m->refused[b]++, m->n.refused++;
     }
-    *p = (pending){.m = m, .done = done, .arg = arg, .resp = p->resp};
+    p->done = done;
+    p->arg = arg;
     p->timer =
         m->clock->timer_start(m->clock->ctx, m->p->latency_ms + p->resp.delay_ms, deliver, p);
     if (!p->timer) {
@@ -306,10 +306,8 @@ static void outage_toggle(model *m, size_t i, int begin)
         if (serve(m, "POST", "/_mock/faults", "application/json", NULL, rule, &r) != 0)
             return;
         json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
-        snprintf(m->outage_ids[i], sizeof m->outage_ids[i], "%s",
-                 json_string_value(json_object_get(j, "id"))
-                     ? json_string_value(json_object_get(j, "id"))
-                     : "");
+        const char *id = json_string_value(json_object_get(j, "id"));
+        snprintf(m->outage_ids[i], sizeof m->outage_ids[i], "%s", id ? id : "");
         json_decref(j);
     } else {
         snprintf(target, sizeof target, "/_mock/faults/%s", m->outage_ids[i]);

@@ -18,8 +18,11 @@ char *scn_explain(json_t *scn);
 /** Outcome of one scenario x target. */
 enum hr_verdict { HR_PASS = 0, HR_FAIL = 1, HR_SKIP = 2, HR_ERROR = 3 };
 
-/** Browser targets run on the wall clock: the most a browser scenario may advance. */
-#define HR_BROWSER_MAX_SECONDS 30
+/** A real-time exec adapter runs on the wall clock: the most its scenarios may advance. */
+#define HR_REAL_TIME_MAX_SECONDS 30
+/** Browser targets run on the page's virtual time, ~0.08 s of real time per virtual second
+ * (docs/browser.md): the most a browser scenario may advance. */
+#define HR_BROWSER_MAX_SECONDS 120
 
 /** Whether @p scn names @p target among its targets. */
 int hr_scenario_applies(json_t *scn, const char *target);

@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "browser.h"
 
+#include "cm_clock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -109,22 +111,14 @@ static void child_exec(const hr_browser *b, const char *url, int cmd_rd, int ans
         if (fd != report)
             close(fd);
     const char *bin = hr_browser_binary();
-    char *const argv[] = {(char *)bin,
-                          "--headless",
-                          "--no-sandbox",
-                          "--disable-gpu",
-                          "--disable-quic",
-                          "--no-first-run",
-                          "--disable-background-networking",
-                          "--disable-component-update",
-                          "--disable-sync",
-                          "--disable-default-apps",
-                          "--remote-debugging-pipe",
-                          "--enable-logging=stderr",
-                          "--v=0",
-                          dir,
-                          (char *)url,
-                          NULL};
+    char *const argv[] = {
+        (char *)bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--disable-default-apps",
+        /* cross-site frames in the page's renderer: they share its
+         * virtual time (an out-of-process frame runs on the wall clock) */
+        "--disable-site-isolation-trials", "--disable-features=IsolateOrigins,site-per-process",
+        "--remote-debugging-pipe", "--enable-logging=stderr", "--v=0", dir, (char *)url, NULL};
     execv(bin, argv);
 fail:;
     int e = errno;
@@ -309,8 +303,59 @@ static int write_all(int fd, const char *p, size_t n)
     return n == 0 ? 0 : -1;
 }
 
-/* The answer to command @p id among the complete messages read so far (events and other
- * answers are dropped): 1 with *msg (new reference), or 0. */
+/* A request of the page starts (@p start 1), has news (0) or ends (-1). */
+static void note_request(hr_browser *b, const char *id, int start)
+{
+    int i = 0;
+    while (i < b->n_inflight && strcmp(b->net_inflight[i].id, id) != 0)
+        i++;
+    if (i == b->n_inflight && start == 1 && i < HR_NET_TRACKED &&
+        strlen(id) < sizeof b->net_inflight[i].id) {
+        snprintf(b->net_inflight[i].id, sizeof b->net_inflight[i].id, "%s", id);
+        b->n_inflight++;
+    }
+    if (i < b->n_inflight && start >= 0)
+        b->net_inflight[i].seen_ms = cm_wallclock_ms();
+    else if (i < b->n_inflight)
+        b->net_inflight[i] = b->net_inflight[--b->n_inflight];
+}
+
+/* A document's request ends with its response (a frame removed while its document loads
+ * never reports the load's end); other requests when loaded or failed. */
+static int request_ends(const char *method, json_t *params)
+{
+    const char *type = json_string_value(json_object_get(params, "type"));
+    if (!strcmp(method, "Network.responseReceived"))
+        return type && !strcmp(type, "Document");
+    return !strcmp(method, "Network.loadingFinished") || !strcmp(method, "Network.loadingFailed");
+}
+
+/* An event: budget expiries are counted, the page's requests followed. */
+static void note_event(hr_browser *b, json_t *m)
+{
+    const char *method = json_string_value(json_object_get(m, "method"));
+    if (!method)
+        return;
+    if (!strcmp(method, "Emulation.virtualTimeBudgetExpired")) {
+        b->budgets_expired++;
+        return;
+    }
+    if (strncmp(method, "Network.", 8) != 0)
+        return;
+    const char *id = json_string_value(json_object_get(json_object_get(m, "params"), "requestId"));
+    if (!id)
+        return;
+    if (!strcmp(method, "Network.requestWillBeSent")) {
+        const char *url = json_string_value(
+            json_object_get(json_object_get(json_object_get(m, "params"), "request"), "url"));
+        if (url && (!*b->net_untracked || strcmp(url, b->net_untracked) != 0))
+            note_request(b, id, 1);
+    } else
+        note_request(b, id, request_ends(method, json_object_get(m, "params")) ? -1 : 0);
+}
+
+/* The answer to command @p id among the complete messages read so far: 1 with *msg (new
+ * reference), or 0. Events are noted (note_event); other answers are dropped. */
 static int take_answer(hr_browser *b, long id, json_t **msg)
 {
     size_t start = 0;
@@ -319,11 +364,13 @@ static int take_answer(hr_browser *b, long id, json_t **msg)
         if (b->answers[i] != '\0')
             continue;
         json_t *m = json_loads(b->answers + start, 0, NULL);
-        if (m && json_integer_value(json_object_get(m, "id")) == id) {
+        if (m && id > 0 && json_integer_value(json_object_get(m, "id")) == id) {
             *msg = m;
             found = 1;
-        } else
+        } else {
+            note_event(b, m);
             json_decref(m);
+        }
         start = i + 1;
     }
     if (start) {
@@ -349,22 +396,52 @@ static int read_some(hr_browser *b, int wait_ms)
     return 0;
 }
 
+int hr_browser_pump(hr_browser *b)
+{
+    if (b->cdp_out < 0 || read_some(b, 0) != 0)
+        return -1;
+    take_answer(b, 0, NULL);
+    return 0;
+}
+
 int hr_browser_call(hr_browser *b, const char *method, json_t *params, json_t **result,
                     int limit_ms, char *err, size_t errlen)
+{
+    return hr_browser_call_in(b, NULL, method, params, result, limit_ms, err, errlen);
+}
+
+/* Write command @p method: its id, or -1 with @p err. */
+static long send_command(hr_browser *b, const char *session, const char *method, json_t *params,
+                         char *err, size_t errlen)
 {
     long id = 1000 + ++b->next_id; /* 1 is Browser.close's */
     json_t *cmd = json_pack("{s:I, s:s}", "id", (json_int_t)id, "method", method);
     if (params)
         json_object_set_new(cmd, "params", params);
+    if (session)
+        json_object_set_new(cmd, "sessionId", json_string(session));
     char *text = json_dumps(cmd, JSON_COMPACT);
     json_decref(cmd);
-    *result = NULL;
-    if (!text || b->cdp_in < 0 || write_all(b->cdp_in, text, strlen(text) + 1) != 0) {
-        free(text);
-        snprintf(err, errlen, "the browser does not take DevTools commands (%s)", method);
-        return -1;
-    }
+    int rc = !text || b->cdp_in < 0 ? -1 : write_all(b->cdp_in, text, strlen(text) + 1);
     free(text);
+    if (rc != 0)
+        snprintf(err, errlen, "the browser does not take DevTools commands (%s)", method);
+    return rc != 0 ? -1 : id;
+}
+
+int hr_browser_send_in(hr_browser *b, const char *session, const char *method, json_t *params,
+                       char *err, size_t errlen)
+{
+    return send_command(b, session, method, params, err, errlen) < 0 ? -1 : 0;
+}
+
+int hr_browser_call_in(hr_browser *b, const char *session, const char *method, json_t *params,
+                       json_t **result, int limit_ms, char *err, size_t errlen)
+{
+    *result = NULL;
+    long id = send_command(b, session, method, params, err, errlen);
+    if (id < 0)
+        return -1;
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     json_t *msg = NULL;

@@ -5,7 +5,10 @@
 #define HR_BROWSER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#define HR_NET_TRACKED 64 /* in-flight requests of a page tracked (more: not waited for) */
 
 typedef struct hr_browser {
     pid_t pid;     /* the browser process, also its process group */
@@ -16,7 +19,15 @@ typedef struct hr_browser {
     char log[300]; /* the browser's stderr (console lines, framing refusals) */
     char *answers; /* DevTools answers read but not yet taken (NUL-separated) */
     size_t n_answers;
-    long next_id; /* of the next DevTools command */
+    long next_id;         /* of the next DevTools command */
+    long budgets_expired; /* Emulation.virtualTimeBudgetExpired events read so far */
+    struct hr_request {
+        char id[40];
+        int64_t seen_ms;            /* wall-clock time of its last Network event */
+    } net_inflight[HR_NET_TRACKED]; /* requests started and not yet finished */
+    int n_inflight;
+    char net_untracked[120]; /* a URL whose requests are not followed (keepalive posts,
+                              * whose end DevTools never reports) */
 } hr_browser;
 
 /** The Chromium binary: $RENEWLAB_CHROMIUM, else Debian's /usr/lib/chromium/chromium. */
@@ -40,6 +51,18 @@ struct json_t *hr_browser_log_tail(const hr_browser *b);
  * or -1 with the reason in @p err. */
 int hr_browser_call(hr_browser *b, const char *method, struct json_t *params,
                     struct json_t **result, int limit_ms, char *err, size_t errlen);
+/** hr_browser_call for the DevTools session @p session (a tab's; NULL: the browser). */
+int hr_browser_call_in(hr_browser *b, const char *session, const char *method,
+                       struct json_t *params, struct json_t **result, int limit_ms, char *err,
+                       size_t errlen);
+/** Send a command without waiting for its answer (it is dropped when read): for commands
+ * whose answer waits on this process (Page.navigate answers once our app host served the
+ * page). 0, or -1 with @p err. */
+int hr_browser_send_in(hr_browser *b, const char *session, const char *method,
+                       struct json_t *params, char *err, size_t errlen);
+/** Read what the browser sent without waiting (events: budget expiries are counted).
+ * 0, or -1 when the pipe is closed (the browser is gone). */
+int hr_browser_pump(hr_browser *b);
 /** The browser process was reaped by the caller: hr_browser_close only ends its group. */
 void hr_browser_forget(hr_browser *b);
 /** Kill every browser this process launched and has not closed (exit paths, signals). */
@@ -54,15 +77,31 @@ void hr_browser_kill_all(void);
 typedef struct hr_browser_tab {
     hr_browser *browser; /* the shared browser (borrowed) */
     char target_id[64];
-    long log_from; /* the browser's log size when the tab opened: this tab's lines follow */
-    int launched;  /* opening it launched the browser (the first tab of a run, or after a
-                    * browser died) */
+    char session[64];   /* the DevTools session attached to the tab */
+    long budget_expect; /* the budget under way is spent when budgets_expired reaches it */
+    long log_from;      /* the browser's log size when the tab opened: this tab's lines follow */
+    int launched;       /* opening it launched the browser (the first tab of a run, or after a
+                         * browser died) */
 } hr_browser_tab;
 
 /** Open @p url in a new tab of the shared browser with this cookie mode (launching it
- * when there is none or it died). 0, or -1 with the reason in @p err. */
+ * when there is none or it died). The tab runs on virtual time starting at @p start_ms
+ * (epoch milliseconds), paused: it moves only by hr_browser_tab_budget. 0, or -1 with the
+ * reason in @p err. */
 int hr_browser_tab_open(hr_browser_tab *t, const char *url, int block_third_party_cookies,
-                        char *err, size_t errlen);
+                        int64_t start_ms, char *err, size_t errlen);
+/** Let the tab's virtual time run @p ms (its timers fire, fast-forwarded when it has no
+ * immediate work); hr_browser_tab_budget_spent says when it is paused again. */
+int hr_browser_tab_budget(hr_browser_tab *t, int64_t ms, char *err, size_t errlen);
+/** 1 when the budget under way is spent, 0 not yet, -1 when the browser is gone. */
+int hr_browser_tab_budget_spent(hr_browser_tab *t);
+/** The page's requests under way (DevTools Network events), or -1 when the browser is
+ * gone. A request with no news for @p stale_ms of real time is forgotten: some ends are
+ * never reported (a frame removed while it loads). */
+int hr_browser_tab_requests(hr_browser_tab *t, int64_t stale_ms);
+/** Evaluate @p expression in the tab's page, not waiting (errors ignored: the page may be
+ * leaving). */
+void hr_browser_tab_eval(hr_browser_tab *t, const char *expression);
 /** Close the tab; a browser that does not answer is closed (the next tab relaunches). */
 void hr_browser_tab_close(hr_browser_tab *t);
 /** The browser of the tab exited: reap it (its status in *status) and forget it. */

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "browser.h"
+#include "cm_clock.h"
 
 #define CALL_LIMIT_MS 5000
 
@@ -51,7 +52,45 @@ static hr_browser *shared(int mode, int *launched, char *err, size_t errlen)
     return b;
 }
 
-int hr_browser_tab_open(hr_browser_tab *t, const char *url, int block, char *err, size_t errlen)
+/* A new tab at about:blank, attached, paused on virtual time from @p start_ms, then
+ * navigated to @p url (a navigation the browser starts: the page's own timers wait). */
+static int open_paused(hr_browser_tab *t, const char *url, int64_t start_ms, char *err,
+                       size_t errlen)
+{
+    hr_browser *b = t->browser;
+    json_t *res = NULL;
+    int rc = hr_browser_call(b, "Storage.clearCookies", NULL, &res, CALL_LIMIT_MS, err, errlen);
+    json_decref(res);
+    if (rc != 0 ||
+        hr_browser_call(b, "Target.createTarget", json_pack("{s:s}", "url", "about:blank"), &res,
+                        CALL_LIMIT_MS, err, errlen) != 0)
+        return -1;
+    snprintf(t->target_id, sizeof t->target_id, "%s",
+             json_string_value(json_object_get(res, "targetId")));
+    json_decref(res);
+    rc = hr_browser_call(b, "Target.attachToTarget",
+                         json_pack("{s:s, s:b}", "targetId", t->target_id, "flatten", 1), &res,
+                         CALL_LIMIT_MS, err, errlen);
+    snprintf(t->session, sizeof t->session, "%s",
+             rc == 0 ? json_string_value(json_object_get(res, "sessionId")) : "");
+    json_decref(res);
+    b->n_inflight = 0;
+    if (rc != 0 || hr_browser_call_in(b, t->session, "Network.enable", NULL, &res, CALL_LIMIT_MS,
+                                      err, errlen) != 0)
+        return -1;
+    json_decref(res);
+    if (hr_browser_call_in(b, t->session, "Emulation.setVirtualTimePolicy",
+                           json_pack("{s:s, s:f}", "policy", "pause", "initialVirtualTime",
+                                     (double)start_ms / 1000.0),
+                           &res, CALL_LIMIT_MS, err, errlen) != 0)
+        return -1;
+    json_decref(res);
+    return hr_browser_send_in(b, t->session, "Page.navigate", json_pack("{s:s}", "url", url), err,
+                              errlen);
+}
+
+int hr_browser_tab_open(hr_browser_tab *t, const char *url, int block, int64_t start_ms, char *err,
+                        size_t errlen)
 {
     int mode = block ? 1 : 0;
     memset(t, 0, sizeof *t);
@@ -60,24 +99,51 @@ int hr_browser_tab_open(hr_browser_tab *t, const char *url, int block, char *err
         hr_browser *b = shared(mode, &t->launched, err, errlen);
         if (!b)
             return -1;
-        json_t *res = NULL;
         t->browser = b;
         t->log_from = log_size(b);
-        int rc = hr_browser_call(b, "Storage.clearCookies", NULL, &res, CALL_LIMIT_MS, err, errlen);
-        json_decref(res);
-        res = NULL;
-        if (rc == 0 && hr_browser_call(b, "Target.createTarget", json_pack("{s:s}", "url", url),
-                                       &res, CALL_LIMIT_MS, err, errlen) == 0) {
-            snprintf(t->target_id, sizeof t->target_id, "%s",
-                     json_string_value(json_object_get(res, "targetId")));
-            json_decref(res);
+        if (open_paused(t, url, start_ms, err, errlen) == 0)
             return 0;
-        }
-        json_decref(res);
         drop(mode);
     }
     t->browser = NULL;
     return -1;
+}
+
+int hr_browser_tab_budget(hr_browser_tab *t, int64_t ms, char *err, size_t errlen)
+{
+    /* not waiting: while a navigation is under way the answer waits on our app host */
+    t->budget_expect = t->browser->budgets_expired + 1;
+    return hr_browser_send_in(
+        t->browser, t->session, "Emulation.setVirtualTimePolicy",
+        json_pack("{s:s, s:I}", "policy", "advance", "budget", (json_int_t)ms), err, errlen);
+}
+
+int hr_browser_tab_budget_spent(hr_browser_tab *t)
+{
+    if (hr_browser_pump(t->browser) != 0)
+        return -1;
+    return t->browser->budgets_expired >= t->budget_expect;
+}
+
+int hr_browser_tab_requests(hr_browser_tab *t, int64_t stale_ms)
+{
+    hr_browser *b = t->browser;
+    if (hr_browser_pump(b) != 0)
+        return -1;
+    int64_t now = cm_wallclock_ms();
+    for (int i = 0; i < b->n_inflight;)
+        if (now - b->net_inflight[i].seen_ms >= stale_ms)
+            b->net_inflight[i] = b->net_inflight[--b->n_inflight];
+        else
+            i++;
+    return b->n_inflight;
+}
+
+void hr_browser_tab_eval(hr_browser_tab *t, const char *expression)
+{
+    char err[200];
+    hr_browser_send_in(t->browser, t->session, "Runtime.evaluate",
+                       json_pack("{s:s}", "expression", expression), err, sizeof err);
 }
 
 void hr_browser_tab_close(hr_browser_tab *t)

@@ -394,11 +394,11 @@ static void decide(hr_world *w, hr_exec *x)
             w->want_real = 1;
         else
             why = "needs capability virtual_clock or real_clock";
-    } else if (!why && w->real_time && total > HR_BROWSER_MAX_SECONDS) {
+    } else if (!why && w->real_time && total > HR_REAL_TIME_MAX_SECONDS) {
         snprintf(buf, sizeof buf,
                  "the scenario advances %.0f s; a real-time adapter runs scenarios of at most "
                  "%d s (capability virtual_clock for the rest)",
-                 total, HR_BROWSER_MAX_SECONDS);
+                 total, HR_REAL_TIME_MAX_SECONDS);
         why = buf;
     }
     if (why)

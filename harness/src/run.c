@@ -89,8 +89,8 @@ json_t *hr_run(json_t *scn, const char *target, uint64_t seed)
         json_object_set_new(r, "console", w.console ? json_incref(w.console) : json_array());
         json_object_set_new(r, "browser_launched", json_boolean(w.browser_launched));
     }
-    if (w.real_time)
-        json_object_set_new(r, "clock", json_string("wall"));
+    if (w.real_time || w.browser)
+        json_object_set_new(r, "clock", json_string(w.browser ? "browser-virtual" : "wall"));
     hr_world_dispose(&w);
     hr_findings_annotate(r);
     json_object_set_new(r, "wall_ms", json_integer(cm_wallclock_ms() - wall));

@@ -212,8 +212,9 @@ static int check_expect(json_t *e, char *err, size_t n)
     return 0;
 }
 
-/* Browser targets run on the wall clock: a scenario naming one must stay short. */
-static int check_real_time(json_t *scn, char *err, size_t n)
+/* Browser targets cost ~0.08 s of real time per virtual second: a scenario naming one
+ * must stay short. */
+static int check_browser_time(json_t *scn, char *err, size_t n)
 {
     if (!hr_scenario_applies(scn, "iframe") && !hr_scenario_applies(scn, "oidc-client-ts"))
         return 0;
@@ -224,7 +225,8 @@ static int check_real_time(json_t *scn, char *err, size_t n)
         json_number_value(json_object_get(v, "seconds"));
     if (total > HR_BROWSER_MAX_SECONDS)
         return cm_errf(err, n,
-                       "/steps: %.0f s of advance; browser targets run in real time, at most %d s",
+                       "/steps: %.0f s of advance; a scenario with a browser target advances at "
+                       "most %d s",
                        total, HR_BROWSER_MAX_SECONDS);
     return 0;
 }
@@ -257,7 +259,7 @@ int scn_validate(json_t *scn, char *err, size_t n)
     if (json_array_size(steps) == 0)
         return cm_errf(err, n, "/steps: at least one step");
     json_array_foreach(steps, i, v) if (check_step(v, i, tabs, err, n) != 0) return -1;
-    if (check_real_time(scn, err, n) != 0)
+    if (check_browser_time(scn, err, n) != 0)
         return -1;
     return check_expect(json_object_get(scn, "expect"), err, n);
 }

@@ -324,7 +324,7 @@ int hr_world_init(hr_world *w, json_t *scn, const char *target, uint64_t seed, i
     w->scn = scn;
     w->target = target;
     w->browser = strcmp(target, "core") != 0 && strncmp(target, "exec:", 5) != 0;
-    w->real_time = w->browser || exec_real;
+    w->real_time = exec_real; /* browsers run on virtual time too (page.c) */
     w->events = json_array();
     w->steps = json_array();
     json_t *cl = json_object_get(scn, "client");

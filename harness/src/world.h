@@ -40,14 +40,14 @@ struct hr_world {
     char client_issuer[400];
     int last_status; /* of the last client operation (start, login, logout) */
     int cookies_blocked;
-    int real_time; /* the wall clock (browser, real-time exec) instead of the virtual one */
-    int browser;   /* a browser target (iframe, oidc-client-ts) */
-    int want_real; /* exec: the adapter reads the wall clock: start again in real time */
+    int real_time;          /* the wall clock (real-time exec) instead of the virtual one */
+    int browser;            /* a browser target (iframe, oidc-client-ts) */
+    int want_real;          /* exec: the adapter reads the wall clock: start again in real time */
     json_t *events, *steps; /* what happened, for the judge and the reports */
     int pending;            /* operations still running in the current step */
     char error[400];        /* an infrastructure failure */
     const char *target;     /* core, iframe or oidc-client-ts */
-    hr_page *page;          /* browser targets only: they run on the wall clock */
+    hr_page *page;          /* browser targets only: the page on virtual time */
     json_t *console;        /* browser targets: what the browser logged */
     int browser_launched;   /* browser targets: this run launched the shared browser */
     hr_exec *exec;          /* exec targets only */

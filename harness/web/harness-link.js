@@ -1,5 +1,6 @@
 // The page's link to the harness: configuration in, commands in (polled from the page's
-// own origin), outcomes out (POST /event, serialised so they arrive in order).
+// own origin, woken by the harness), outcomes out (POST /event, serialised so they
+// arrive in order).
 'use strict';
 (function () {
   var chain = Promise.resolve();
@@ -37,10 +38,26 @@
     });
   }
 
-  var POLL_MS = 20; // command latency; the polls go to the app origin, never the IdP
+  // The harness wakes the loop when it queues a command (DevTools Runtime.evaluate); the
+  // page also looks every POLL_MS of its (virtual) time, and when it boots.
+  var POLL_MS = 250;
+  var woken = false, wakeUp = null;
+  link.wake = function () {
+    woken = true;
+    if (wakeUp) wakeUp();
+  };
+  function sleepUnlessWoken() {
+    return new Promise(function (resolve) {
+      if (woken) return resolve();
+      var timer = setTimeout(done, POLL_MS);
+      function done() { clearTimeout(timer); wakeUp = null; resolve(); }
+      wakeUp = done;
+    });
+  }
 
   async function pollCommands(client) {
     for (;;) {
+      woken = false;
       var after = Number(sessionStorage.getItem('renewlab.cmdseq') || '0');
       var cmds = [];
       try {
@@ -50,7 +67,7 @@
         sessionStorage.setItem('renewlab.cmdseq', String(cmds[i].seq)); // before: login leaves
         await client.command(cmds[i]);
       }
-      await new Promise(function (r) { setTimeout(r, POLL_MS); });
+      await sleepUnlessWoken();
     }
   }
 

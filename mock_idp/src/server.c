@@ -209,6 +209,11 @@ const char *idp_server_issuer(const idp_server *s)
     return s->issuer;
 }
 
+int idp_server_holding(const idp_server *s)
+{
+    return s->loop0.held != NULL;
+}
+
 int idp_server_port(const idp_server *s)
 {
     return s->port;

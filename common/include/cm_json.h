@@ -1,5 +1,6 @@
-/* JSON helpers shared by every loader: file loading with positions, and finding the
- * source line of a JSON pointer (jansson keeps no positions for parsed values). */
+/* JSON helpers shared by every loader: file loading with positions, finding the source
+ * line of a JSON pointer (jansson keeps no positions for parsed values), and a fast
+ * writer of jansson's sorted compact text. */
 #ifndef CM_JSON_H
 #define CM_JSON_H
 
@@ -12,5 +13,10 @@ int cm_json_pointer_line(const char *text, size_t len, const char *pointer);
 /** Read a whole file. Returns a malloc'd NUL-terminated buffer (caller frees) and its
  * length in @p len, or NULL with errno set. */
 char *cm_file_read(const char *path, size_t *len);
+/** The text json_dumps(@p j, JSON_COMPACT | JSON_SORT_KEYS |
+ * JSON_REAL_PRECISION(@p real_precision)) writes (0: jansson's default precision, 17),
+ * written faster (json_dump.c): malloc'd, or NULL (not an object or array, invalid UTF-8,
+ * no memory). */
+char *cm_json_dumps_sorted(const json_t *j, int real_precision);
 
 #endif

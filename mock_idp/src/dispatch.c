@@ -158,9 +158,11 @@ void idp_dispatch(idp_server *s, idp_req *rq, idp_resp *rs)
     } else
         serve(s, r, rq, rs);
     rs->trace = NULL;
-    if (s->threaded) { /* serializing it can wait until the state lock is released */
+    if (s->threaded) { /* serializing both can wait until the state lock is released */
         rs->trace_pending = entry;
         rs->trace_real_start = real_start;
-    } else
+    } else {
+        idp_resp_materialize(rs);
         idp_trace_end(s, entry, rs, real_start);
+    }
 }

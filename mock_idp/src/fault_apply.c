@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cm_json.h"
+
 int idp_faults_add(idp_server *s, json_t *spec, char *err, size_t errlen, const char **id)
 {
     char hint[32];
@@ -142,8 +144,7 @@ static void answer_status(idp_resp *rs, const idp_fault *f)
         /* rs->error points into the rule, which outlives this request */
         idp_resp_oauth_error(rs, status, error, idp_fault_str(f, "error_description"));
     } else {
-        cm_strbuf_dispose(&rs->body);
-        cm_strbuf_init(&rs->body);
+        idp_resp_clear_body(rs);
         rs->status = status;
     }
     json_t *ra = json_object_get(f->action, "retry_after");
@@ -249,7 +250,7 @@ static void reshape_token_response(idp_resp *rs, const idp_fault *f)
         json_object_del(body, json_string_value(v));
     }
     json_object_update(body, json_object_get(f->action, "set"));
-    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    char *text = cm_json_dumps_sorted(body, 0);
     json_decref(body);
     if (text) {
         cm_strbuf_dispose(&rs->body);
@@ -298,6 +299,7 @@ static void cors_fault(idp_resp *rs, const idp_fault *f)
 void idp_fault_after(idp_server *s, idp_req *rq, idp_resp *rs, const idp_fault *f)
 {
     (void)s, (void)rq;
+    idp_resp_materialize(rs); /* the rules below read or rewrite the text */
     switch (f->kind) {
     case FA_LATENCY:
         rs->disposition = IDP_HOLD;

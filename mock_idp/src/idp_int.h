@@ -125,6 +125,11 @@ char *idp_jws_sign_mode(const idp_keys *k, const char *typ, json_t *claims, cons
 json_t *idp_jws_verify(const idp_keys *k, const char *token);
 /** at_hash / c_hash (OIDC Core §3.1.3.6) of @p value for @p alg into @p out (>= 64 bytes). */
 void idp_half_hash(idp_alg alg, const char *value, char *out);
+/** SHA-256 of @p n bytes at @p data into @p md: 0, or -1. */
+int idp_sha256(const void *data, size_t n, unsigned char md[32]);
+/** Free the calling thread's signing contexts (and the key references they hold): a worker
+ * loop's thread on exit, and idp_server_free on its caller's. */
+void idp_sign_contexts_clear(void);
 
 /* ---- state: sessions, codes, grants (families), tokens ---------------------------- */
 
@@ -151,7 +156,8 @@ typedef struct idp_token {
     int64_t issued_ms, expires_ms, last_used_ms;
     int64_t rotated_ms; /* refresh tokens: when superseded (0 = current) */
     int revoked;
-    struct idp_token *next_in_family;
+    struct idp_token *next_in_family; /* the next older token of its family */
+    struct idp_token *prev_in_family; /* the next newer one */
 } idp_token;
 
 struct idp_family {
@@ -161,7 +167,9 @@ struct idp_family {
     int64_t auth_time_ms, created_ms, expires_ms; /* expires_ms 0 = no absolute limit */
     int revoked;
     char *revoked_why;
-    idp_token *tokens; /* newest first */
+    idp_token *tokens;  /* newest first */
+    idp_token *oldest;  /* the list's last */
+    size_t n_tokens[2]; /* in the list, by kind */
     idp_token *current_rt;
 };
 
@@ -259,6 +267,8 @@ typedef struct idp_resp {
     idp_header headers[16];
     size_t n_headers;
     cm_strbuf body;
+    json_t *body_json;        /* a JSON answer not yet written into body (idp_resp_json) */
+    int body_pending;         /* ... is pending: idp_resp_materialize writes it */
     const char *error;        /* OAuth error code of the answer, for the trace (static) */
     json_t *trace;            /* the request's trace entry; handlers add fields */
     json_t *trace_pending;    /* worker loops: the entry, to finish outside the state lock */
@@ -274,8 +284,13 @@ const char *idp_req_cookie(const idp_req *rq, const char *cookie_name, char *buf
 void idp_resp_init(idp_resp *rs);
 void idp_resp_dispose(idp_resp *rs);
 void idp_resp_header(idp_resp *rs, const char *name, const char *value);
-/** Answer @p status with @p body (taken over; reference stolen). */
+/** Answer @p status with @p body (taken over; reference stolen; NULL answers 500). The
+ * text is written later, by idp_resp_materialize: outside the state lock. */
 void idp_resp_json(idp_resp *rs, int status, json_t *body);
+/** Write a pending JSON answer into rs->body: before anything reads rs->body. */
+void idp_resp_materialize(idp_resp *rs);
+/** Drop the answer's body (text or pending JSON). */
+void idp_resp_clear_body(idp_resp *rs);
 /** RFC 6749 §5.2 style error JSON with Cache-Control: no-store. */
 void idp_resp_oauth_error(idp_resp *rs, int status, const char *error, const char *desc);
 /** RFC 6750 §3 Bearer error: 401/403 with WWW-Authenticate and a JSON body. */
@@ -295,8 +310,9 @@ typedef struct idp_loop {
     cm_clock *clock; /* timers for held answers; loop 0: the IdP clock */
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
-    struct idp_held *held; /* answers held or hung by fault rules on this loop */
-    int draining;          /* report to the server when no held answer is left */
+    struct idp_held *held;   /* answers held or hung by fault rules on this loop */
+    struct event *resume_ev; /* worker loops: accept again after a turn (loop.c) */
+    int draining;            /* report to the server when no held answer is left */
     /* worker loops only */
     pthread_t thread;
     int started;

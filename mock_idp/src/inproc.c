@@ -76,6 +76,7 @@ int idp_server_serve_inproc(idp_server *s, const idp_inproc_request *in, idp_inp
     if (rc == 0) {
         rq.now_ms = cm_clock_now(s->clock);
         idp_dispatch(s, &rq, &rs);
+        idp_resp_materialize(&rs);
         if (idp_store_over_limits(&s->store))
             idp_store_enforce_limits(s);
         take(out, &rs);

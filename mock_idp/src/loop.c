@@ -9,6 +9,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <openssl/ssl.h>
@@ -88,6 +89,7 @@ static void fill_req(struct evhttp_request *req, idp_req *rq)
 
 static void send_resp(struct evhttp_request *req, idp_resp *rs)
 {
+    idp_resp_materialize(rs); /* an answer made after the request's own (held, ended) */
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     for (size_t i = 0; i < rs->n_headers; i++)
         if (rs->headers[i].name && rs->headers[i].value)
@@ -242,6 +244,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         idp_store_enforce_limits(s);
         idp_unlock(s);
     }
+    idp_resp_materialize(&rs);
     if (rs.trace_pending) {
         idp_trace_end(s, rs.trace_pending, &rs, rs.trace_real_start);
         rs.trace_pending = NULL;
@@ -282,9 +285,29 @@ int idp_loop_end_held(idp_loop *l)
     return ended;
 }
 
-static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
+/* Worker loops all accept from one socket, and libevent accepts until the queue is empty:
+ * the loop that woke first would take a whole burst of new connections (a load generator
+ * opening 32 at once) and leave the other loops idle. So a loop takes one connection per
+ * turn: its listener pauses after an accept and resumes at the end of the turn. */
+static void resume_accepting(evutil_socket_t fd, short what, void *arg)
 {
-    SSL *ssl = SSL_new(arg);
+    (void)fd, (void)what;
+    idp_loop *l = arg;
+    if (l->bound)
+        evconnlistener_enable(evhttp_bound_socket_get_listener(l->bound));
+}
+
+/* evhttp's bufferevent for a new connection (called from inside the accept loop). */
+static struct bufferevent *make_bev(struct event_base *base, void *arg)
+{
+    idp_loop *l = arg;
+    if (l->resume_ev && l->bound) {
+        evconnlistener_disable(evhttp_bound_socket_get_listener(l->bound));
+        event_active(l->resume_ev, 0, 0);
+    }
+    if (!l->s->ssl_ctx)
+        return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    SSL *ssl = SSL_new(l->s->ssl_ctx);
     return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                           BEV_OPT_CLOSE_ON_FREE);
 }
@@ -306,8 +329,12 @@ int idp_loop_serve(idp_loop *l, evutil_socket_t fd)
      * libevent's default "text/html; charset=ISO-8859-1" made oidc-client-ts reject the
      * RFC 7009 answer and skip revoking the refresh token */
     evhttp_set_default_content_type(l->http, NULL);
-    if (l->s->ssl_ctx)
-        evhttp_set_bevcb(l->http, make_tls_bev, l->s->ssl_ctx);
+    if (l->s->workers_wanted > 1 &&
+        !(l->resume_ev = event_new(l->base, -1, 0, resume_accepting, l))) {
+        evutil_closesocket(fd);
+        return IDP_ENOMEM;
+    }
+    evhttp_set_bevcb(l->http, make_bev, l);
     l->bound = evhttp_accept_socket_with_handle(l->http, fd);
     if (!l->bound) {
         evutil_closesocket(fd);
@@ -322,6 +349,9 @@ void idp_loop_dispose(idp_loop *l)
         evhttp_free(l->http); /* closes connections: held answers are forgotten */
     l->http = NULL;
     l->bound = NULL;
+    if (l->resume_ev)
+        event_free(l->resume_ev);
+    l->resume_ev = NULL;
     while (l->held)
         held_unlink(l->held);
 }

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cm_json.h"
+
 const char *idp_req_header(const idp_req *rq, const char *name)
 {
     for (size_t i = 0; i < rq->n_headers; i++)
@@ -63,6 +65,8 @@ void idp_resp_dispose(idp_resp *rs)
         free(rs->headers[i].value);
     }
     cm_strbuf_dispose(&rs->body);
+    json_decref(rs->body_json);
+    rs->body_json = NULL;
     rs->n_headers = 0;
     json_decref(rs->trace_pending);
     rs->trace_pending = NULL;
@@ -84,23 +88,37 @@ void idp_resp_header(idp_resp *rs, const char *name, const char *value)
     }
 }
 
-static void reset_body(idp_resp *rs)
+void idp_resp_clear_body(idp_resp *rs)
 {
+    json_decref(rs->body_json);
+    rs->body_json = NULL;
+    rs->body_pending = 0;
     cm_strbuf_dispose(&rs->body);
     cm_strbuf_init(&rs->body);
 }
 
 void idp_resp_json(idp_resp *rs, int status, json_t *body)
 {
-    reset_body(rs);
+    idp_resp_clear_body(rs);
+    rs->status = status;
+    rs->body_json = body; /* written out by idp_resp_materialize, outside the state lock */
+    rs->body_pending = 1;
+    idp_resp_header(rs, "Content-Type", "application/json");
+}
+
+void idp_resp_materialize(idp_resp *rs)
+{
+    if (!rs->body_pending)
+        return;
+    rs->body_pending = 0;
     /* 15 significant digits: epoch seconds keep their milliseconds without float noise */
-    char *text =
-        body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15)) : NULL;
-    json_decref(body);
-    rs->status = text ? status : 500;
+    char *text = rs->body_json ? cm_json_dumps_sorted(rs->body_json, 15) : NULL;
+    json_decref(rs->body_json);
+    rs->body_json = NULL;
+    if (!text)
+        rs->status = 500;
     cm_strbuf_puts(&rs->body, text ? text : "{\"error\":\"server_error\"}");
     free(text);
-    idp_resp_header(rs, "Content-Type", "application/json");
 }
 
 void idp_resp_oauth_error(idp_resp *rs, int status, const char *error, const char *desc)
@@ -135,7 +153,7 @@ void idp_resp_bearer_error(idp_resp *rs, int status, const char *error, const ch
 
 void idp_resp_redirect(idp_resp *rs, const char *url)
 {
-    reset_body(rs);
+    idp_resp_clear_body(rs);
     rs->status = 302;
     idp_resp_header(rs, "Location", url);
     idp_resp_header(rs, "Cache-Control", "no-store");
@@ -143,7 +161,7 @@ void idp_resp_redirect(idp_resp *rs, const char *url)
 
 void idp_resp_html(idp_resp *rs, int status, char *html)
 {
-    reset_body(rs);
+    idp_resp_clear_body(rs);
     rs->status = html ? status : 500;
     cm_strbuf_puts(&rs->body, html ? html : "server error");
     free(html);

@@ -258,6 +258,7 @@ void idp_server_free(idp_server *s)
     idp_store_dispose(&s->store);
     idp_trace_dispose(&s->trace);
     idp_keys_dispose(&s->keys);
+    idp_sign_contexts_clear(); /* they hold references to the keys */
     idp_config_free(s->cfg);
     free(s->issuer);
     free(s->issuer_template);

@@ -108,23 +108,48 @@ static void token_key(const char *value, char key[48])
         return;
     }
     unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)value, n, md);
+    idp_sha256(value, n, md);
     key[0] = '#';
     cm_b64url_encode(md, sizeof md, key + 1);
+}
+
+/* A family's tokens: a list both ways, newest first, with counts by kind. */
+static void family_push(idp_family *fam, idp_token *t)
+{
+    t->next_in_family = fam->tokens;
+    if (fam->tokens)
+        fam->tokens->prev_in_family = t;
+    else
+        fam->oldest = t;
+    fam->tokens = t;
+    fam->n_tokens[t->kind]++;
+}
+
+static void family_unlink(idp_family *fam, idp_token *t)
+{
+    if (t->prev_in_family)
+        t->prev_in_family->next_in_family = t->next_in_family;
+    else
+        fam->tokens = t->next_in_family;
+    if (t->next_in_family)
+        t->next_in_family->prev_in_family = t->prev_in_family;
+    else
+        fam->oldest = t->prev_in_family;
+    fam->n_tokens[t->kind]--;
 }
 
 /* Forget the family's tokens of @p kind beyond the newest @p keep (the current refresh
  * token is the newest of its kind: it always stays). */
 static void prune_family(idp_store *st, idp_family *fam, idp_token_kind kind, size_t keep)
 {
-    size_t kept = 0;
-    for (idp_token **p = &fam->tokens; *p;) {
-        idp_token *t = *p;
-        if (t->kind != kind || t == fam->current_rt || ++kept <= keep) {
-            p = &t->next_in_family;
-            continue;
-        }
-        *p = t->next_in_family;
+    size_t current = kind == IDP_TOK_REFRESH && fam->current_rt ? 1 : 0;
+    while (fam->n_tokens[kind] - current > keep) {
+        idp_token *t = fam->oldest; /* the oldest of its kind: a few steps from the end */
+        while (t && (t->kind != kind || t == fam->current_rt))
+            t = t->prev_in_family;
+        if (!t)
+            return;
+        family_unlink(fam, t);
         cm_map_remove(&st->tokens, t->key);
         token_free(t);
         st->evicted++;
@@ -336,8 +361,7 @@ static idp_token *issue(idp_server *s, idp_token_kind kind, idp_family *fam, con
         return NULL;
     }
     if (fam) {
-        t->next_in_family = fam->tokens;
-        fam->tokens = t;
+        family_push(fam, t);
         if (kind == IDP_TOK_REFRESH)
             fam->current_rt = t;
         size_t keep =

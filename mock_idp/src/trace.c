@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cm_json.h"
+
 json_t *idp_seconds(int64_t ms)
 {
     if (ms % 1000 == 0)
@@ -45,7 +47,7 @@ void idp_trace_end(idp_server *s, json_t *entry, const idp_resp *rs, int64_t rea
     if (rs->error)
         json_object_set_new(entry, "error", json_string(rs->error));
     json_object_set_new(entry, "latency", idp_seconds(cm_wallclock_ms() - real_start_ms));
-    char *line = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+    char *line = cm_json_dumps_sorted(entry, 15);
     json_decref(entry);
     pthread_mutex_lock(&s->trace.lock);
     if (!line)

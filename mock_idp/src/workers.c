@@ -70,6 +70,7 @@ static void *worker_main(void *arg)
 {
     idp_loop *l = arg;
     event_base_loop(l->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    idp_sign_contexts_clear();
     return NULL;
 }
 

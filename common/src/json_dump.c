@@ -155,5 +155,8 @@ char *cm_json_dumps_sorted(const json_t *j, int real_precision)
         cm_strbuf_dispose(&b);
         return NULL;
     }
-    return cm_strbuf_take(&b);
+    size_t len = b.len;
+    char *text = cm_strbuf_take(&b);
+    char *exact = text ? realloc(text, len + 1) : NULL; /* kept ones (the trace) take no slack */
+    return exact ? exact : text;
 }

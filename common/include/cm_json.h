@@ -7,6 +7,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "cm_strbuf.h"
+
 /** The 1-based line where the value at JSON pointer @p pointer ("/clients/0/id")
  * starts in @p text, or 0 when it cannot be found. */
 int cm_json_pointer_line(const char *text, size_t len, const char *pointer);
@@ -18,5 +20,8 @@ char *cm_file_read(const char *path, size_t *len);
  * written faster (json_dump.c): malloc'd, or NULL (not an object or array, invalid UTF-8,
  * no memory). */
 char *cm_json_dumps_sorted(const json_t *j, int real_precision);
+/** Append @p len bytes at @p s as a JSON string, as jansson writes it (", \ and control
+ * characters escaped, UTF-8 as is): 0, or -1 for invalid UTF-8 (nothing appended). */
+int cm_json_put_string(cm_strbuf *b, const char *s, size_t len);
 
 #endif

@@ -15,9 +15,7 @@ static int needs_escape(unsigned char c)
     return c < 0x20 || c == '"' || c == '\\';
 }
 
-/* A string as jansson writes it: ", \ and control characters escaped, the rest (UTF-8)
- * as is. Invalid UTF-8 fails, as in jansson. */
-static int put_string(cm_strbuf *b, const char *s, size_t len)
+int cm_json_put_string(cm_strbuf *b, const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)s[i] >= 0x80) {
@@ -99,7 +97,7 @@ static int put_object(cm_strbuf *b, const json_t *j, int precision)
     for (i = 0; i < n && rc == 0; i++) {
         if (i)
             cm_strbuf_append(b, ",", 1);
-        rc = put_string(b, keys[i].key, keys[i].len);
+        rc = cm_json_put_string(b, keys[i].key, keys[i].len);
         cm_strbuf_append(b, ":", 1);
         if (rc == 0)
             rc = put_value(b, json_object_getn(j, keys[i].key, keys[i].len), precision);
@@ -126,7 +124,7 @@ static int put_value(cm_strbuf *b, const json_t *j, int precision)
         cm_strbuf_append(b, "]", 1);
         return 0;
     case JSON_STRING:
-        return put_string(b, json_string_value(j), json_string_length(j));
+        return cm_json_put_string(b, json_string_value(j), json_string_length(j));
     case JSON_INTEGER:
         cm_strbuf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
         return 0;

@@ -2,13 +2,49 @@
 #include "cm_rng.h"
 #include "cm_b64url.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <string.h>
+
+/* RAND_bytes costs about a microsecond however few bytes it gives, and the IdP draws a few
+ * for every token: small draws come from a per-thread pool filled POOL bytes at a time,
+ * each byte wiped once given. A forked child empties its pool: it must never repeat the
+ * bytes its parent will give. */
+#define POOL 256
+static _Thread_local struct {
+    uint8_t bytes[POOL];
+    size_t left;
+} pool;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void pool_forget(void)
+{
+    OPENSSL_cleanse(pool.bytes, sizeof pool.bytes);
+    pool.left = 0;
+}
+
+static void forget_in_children(void)
+{
+    pthread_atfork(NULL, NULL, pool_forget);
+}
 
 static int openssl_bytes(void *ctx, uint8_t *out, size_t n)
 {
     (void)ctx;
-    return RAND_bytes(out, (int)n) == 1 ? 0 : -1;
+    if (n > POOL / 4)
+        return RAND_bytes(out, (int)n) == 1 ? 0 : -1;
+    pthread_once(&atfork_once, forget_in_children);
+    if (pool.left < n) {
+        if (RAND_bytes(pool.bytes, POOL) != 1)
+            return -1;
+        pool.left = POOL;
+    }
+    uint8_t *from = pool.bytes + POOL - pool.left;
+    memcpy(out, from, n);
+    OPENSSL_cleanse(from, n);
+    pool.left -= n;
+    return 0;
 }
 
 cm_rng cm_rng_openssl(void)

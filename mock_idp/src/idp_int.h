@@ -120,6 +120,8 @@ char *idp_jws_sign(const idp_keys *k, const char *typ, json_t *claims);
 /** As idp_jws_sign, with a deliberate defect: @p mode "unknown_kid", "kid_absent",
  * "alg_none", "hs256_public_key" or "bad_signature" (NULL = none). */
 char *idp_jws_sign_mode(const idp_keys *k, const char *typ, json_t *claims, const char *mode);
+/** As idp_jws_sign, with the claims given as JSON text (@p payload). */
+char *idp_jws_sign_text(const idp_keys *k, const char *typ, const char *payload);
 /** Verify a compact JWS made by one of our keys; returns its claims (new reference) or
  * NULL when malformed or not ours. Expiry is not checked. */
 json_t *idp_jws_verify(const idp_keys *k, const char *token);

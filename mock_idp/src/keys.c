@@ -398,10 +398,10 @@ static char *dot_join(const char *a, size_t alen, const char *b)
     return out;
 }
 
-char *idp_jws_sign_mode(const idp_keys *k, const char *typ, json_t *claims, const char *mode)
+/* Sign base64url(header) "." @p pb (the payload, base64url; taken). */
+static char *sign_parts(const idp_key *key, const char *typ, char *pb, const char *mode)
 {
-    const idp_key *key = &k->items[k->n - 1];
-    char *hb = NULL;
+    char *hb = NULL, *out = NULL;
     if (mode) {
         json_t *hdr = jws_header(key, typ, mode);
         hb = b64_json(hdr);
@@ -409,7 +409,6 @@ char *idp_jws_sign_mode(const idp_keys *k, const char *typ, json_t *claims, cons
     } else {
         hb = plain_header_b64(key, typ);
     }
-    char *pb = b64_json(claims), *out = NULL;
     char *input = hb && pb ? dot_join(hb, strlen(hb), pb) : NULL;
     unsigned char sig[512];
     size_t siglen;
@@ -421,6 +420,17 @@ char *idp_jws_sign_mode(const idp_keys *k, const char *typ, json_t *claims, cons
     free(input);
     free(hb), free(pb);
     return out;
+}
+
+char *idp_jws_sign_mode(const idp_keys *k, const char *typ, json_t *claims, const char *mode)
+{
+    return sign_parts(&k->items[k->n - 1], typ, b64_json(claims), mode);
+}
+
+char *idp_jws_sign_text(const idp_keys *k, const char *typ, const char *payload)
+{
+    return sign_parts(&k->items[k->n - 1], typ,
+                      b64((const unsigned char *)payload, strlen(payload)), NULL);
 }
 
 char *idp_jws_sign(const idp_keys *k, const char *typ, json_t *claims)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cm_b64url.h"
+#include "cm_json.h"
 
 /* A grant keeps its newest access tokens and rotated refresh tokens; older ones are
  * forgotten (and counted as evicted), so a client refreshing one grant for days does not
@@ -273,16 +274,36 @@ static char *sign(idp_server *s, const char *typ, json_t *claims, const char *mo
     return jwt;
 }
 
-/* RFC 9068 JWT access token claims; the demo resource checks it by lookup, not signature. */
-static json_t *access_claims(idp_server *s, const idp_client *c, const idp_token *t)
+static void put_member(cm_strbuf *b, const char *name, const char *value)
+{
+    cm_strbuf_printf(b, ",\"%s\":", name);
+    if (cm_json_put_string(b, value, strlen(value)) != 0)
+        b->failed = 1;
+}
+
+/* RFC 9068 JWT access token claims as JSON text, members in sorted order as jansson would
+ * write them (building a jansson object for each token cost more than the text); the demo
+ * resource checks the token by lookup, not signature. malloc'd, or NULL. */
+static char *access_claims(idp_server *s, const idp_client *c, const idp_token *t)
 {
     int64_t now_ms = t->issued_ms + skew_ms(s), exp_ms = t->expires_ms + skew_ms(s);
     char jti[32];
     if (cm_rng_token(&s->rng, 16, jti, sizeof jti) != 0)
         return NULL;
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", s->issuer, "sub", t->sub,
-                     "aud", c->client_id, "client_id", c->client_id, "scope", t->scope, "iat",
-                     (json_int_t)(now_ms / 1000), "exp", (json_int_t)(exp_ms / 1000), "jti", jti);
+    cm_strbuf b;
+    cm_strbuf_init(&b);
+    cm_strbuf_puts(&b, "{\"aud\":");
+    if (cm_json_put_string(&b, c->client_id, strlen(c->client_id)) != 0)
+        b.failed = 1;
+    put_member(&b, "client_id", c->client_id);
+    cm_strbuf_printf(&b, ",\"exp\":%lld,\"iat\":%lld", (long long)(exp_ms / 1000),
+                     (long long)(now_ms / 1000));
+    put_member(&b, "iss", s->issuer);
+    put_member(&b, "jti", jti);
+    put_member(&b, "scope", t->scope);
+    put_member(&b, "sub", t->sub);
+    cm_strbuf_puts(&b, "}");
+    return cm_strbuf_take(&b);
 }
 
 static json_t *id_claims(idp_server *s, const idp_family *fam, const idp_client *c,
@@ -313,19 +334,19 @@ static char *access_value(idp_server *s, const idp_client *c, idp_token *t, id_c
         return v;
     }
     const char *fault = NULL;
-    json_t *at = access_claims(s, c, t);
+    char *at = access_claims(s, c, t);
     json_t *id = idc ? id_claims(s, t->family, c, idc->nonce, t->issued_ms, &fault) : NULL;
     char *v = NULL;
     sign_window w;
     const idp_keys *k = window_open(s, &w);
     if (at)
-        v = idp_jws_sign_mode(k, "at+jwt", at, NULL);
+        v = idp_jws_sign_text(k, "at+jwt", at);
     if (v && id) {
         set_at_hash(id, k->items[k->n - 1].alg, v);
         idc->jwt = idp_jws_sign_mode(k, "JWT", id, fault);
     }
     window_close(s, &w);
-    json_decref(at);
+    free(at);
     json_decref(id);
     return v;
 }

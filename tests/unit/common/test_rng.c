@@ -1,6 +1,9 @@
-/* The seeded RNG is deterministic per seed; unit values stay in [0, 1). */
+/* The seeded RNG is deterministic per seed; unit values stay in [0, 1); OpenSSL draws are
+ * fresh, also across fork. */
 #include <criterion/criterion.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cm_rng.h"
 
@@ -36,4 +39,30 @@ Test(rng, token_refuses_small_buffers)
     cm_rng r = cm_rng_openssl();
     char small[8];
     cr_assert_eq(cm_rng_token(&r, 32, small, sizeof small), -1);
+}
+
+Test(rng, openssl_draws_differ_and_a_forked_child_never_repeats_its_parent)
+{
+    cm_rng r = cm_rng_openssl();
+    uint8_t a[16], b[16], parent[16], child[16];
+    cr_assert_eq(r.bytes(r.ctx, a, sizeof a), 0); /* the pool now holds bytes to come */
+    cr_assert_eq(r.bytes(r.ctx, b, sizeof b), 0);
+    cr_assert(memcmp(a, b, sizeof a) != 0);
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int ok = r.bytes(r.ctx, child, sizeof child) == 0 &&
+                 write(fds[1], child, sizeof child) == (ssize_t)sizeof child;
+        _exit(ok ? 0 : 1);
+    }
+    cr_assert(pid > 0);
+    cr_assert_eq(r.bytes(r.ctx, parent, sizeof parent), 0);
+    cr_assert_eq(read(fds[0], child, sizeof child), (ssize_t)sizeof child);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    cr_assert(memcmp(parent, child, sizeof parent) != 0, "the child repeated its parent's bytes");
+    close(fds[0]);
+    close(fds[1]);
 }

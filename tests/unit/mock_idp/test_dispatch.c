@@ -1,6 +1,7 @@
 /* Handlers driven in memory through idp_dispatch: routing, access control, protocol. */
 #include <criterion/criterion.h>
 
+#include "cm_b64url.h"
 #include "helpers.h"
 
 static fake_clock clk;
@@ -139,6 +140,48 @@ Test(dispatch, client_credentials_token_then_introspection)
     idp_resp_dispose(&rs);
     json_decref(tok);
     json_decref(info);
+}
+
+/* The part @p i of a compact JWS, decoded (malloc'd). */
+static char *jws_part(const char *jwt, int i)
+{
+    const char *p = jwt;
+    for (; i > 0 && p; i--)
+        p = strchr(p, '.') ? strchr(p, '.') + 1 : NULL;
+    cr_assert(p);
+    size_t n = strchr(p, '.') ? (size_t)(strchr(p, '.') - p) : strlen(p);
+    char *out = calloc(1, n + 1);
+    cr_assert(cm_b64url_decode(p, n, (uint8_t *)out) >= 0);
+    return out;
+}
+
+Test(dispatch, an_access_token_is_written_as_jansson_would_write_it)
+{
+    idp_resp rs;
+    call(srv, &rs, "POST", "/token", NULL,
+         "grant_type=client_credentials&client_id=demo-backend&client_secret=demo-secret", NULL, 0,
+         1);
+    json_t *tok = body_json(&rs);
+    const char *at = json_string_value(json_object_get(tok, "access_token"));
+    for (int i = 0; i < 2; i++) { /* header and claims: compact, members sorted */
+        char *text = jws_part(at, i);
+        json_t *parsed = json_loads(text, 0, NULL);
+        char *canonical = json_dumps(parsed, JSON_COMPACT | JSON_SORT_KEYS);
+        cr_assert_str_eq(text, canonical);
+        if (i == 1) {
+            cr_assert_str_eq(json_string_value(json_object_get(parsed, "sub")), "demo-backend");
+            cr_assert_str_eq(json_string_value(json_object_get(parsed, "iss")), "http://idp.test");
+            cr_assert(json_integer_value(json_object_get(parsed, "exp")) >
+                      json_integer_value(json_object_get(parsed, "iat")));
+        } else {
+            cr_assert_str_eq(json_string_value(json_object_get(parsed, "typ")), "at+jwt");
+        }
+        free(text);
+        free(canonical);
+        json_decref(parsed);
+    }
+    json_decref(tok);
+    idp_resp_dispose(&rs);
 }
 
 Test(dispatch, cors_preflight_answers_registered_origin_only)

@@ -196,17 +196,36 @@ json_t *idp_keys_jwks(idp_keys *k, int64_t now_ms)
     return json_pack("{s:o}", "keys", keys);
 }
 
-/* ECDSA signatures come as DER; JWS wants the raw 64-byte R||S (RFC 7518 §3.4). */
+/* One DER INTEGER of at most 32 significant bytes at *p (before @p end) into @p out,
+ * left-padded with zeros. */
+static int der_int32(const unsigned char **p, const unsigned char *end, unsigned char out[32])
+{
+    if (end - *p < 2 || (*p)[0] != 0x02)
+        return -1;
+    size_t n = (*p)[1];
+    const unsigned char *v = *p + 2;
+    if (n == 0 || n > 33 || (size_t)(end - v) < n)
+        return -1;
+    *p = v + n;
+    if (n == 33) { /* a leading zero keeps a high bit from reading as negative */
+        if (v[0] != 0)
+            return -1;
+        v++, n--;
+    }
+    memset(out, 0, 32 - n);
+    memcpy(out + 32 - n, v, n);
+    return 0;
+}
+
+/* ECDSA signatures come as DER, SEQUENCE { INTEGER r, INTEGER s } (at most 72 bytes for
+ * P-256: short-form lengths); JWS wants the raw 64-byte R||S (RFC 7518 §3.4). Parsed here
+ * without OpenSSL's ECDSA_SIG and BIGNUM allocations, twice per token answer. */
 static int der_to_raw(const unsigned char *der, size_t len, unsigned char raw[64])
 {
-    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &der, (long)len);
-    if (!sig)
+    const unsigned char *p = der + 2, *end = der + len;
+    if (len < 8 || der[0] != 0x30 || der[1] != len - 2)
         return -1;
-    const BIGNUM *r, *s;
-    ECDSA_SIG_get0(sig, &r, &s);
-    int ok = BN_bn2binpad(r, raw, 32) == 32 && BN_bn2binpad(s, raw + 32, 32) == 32;
-    ECDSA_SIG_free(sig);
-    return ok ? 0 : -1;
+    return der_int32(&p, end, raw) == 0 && der_int32(&p, end, raw + 32) == 0 && p == end ? 0 : -1;
 }
 
 static int raw_to_der(const unsigned char *raw, size_t len, unsigned char *der, size_t *derlen)

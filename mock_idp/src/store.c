@@ -100,6 +100,12 @@ static int push_loose(idp_store *st, idp_token *t)
     return 0;
 }
 
+static void hashed_key(const unsigned char md[SHA256_DIGEST_LENGTH], char key[48])
+{
+    key[0] = '#';
+    cm_b64url_encode(md, SHA256_DIGEST_LENGTH, key + 1);
+}
+
 /* The token map's key for @p value: short values as they are, long ones (JWTs) hashed. */
 static void token_key(const char *value, char key[48])
 {
@@ -110,8 +116,7 @@ static void token_key(const char *value, char key[48])
     }
     unsigned char md[SHA256_DIGEST_LENGTH];
     idp_sha256(value, n, md);
-    key[0] = '#';
-    cm_b64url_encode(md, sizeof md, key + 1);
+    hashed_key(md, key);
 }
 
 /* A family's tokens: a list both ways, newest first, with counts by kind. */
@@ -309,12 +314,18 @@ static char *access_claims(idp_server *s, const idp_client *c, const idp_token *
 static json_t *id_claims(idp_server *s, const idp_family *fam, const idp_client *c,
                          const char *nonce, int64_t now_ms, const char **fault);
 
-static void set_at_hash(json_t *claims, idp_alg alg, const char *access_token)
+/* @p sha256: the access token's SHA-256 when already computed (RS256 and ES256 take their
+ * at_hash from it), or NULL. */
+static void set_at_hash(json_t *claims, idp_alg alg, const char *access_token,
+                        const unsigned char *sha256)
 {
     char h[96];
     if (json_object_get(claims, "at_hash")) /* a fault rule's bad_at_hash stays */
         return;
-    idp_half_hash(alg, access_token, h);
+    if (sha256 && alg != IDP_ALG_EDDSA)
+        cm_b64url_encode(sha256, SHA256_DIGEST_LENGTH / 2, h);
+    else
+        idp_half_hash(alg, access_token, h);
     json_object_set_new(claims, "at_hash", json_string(h));
 }
 
@@ -341,8 +352,12 @@ static char *access_value(idp_server *s, const idp_client *c, idp_token *t, id_c
     const idp_keys *k = window_open(s, &w);
     if (at)
         v = idp_jws_sign_text(k, "at+jwt", at);
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    int hashed = v && idp_sha256(v, strlen(v), md) == 0;
+    if (hashed) /* one hash: the token map's key, and the ID token's at_hash */
+        hashed_key(md, t->key);
     if (v && id) {
-        set_at_hash(id, k->items[k->n - 1].alg, v);
+        set_at_hash(id, k->items[k->n - 1].alg, v, hashed ? md : NULL);
         idc->jwt = idp_jws_sign_mode(k, "JWT", id, fault);
     }
     window_close(s, &w);
@@ -372,7 +387,7 @@ static idp_token *issue(idp_server *s, idp_token_kind kind, idp_family *fam, con
         t->expires_ms = fam ? fam->expires_ms : 0;
         t->value = random_value(s);
     }
-    if (t->value)
+    if (t->value && !*t->key) /* a JWT's key is made when it is signed */
         token_key(t->value, t->key);
     if (!t->value || cm_map_put(&s->store.tokens, t->key, t) != 0 ||
         (!fam && push_loose(&s->store, t) != 0)) {
@@ -559,7 +574,7 @@ char *idp_id_token(idp_server *s, const idp_family *fam, const idp_client *c,
     if (!claims)
         return NULL;
     if (access_token)
-        set_at_hash(claims, s->keys.items[s->keys.n - 1].alg, access_token);
+        set_at_hash(claims, s->keys.items[s->keys.n - 1].alg, access_token, NULL);
     char *jwt = sign(s, "JWT", claims, fault);
     json_decref(claims);
     return jwt;

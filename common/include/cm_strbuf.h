@@ -12,6 +12,8 @@ typedef struct cm_strbuf {
 
 void cm_strbuf_init(cm_strbuf *b);
 void cm_strbuf_dispose(cm_strbuf *b);
+/** Make room for @p n more bytes at once (appends grow the buffer as needed anyway). */
+void cm_strbuf_reserve(cm_strbuf *b, size_t n);
 void cm_strbuf_append(cm_strbuf *b, const char *s, size_t n);
 void cm_strbuf_puts(cm_strbuf *b, const char *s);
 void cm_strbuf_printf(cm_strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -15,6 +15,19 @@ static int needs_escape(unsigned char c)
     return c < 0x20 || c == '"' || c == '\\';
 }
 
+/* "%lld" without printf: integers are in every answer and trace entry. */
+static void put_integer(cm_strbuf *b, json_int_t v)
+{
+    char buf[24], *p = buf + sizeof buf;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--p = '-';
+    cm_strbuf_append(b, p, (size_t)(buf + sizeof buf - p));
+}
+
 int cm_json_put_string(cm_strbuf *b, const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
@@ -126,7 +139,7 @@ static int put_value(cm_strbuf *b, const json_t *j, int precision)
     case JSON_STRING:
         return cm_json_put_string(b, json_string_value(j), json_string_length(j));
     case JSON_INTEGER:
-        cm_strbuf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+        put_integer(b, json_integer_value(j));
         return 0;
     case JSON_REAL:
         put_real(b, json_real_value(j), precision);
@@ -149,6 +162,7 @@ char *cm_json_dumps_sorted(const json_t *j, int real_precision)
         return NULL;
     cm_strbuf b;
     cm_strbuf_init(&b);
+    cm_strbuf_reserve(&b, 1024); /* most texts fit: no growing step by step */
     if (put_value(&b, j, real_precision) != 0) {
         cm_strbuf_dispose(&b);
         return NULL;

@@ -36,6 +36,11 @@ static int reserve(cm_strbuf *b, size_t extra)
     return 0;
 }
 
+void cm_strbuf_reserve(cm_strbuf *b, size_t n)
+{
+    reserve(b, n);
+}
+
 void cm_strbuf_append(cm_strbuf *b, const char *s, size_t n)
 {
     if (reserve(b, n) != 0)

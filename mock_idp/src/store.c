@@ -279,9 +279,12 @@ static char *sign(idp_server *s, const char *typ, json_t *claims, const char *mo
     return jwt;
 }
 
+/* ,"name":"value" (@p name needs no escaping) */
 static void put_member(cm_strbuf *b, const char *name, const char *value)
 {
-    cm_strbuf_printf(b, ",\"%s\":", name);
+    cm_strbuf_puts(b, ",\"");
+    cm_strbuf_puts(b, name);
+    cm_strbuf_puts(b, "\":");
     if (cm_json_put_string(b, value, strlen(value)) != 0)
         b->failed = 1;
 }

@@ -109,6 +109,8 @@ Test(json_dump, edge_cases)
         json_pack("{s:s, s:s, s:s}", "b", "x", "a", "y", "ab", "z"),
         json_pack("{s:f, s:f, s:f}", "t", 12.0, "u", 1e-5, "v", 1e25),
         json_pack("[s, i, f, b, n]", "eyJhbGciOiJFUzI1NiJ9.e30.sig", (json_int_t)-9, 0.5, 1),
+        json_pack("[I, I, I, I, I]", (json_int_t)INT64_MIN, (json_int_t)INT64_MAX, (json_int_t)0,
+                  (json_int_t)-1, (json_int_t)1800000000),
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_same(cases[i], 15);

@@ -24,11 +24,11 @@ run: build
 	$(BUILD)/bin/renewlab run --target core --jobs $(JOBS) --json $(REPORTS)/report.json \
 	  --junit $(REPORTS)/junit.xml --html $(REPORTS)/report.html
 
-# The browser targets (real headless Chromium, real time: a few minutes): our own iframe
-# client and oidc-client-ts, side by side with the core in one report.
+# The browser targets (real headless Chromium on virtual time: under a minute): our own
+# iframe client and oidc-client-ts, side by side with the core in one report.
 run-browser: build
 	@mkdir -p $(REPORTS)
-	$(BUILD)/bin/renewlab run --target core --target iframe --target oidc-client-ts --jobs 4 \
+	$(BUILD)/bin/renewlab run --target core --target iframe --target oidc-client-ts --jobs $(JOBS) \
 	  --json $(REPORTS)/browser.json --junit $(REPORTS)/browser-junit.xml \
 	  --html $(REPORTS)/browser.html
 

@@ -330,28 +330,49 @@ static int request_ends(const char *method, json_t *params)
     return !strcmp(method, "Network.loadingFinished") || !strcmp(method, "Network.loadingFailed");
 }
 
-/* An event: budget expiries are counted, the page's requests followed. */
+/* A frame loading (Page events) counts as a request under way: between a document's
+ * response and its load the browser commits it and the frame parses it. */
+static void note_frame(hr_browser *b, const char *method, json_t *params)
+{
+    const char *frame = json_string_value(json_object_get(params, "frameId"));
+    char id[40];
+    if (!frame || snprintf(id, sizeof id, "frame:%s", frame) >= (int)sizeof id)
+        return;
+    if (!strcmp(method, "Page.frameStartedLoading"))
+        note_request(b, id, 1);
+    else if (!strcmp(method, "Page.frameStoppedLoading") || !strcmp(method, "Page.frameDetached"))
+        note_request(b, id, -1);
+}
+
+/* An event: budget expiries are counted, the page's requests and loading frames followed. */
 static void note_event(hr_browser *b, json_t *m)
 {
     const char *method = json_string_value(json_object_get(m, "method"));
+    json_t *params = json_object_get(m, "params");
     if (!method)
         return;
     if (!strcmp(method, "Emulation.virtualTimeBudgetExpired")) {
         b->budgets_expired++;
         return;
     }
+    if (!strncmp(method, "Page.", 5)) {
+        note_frame(b, method, params);
+        return;
+    }
     if (strncmp(method, "Network.", 8) != 0)
         return;
-    const char *id = json_string_value(json_object_get(json_object_get(m, "params"), "requestId"));
+    const char *id = json_string_value(json_object_get(params, "requestId"));
     if (!id)
         return;
     if (!strcmp(method, "Network.requestWillBeSent")) {
-        const char *url = json_string_value(
-            json_object_get(json_object_get(json_object_get(m, "params"), "request"), "url"));
-        if (url && (!*b->net_untracked || strcmp(url, b->net_untracked) != 0))
+        const char *url =
+            json_string_value(json_object_get(json_object_get(params, "request"), "url"));
+        if (url && *b->net_untracked && !strcmp(url, b->net_untracked))
+            b->net_untracked_sent++;
+        else if (url)
             note_request(b, id, 1);
     } else
-        note_request(b, id, request_ends(method, json_object_get(m, "params")) ? -1 : 0);
+        note_request(b, id, request_ends(method, params) ? -1 : 0);
 }
 
 /* The answer to command @p id among the complete messages read so far: 1 with *msg (new

@@ -26,8 +26,9 @@ typedef struct hr_browser {
         int64_t seen_ms;            /* wall-clock time of its last Network event */
     } net_inflight[HR_NET_TRACKED]; /* requests started and not yet finished */
     int n_inflight;
-    char net_untracked[120]; /* a URL whose requests are not followed (keepalive posts,
+    char net_untracked[120]; /* a URL whose requests are only counted (keepalive posts,
                               * whose end DevTools never reports) */
+    long net_untracked_sent; /* requests to it the page started */
 } hr_browser;
 
 /** The Chromium binary: $RENEWLAB_CHROMIUM, else Debian's /usr/lib/chromium/chromium. */

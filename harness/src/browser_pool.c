@@ -75,6 +75,7 @@ static int open_paused(hr_browser_tab *t, const char *url, int64_t start_ms, cha
              rc == 0 ? json_string_value(json_object_get(res, "sessionId")) : "");
     json_decref(res);
     b->n_inflight = 0;
+    b->net_untracked_sent = 0;
     if (rc != 0 || hr_browser_call_in(b, t->session, "Network.enable", NULL, &res, CALL_LIMIT_MS,
                                       err, errlen) != 0)
         return -1;

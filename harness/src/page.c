@@ -11,6 +11,7 @@
 #include "apphost.h"
 #include "browser.h"
 #include "cm_clock.h"
+#include "cm_strbuf.h"
 #include "cm_virtclock.h"
 #include "world.h"
 
@@ -25,8 +26,8 @@
 #define SLICE_MS 10
 #define SLICE_REAL_LIMIT_MS 10000 /* a slice the browser does not finish: it hangs */
 /* While the page's requests are under way its time crawls (the network takes next to no
- * time, as on the core target), unless the IdP holds an answer (its clock must move for
- * it); a request with no Network event for NET_STALL_REAL_MS is not waited for (some
+ * time, as on the core target), except for the answers the IdP holds (its clock must move
+ * for them); a request with no Network event for NET_STALL_REAL_MS is not waited for (some
  * ends are never reported). */
 #define NET_SLICE_MS 1
 #define NET_STALL_REAL_MS 300
@@ -38,6 +39,9 @@ struct hr_page {
     int ready;                 /* app pages loaded so far */
     int hijacked;              /* the app page was navigated away (no page left to command) */
     json_int_t done_seq;       /* the last command the page finished */
+    int crawl;                 /* finishing: the page's time only crawls (1 ms slices) */
+    long posts;                /* events the page posted that arrived */
+    int64_t post_seen_ms;      /* when one last arrived (real ms) */
     char page_error[400];      /* a script failure in the page */
 };
 
@@ -47,12 +51,26 @@ static double num(json_t *obj, const char *key, double dflt)
     return v ? json_number_value(v) : dflt;
 }
 
+/* When the page says it happened: its clock is the run's (virtual time from the run's
+ * start), and finer than the IdP's slices; the post itself may arrive slices later. */
+static int64_t event_time(hr_world *w, json_t *ev)
+{
+    json_t *at = json_object_get(ev, "at");
+    int64_t now = cm_clock_now(w->clock);
+    if (!json_is_number(at))
+        return now;
+    int64_t t = (int64_t)json_number_value(at);
+    return t >= w->start_ms && t <= now + SLICE_MS ? t : now;
+}
+
 /* ---- what the page posts ------------------------------------------------------------ */
 
 static void on_page_event(void *arg, json_t *ev)
 {
     hr_world *w = arg;
     hr_page *p = w->page;
+    p->posts++;
+    p->post_seen_ms = cm_wallclock_ms();
     const char *name = json_string_value(json_object_get(ev, "event"));
     if (!name)
         return;
@@ -64,7 +82,7 @@ static void on_page_event(void *arg, json_t *ev)
         snprintf(p->page_error, sizeof p->page_error, "the app page failed: %s",
                  json_string_value(json_object_get(ev, "detail")));
     else if (strcmp(name, "page_hijacked") != 0 || !p->hijacked++) /* once is enough */
-        hr_world_event(w, name, ev);
+        hr_world_event_at(w, name, ev, event_time(w, ev));
 }
 
 /* DevTools wrote: read it (budget expiries and Network events are noted for the waits). */
@@ -122,10 +140,25 @@ static int slice_spent(hr_world *w, void *arg)
     return spent;
 }
 
+/* Posts of events on their way to the harness: started (DevTools) but not arrived. A post
+ * that never arrives stops counting after NET_STALL_REAL_MS without news. */
+static int posts_under_way(hr_page *p)
+{
+    hr_browser *b = p->tab.browser;
+    if (b->net_untracked_sent <= p->posts)
+        return 0;
+    if (cm_wallclock_ms() - p->post_seen_ms < NET_STALL_REAL_MS)
+        return 1;
+    p->posts = b->net_untracked_sent;
+    return 0;
+}
+
+/* Requests of the page under way besides the answers the IdP holds (those wait on the
+ * clock, so it must move). */
 static int requests_under_way(hr_world *w)
 {
     int n = hr_browser_tab_requests(&w->page->tab, NET_STALL_REAL_MS);
-    return n > 0 && !idp_server_holding(w->idp);
+    return n > idp_server_holding(w->idp) || posts_under_way(w->page);
 }
 
 /* When the page's requests are done, let its virtual time run @p ms, serving its requests
@@ -166,7 +199,7 @@ static int wait_page(hr_world *w, page_cond cond, long arg, int64_t limit_ms)
         int64_t left = end - cm_clock_now(w->clock);
         if (rc != 0 || left <= 0)
             return rc;
-        int64_t slice = requests_under_way(w) ? NET_SLICE_MS : SLICE_MS;
+        int64_t slice = w->page->crawl || requests_under_way(w) ? NET_SLICE_MS : SLICE_MS;
         if (run_slice(w, left < slice ? left : slice) != 0)
             return -1;
     }
@@ -286,12 +319,20 @@ int hr_page_open(hr_world *w)
 
 /* ---- steps ------------------------------------------------------------------------------ */
 
-/* Queue @p cmd (taken) for the page and wake its command loop (without the wake the page
- * looks every 250 ms of its time; a page that is navigating looks when it boots). */
+/* Queue @p cmd (taken) for the page and hand it over at once (DevTools Runtime.evaluate
+ * runs while the page's clock stands still: the command starts at this very instant of
+ * its time); a page that is navigating fetches it when it boots, and the page also looks
+ * every 250 ms of its time. */
 static void page_command(hr_world *w, json_t *cmd)
 {
-    hr_apphost_command(w->page->app, cmd);
-    hr_browser_tab_eval(&w->page->tab, "window.renewlab && window.renewlab.wake()");
+    hr_apphost_command(w->page->app, cmd); /* numbers it; the page may also fetch it */
+    char *text = json_dumps(cmd, JSON_COMPACT);
+    cm_strbuf js;
+    cm_strbuf_init(&js);
+    cm_strbuf_printf(&js, "window.renewlab && window.renewlab.push(%s)", text ? text : "null");
+    hr_browser_tab_eval(&w->page->tab, js.data ? js.data : "");
+    cm_strbuf_dispose(&js);
+    free(text);
 }
 
 static int send_and_wait(hr_world *w, json_t *cmd, int64_t limit_ms, const char *what)
@@ -348,6 +389,7 @@ int hr_page_finish(hr_world *w)
 {
     if (w->page->hijacked) /* no app page is left to answer */
         return 0;
+    w->page->crawl = 1; /* the steps are over: flushing its events takes no time of its own */
     return send_and_wait(w, json_pack("{s:s}", "do", "finish"), FINISH_LIMIT_MS, "finish");
 }
 

@@ -79,8 +79,12 @@ int hr_world_wait_real(hr_world *w, hr_wait_state state, void *arg, int64_t limi
 
 void hr_world_event(hr_world *w, const char *name, json_t *fields)
 {
-    json_t *e = json_pack("{s:o, s:i, s:s}", "t", hr_rel(w, cm_clock_now(w->clock)), "tab", 0,
-                          "event", name);
+    hr_world_event_at(w, name, fields, cm_clock_now(w->clock));
+}
+
+void hr_world_event_at(hr_world *w, const char *name, json_t *fields, int64_t at_ms)
+{
+    json_t *e = json_pack("{s:o, s:i, s:s}", "t", hr_rel(w, at_ms), "tab", 0, "event", name);
     static const char *const keep[] = {"reason", "method", "transient", "detail"};
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
         if (json_object_get(fields, keep[i]))

@@ -68,6 +68,8 @@ int hr_world_wait_real(hr_world *w, hr_wait_state state, void *arg, int64_t limi
 /** Record a client event @p name (tab 0, now) with the reason, method, transient and detail
  * of @p fields (borrowed), for the targets whose client reports in JSON (browser, exec). */
 void hr_world_event(hr_world *w, const char *name, json_t *fields);
+/** hr_world_event at @p at_ms (the client's own clock, when it is the run's). */
+void hr_world_event_at(hr_world *w, const char *name, json_t *fields, int64_t at_ms);
 /** Seconds since the run's start as a JSON number. */
 json_t *hr_rel(const hr_world *w, int64_t ms);
 

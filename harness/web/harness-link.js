@@ -1,12 +1,13 @@
-// The page's link to the harness: configuration in, commands in (polled from the page's
-// own origin, woken by the harness), outcomes out (POST /event, serialised so they
-// arrive in order).
+// The page's link to the harness: configuration in, commands in (handed over through
+// DevTools, or fetched from the page's own origin), outcomes out (POST /event, serialised
+// so they arrive in order, each with the page's time).
 'use strict';
 (function () {
   var chain = Promise.resolve();
   var link = {
     config: null,
     post: function (ev) {
+      ev.at = Date.now(); // the page's clock is the run's virtual clock
       chain = chain.then(function () {
         return fetch('/event', {method: 'POST', body: JSON.stringify(ev), keepalive: true});
       }).catch(function () {});
@@ -38,11 +39,14 @@
     });
   }
 
-  // The harness wakes the loop when it queues a command (DevTools Runtime.evaluate); the
-  // page also looks every POLL_MS of its (virtual) time, and when it boots.
+  // The harness hands each command over through DevTools (Runtime.evaluate of
+  // renewlab.push(cmd), which runs while the page's clock stands still); the page also
+  // reads GET /commands when it boots (a command given while it was navigating) and every
+  // POLL_MS of its time. Commands run one at a time, in order, each once.
   var POLL_MS = 250;
-  var woken = false, wakeUp = null;
-  link.wake = function () {
+  var pushed = [], woken = false, wakeUp = null;
+  link.push = function (cmd) {
+    pushed.push(cmd);
     woken = true;
     if (wakeUp) wakeUp();
   };
@@ -55,18 +59,30 @@
     });
   }
 
+  async function runCommands(client, cmds) {
+    for (var i = 0; i < cmds.length; i++) {
+      var last = Number(sessionStorage.getItem('renewlab.cmdseq') || '0');
+      if (cmds[i].seq <= last) continue; // handed over and fetched both
+      sessionStorage.setItem('renewlab.cmdseq', String(cmds[i].seq)); // before: login leaves
+      await client.command(cmds[i]);
+    }
+  }
+
   async function pollCommands(client) {
     for (;;) {
       woken = false;
+      if (pushed.length) {
+        var given = pushed;
+        pushed = [];
+        await runCommands(client, given);
+        continue;
+      }
       var after = Number(sessionStorage.getItem('renewlab.cmdseq') || '0');
       var cmds = [];
       try {
         cmds = await (await fetch('/commands?after=' + after)).json();
       } catch (e) { /* the harness is ending the run */ }
-      for (var i = 0; i < cmds.length; i++) {
-        sessionStorage.setItem('renewlab.cmdseq', String(cmds[i].seq)); // before: login leaves
-        await client.command(cmds[i]);
-      }
+      await runCommands(client, cmds);
       await sleepUnlessWoken();
     }
   }

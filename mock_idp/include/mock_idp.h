@@ -79,7 +79,7 @@ int idp_server_listen(idp_server *s, const char *host, int port, char *err, size
 const char *idp_server_issuer(const idp_server *s);
 /** The bound port, or -1 before listen. */
 int idp_server_port(const idp_server *s);
-/** 1 when a fault rule holds or hangs an answer on the caller's loop (loop 0), else 0. */
+/** How many answers fault rules hold or hang on the caller's loop (loop 0). */
 int idp_server_holding(const idp_server *s);
 /** Begin a graceful stop: no new connections; answers a fault rule holds still go out
  * when due. @p drained is called once when none is left (at once if there is none). The

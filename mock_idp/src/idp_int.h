@@ -364,6 +364,8 @@ struct idp_server {
 /** Serve HTTP on @p l from the listening socket @p fd (taken over). */
 int idp_loop_serve(idp_loop *l, evutil_socket_t fd);
 void idp_loop_stop_accepting(idp_loop *l);
+/** Answers held or hung on @p l. */
+int idp_loop_held_count(const idp_loop *l);
 /** End held and hung answers with 503; returns how many. */
 int idp_loop_end_held(idp_loop *l);
 /** Free the loop's HTTP server (closing connections) and forget its held answers. */

@@ -268,6 +268,14 @@ void idp_loop_stop_accepting(idp_loop *l)
     }
 }
 
+int idp_loop_held_count(const idp_loop *l)
+{
+    int n = 0;
+    for (const idp_held *h = l->held; h; h = h->next)
+        n++;
+    return n;
+}
+
 int idp_loop_end_held(idp_loop *l)
 {
     int ended = 0;

@@ -211,7 +211,7 @@ const char *idp_server_issuer(const idp_server *s)
 
 int idp_server_holding(const idp_server *s)
 {
-    return s->loop0.held != NULL;
+    return idp_loop_held_count(&s->loop0);
 }
 
 int idp_server_port(const idp_server *s)

@@ -16,6 +16,7 @@ from conftest import ROOT
 from harness_util import RENEWLAB, run_json
 
 WEB = os.path.join(ROOT, "harness", "web")
+JOBS = max(2, min(4, os.cpu_count() or 2))
 
 
 def runs_of(report):
@@ -32,9 +33,10 @@ def events(run, name):
 
 @pytest.fixture(scope="module")
 def iframe_report(tmp_path_factory):
-    """The iframe target's whole catalogue, once for the module (four jobs)."""
+    """The iframe target's whole catalogue, once for the module (a job per core: more would
+    only stretch the pages' real-time work)."""
     tmp = tmp_path_factory.mktemp("iframe")
-    r, report = run_json(tmp, "--target", "iframe", "--jobs", "4")
+    r, report = run_json(tmp, "--target", "iframe", "--jobs", str(JOBS))
     assert report, r.stderr
     return runs_of(report), r
 
@@ -53,12 +55,15 @@ def test_the_page_and_the_idp_share_virtual_time(iframe_report, tmp_path):
     _, core = run_json(tmp_path, "--target", "core", os.path.join(ROOT, "scenarios", "sr_success.json"))
     page, model = runs[("sr_success", "iframe")], core["runs"][0]
     assert page["clock"] == "browser-virtual" and "clock" not in model
-    # the page's renewal timers fire at the virtual instants renew_core's do on the core
-    # target (its tokens, issued by the IdP on its clock, last 4 s and are renewed 2 s early)
-    got, want = ([e["t"] for e in silent_authorizes(run) if e["t"] > events(run, "logged_in")[0]["t"]]
-                 for run in (page, model))
+    # the page's renewal timers fire when renew_core's do on the core target: 2 s after each
+    # token answer (the IdP's tokens last 4 s and are renewed 2 s early), on the IdP's clock
+    def renewal_delays(run):
+        tokens = [e["t"] for e in run["trace"] if e["endpoint"] == "token"]
+        return [a - max(t for t in tokens if t < a) for a in
+                (e["t"] for e in silent_authorizes(run) if e["t"] > tokens[0])]
+    got, want = renewal_delays(page), renewal_delays(model)
     assert len(got) == len(want) == 3
-    assert all(abs(g - w) <= 0.15 for g, w in zip(got, want)), (got, want)
+    assert all(abs(g - w) <= 0.1 for g, w in zip(got, want)), (got, want)
     # 20 virtual seconds of a Dex-style IdP: on the wall clock the run could not be shorter
     slow = runs[("sr_prompt_none_ignored", "iframe")]
     assert slow["end"] >= 20 and slow["wall_ms"] < slow["end"] * 1000, slow["wall_ms"]
@@ -67,8 +72,8 @@ def test_the_page_and_the_idp_share_virtual_time(iframe_report, tmp_path):
 def test_one_browser_serves_many_scenarios(iframe_report):
     runs, _ = iframe_report
     launched = [k for k, v in runs.items() if v["browser_launched"]]
-    # four job processes, each with at most one browser per cookie mode
-    assert 1 <= len(launched) <= 8 and len(launched) < len(runs) / 2, launched
+    # JOBS job processes, each with at most one browser per cookie mode
+    assert 1 <= len(launched) <= 2 * JOBS and len(launched) < len(runs) / 2, launched
     assert runs[("sr_3p_cookies_blocked", "iframe")]["verdict"] == "pass"
 
 
@@ -142,7 +147,7 @@ def test_oidc_client_ts_passes_or_fails_exactly_as_recorded(tmp_path):
     installed = json.load(open(os.path.join(WEB, "node_modules", "oidc-client-ts", "package.json")))
     assert installed["version"] == findings["version"], "the lockfile and the findings disagree"
     recorded = {f["scenario"]: f for f in findings["findings"]}
-    r, report = run_json(tmp_path, "--target", "oidc-client-ts", "--jobs", "4")
+    r, report = run_json(tmp_path, "--target", "oidc-client-ts", "--jobs", str(JOBS))
     assert report, r.stderr
     runs = {run["scenario"]: run for run in report["runs"]}
     assert set(recorded) <= set(runs), "a finding names a scenario the target does not run"

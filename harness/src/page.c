@@ -41,7 +41,8 @@ struct hr_page {
     json_int_t done_seq;       /* the last command the page finished */
     int crawl;                 /* finishing: the page's time only crawls (1 ms slices) */
     long posts;                /* events the page posted that arrived */
-    int64_t post_seen_ms;      /* when one last arrived (real ms) */
+    long posts_sent;           /* ... that it started, when last looked */
+    int64_t post_news_ms;      /* when one last started or arrived (real ms) */
     char page_error[400];      /* a script failure in the page */
 };
 
@@ -70,7 +71,7 @@ static void on_page_event(void *arg, json_t *ev)
     hr_world *w = arg;
     hr_page *p = w->page;
     p->posts++;
-    p->post_seen_ms = cm_wallclock_ms();
+    p->post_news_ms = cm_wallclock_ms();
     const char *name = json_string_value(json_object_get(ev, "event"));
     if (!name)
         return;
@@ -145,11 +146,16 @@ static int slice_spent(hr_world *w, void *arg)
 static int posts_under_way(hr_page *p)
 {
     hr_browser *b = p->tab.browser;
-    if (b->net_untracked_sent <= p->posts)
+    int64_t now = cm_wallclock_ms();
+    if (b->net_untracked_sent != p->posts_sent) {
+        p->posts_sent = b->net_untracked_sent;
+        p->post_news_ms = now;
+    }
+    if (p->posts_sent <= p->posts)
         return 0;
-    if (cm_wallclock_ms() - p->post_seen_ms < NET_STALL_REAL_MS)
+    if (now - p->post_news_ms < NET_STALL_REAL_MS)
         return 1;
-    p->posts = b->net_untracked_sent;
+    p->posts = p->posts_sent;
     return 0;
 }
 
@@ -161,9 +167,8 @@ static int requests_under_way(hr_world *w)
     return n > idp_server_holding(w->idp) || posts_under_way(w->page);
 }
 
-/* When the page's requests are done, let its virtual time run @p ms, serving its requests
- * meanwhile; then the IdP's clock follows (answers held until then go out). 0, or -1 with
- * w->error. */
+/* Let the page's virtual time run @p ms, serving its requests meanwhile; then the IdP's
+ * clock follows (answers held until then go out). 0, or -1 with w->error. */
 static int run_slice(hr_world *w, int64_t ms)
 {
     char err[300];

@@ -262,10 +262,15 @@ static const EVP_MD *alg_md(idp_alg alg)
     return alg == IDP_ALG_EDDSA ? NULL : EVP_sha256();
 }
 
-int idp_sha256(const void *data, size_t n, unsigned char md[32])
+static const EVP_MD *sha256(void)
 {
     pthread_once(&sha256_once, fetch_sha256);
-    return sha256_md && EVP_Digest(data, n, md, NULL, sha256_md, NULL) == 1 ? 0 : -1;
+    return sha256_md;
+}
+
+int idp_sha256(const void *data, size_t n, unsigned char md[32])
+{
+    return sha256() && EVP_Digest(data, n, md, NULL, sha256(), NULL) == 1 ? 0 : -1;
 }
 
 /* RS256 and ES256 sign a SHA-256 digest with a context made once per key and thread:
@@ -292,10 +297,9 @@ static EVP_PKEY_CTX *sign_context(EVP_PKEY *pkey)
     for (int i = 0; i < SIGN_CONTEXTS; i++)
         if (sign_contexts[i].pkey == pkey)
             return sign_contexts[i].ctx;
-    pthread_once(&sha256_once, fetch_sha256);
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    if (!ctx || !sha256_md || EVP_PKEY_sign_init(ctx) != 1 ||
-        EVP_PKEY_CTX_set_signature_md(ctx, sha256_md) != 1) {
+    if (!ctx || !sha256() || EVP_PKEY_sign_init(ctx) != 1 ||
+        EVP_PKEY_CTX_set_signature_md(ctx, sha256()) != 1) {
         EVP_PKEY_CTX_free(ctx);
         return NULL;
     }
@@ -405,9 +409,9 @@ static char *plain_header_b64(const idp_key *key, const char *typ)
 }
 
 /* @p a "." @p b (malloc'd), or NULL. */
-static char *dot_join(const char *a, size_t alen, const char *b)
+static char *dot_join(const char *a, const char *b)
 {
-    size_t blen = strlen(b);
+    size_t alen = strlen(a), blen = strlen(b);
     char *out = malloc(alen + blen + 2);
     if (out) {
         memcpy(out, a, alen);
@@ -428,12 +432,12 @@ static char *sign_parts(const idp_key *key, const char *typ, char *pb, const cha
     } else {
         hb = plain_header_b64(key, typ);
     }
-    char *input = hb && pb ? dot_join(hb, strlen(hb), pb) : NULL;
+    char *input = hb && pb ? dot_join(hb, pb) : NULL;
     unsigned char sig[512];
     size_t siglen;
     if (input && sign_with_mode(key, input, mode, sig, &siglen) == 0) {
         char *sb64 = b64(sig, siglen);
-        out = sb64 ? dot_join(input, strlen(input), sb64) : NULL;
+        out = sb64 ? dot_join(input, sb64) : NULL;
         free(sb64);
     }
     free(input);

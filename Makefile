@@ -52,9 +52,15 @@ asan-test: deps
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure
 	RENEWLAB_BUILD=$(abspath $(ASAN_BUILD)) MOCK_IDP_BIN=$(abspath $(ASAN_BUILD))/bin/mock-idp \
 	  RENEWLAB_SANITIZED=1 $(PYTEST) -q tests/e2e
+	cd tests/e2e && RENEWLAB_BUILD=$(abspath $(ASAN_BUILD)) MOCK_IDP_BIN=$(abspath $(ASAN_BUILD))/bin/mock-idp \
+	  RENEWLAB_SANITIZED=1 RENEWLAB_IDP_WORKERS=4 $(PYTEST) -q -p no:cacheprovider $(STANDALONE_SUITES)
 
 TSAN_BUILD ?= build-tsan
-TSAN_SUITES = test_workers.py test_refresh.py test_faults.py test_fault_rules.py test_control.py
+TSAN_SUITES = test_workers.py test_refresh.py test_faults.py test_fault_rules.py test_control.py \
+  test_hardening.py test_http_property.py
+# The suites that start a standalone mock-idp, run again under ASan with 4 worker loops.
+STANDALONE_SUITES = $(TSAN_SUITES) test_bad_input.py test_code_flow.py test_observe.py \
+  test_hardening_files.py
 
 # mock-idp built with ThreadSanitizer, serving from 4 worker loops: a data race stops the
 # server (halt_on_error), and the fixtures assert on its exit status.
@@ -68,6 +74,8 @@ tsan-test: deps
 
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 15
+# the request-path fuzzer (whole requests through the dispatcher) gets longer
+FUZZ_HTTP_SECONDS ?= $(FUZZ_SECONDS)
 FUZZ_TARGETS = form b64url jwt jwks config scenario http exec_proto
 
 # libFuzzer (clang), each target for FUZZ_SECONDS over a copy of its seed corpus; a crash
@@ -79,9 +87,10 @@ fuzz-smoke: deps
 	@mkdir -p $(FUZZ_BUILD)/findings
 	@for t in $(FUZZ_TARGETS); do \
 	  rm -rf $(FUZZ_BUILD)/work-$$t && cp -r tests/fuzz/corpus/$$t $(FUZZ_BUILD)/work-$$t && \
-	  echo "fuzz_$$t: $(FUZZ_SECONDS) s" && \
+	  secs=$(FUZZ_SECONDS); [ $$t = http ] && secs=$(FUZZ_HTTP_SECONDS); \
+	  echo "fuzz_$$t: $$secs s" && \
 	  ASAN_OPTIONS=detect_leaks=1 $(FUZZ_BUILD)/bin/fuzz_$$t $(FUZZ_BUILD)/work-$$t \
-	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=8192 -rss_limit_mb=2048 -print_final_stats=0 \
+	    -max_total_time=$$secs -timeout=10 -max_len=8192 -rss_limit_mb=2048 -print_final_stats=0 \
 	    -artifact_prefix=$(FUZZ_BUILD)/findings/$$t- 2>$(FUZZ_BUILD)/fuzz_$$t.log \
 	  || { tail -40 $(FUZZ_BUILD)/fuzz_$$t.log; echo "fuzz: 0 passed, 1 failed"; exit 1; }; \
 	done

@@ -11,9 +11,9 @@ renewlab mock-idp — demo configuration (README.md, "Demo configuration")
   users:   alice / alice, bob / bob
 Try, in another terminal:
   curl -s ${ISSUER}/.well-known/openid-configuration
-  curl -s -X POST ${ISSUER}/_mock/login -d '{"sub":"alice"}'
+  curl -s -X POST ${ISSUER}/_mock/login -H 'Content-Type: application/json' -d '{"sub":"alice"}'
   curl -s -u demo-backend:demo-secret -d grant_type=client_credentials ${ISSUER}/token
-  curl -s -X POST ${ISSUER}/_mock/clock -d '{"advance":3600}'
+  curl -s -X POST ${ISSUER}/_mock/clock -H 'Content-Type: application/json' -d '{"advance":3600}'
   curl -s ${ISSUER}/_mock/trace
 Control API: docs/control-api.md. Stop with Ctrl-C.
 TXT

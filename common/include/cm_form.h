@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "cm_utf8.h"
+
 typedef struct cm_form_field {
     char *name; /* NUL-terminated, may contain embedded NULs if allowed */
     size_t name_len;
@@ -37,11 +39,13 @@ int cm_form_parse(const char *data, size_t len, cm_form *form, const char **bad)
 void cm_form_dispose(cm_form *form);
 /** The value of @p name, borrowed from @p form, or NULL when absent. */
 const char *cm_form_get(const cm_form *form, const char *name);
+/** Decode one percent-encoded component ("+" is a space) into a fresh buffer (@p out, set
+ * even on error; caller frees): CM_FORM_OK, or the status that refuses it (bad escape,
+ * control byte, invalid UTF-8). */
+int cm_form_decode(const char *s, size_t n, char **out, size_t *outlen);
 /** A short English description of a cm_form_status. */
 const char *cm_form_strerror(int status);
 /** Percent-encode @p in for a query string or form body; returns a malloc'd string. */
 char *cm_form_encode(const char *in);
-/** True when @p s (of @p len bytes) is valid UTF-8. */
-int cm_utf8_valid(const unsigned char *s, size_t len);
 
 #endif

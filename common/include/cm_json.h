@@ -7,14 +7,12 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "cm_file.h"
 #include "cm_strbuf.h"
 
 /** The 1-based line where the value at JSON pointer @p pointer ("/clients/0/id")
  * starts in @p text, or 0 when it cannot be found. */
 int cm_json_pointer_line(const char *text, size_t len, const char *pointer);
-/** Read a whole file. Returns a malloc'd NUL-terminated buffer (caller frees) and its
- * length in @p len, or NULL with errno set. */
-char *cm_file_read(const char *path, size_t *len);
 /** The text json_dumps(@p j, JSON_COMPACT | JSON_SORT_KEYS |
  * JSON_REAL_PRECISION(@p real_precision)) writes (0: jansson's default precision, 17),
  * written faster (json_dump.c): malloc'd, or NULL (not an object or array, invalid UTF-8,
@@ -23,5 +21,12 @@ char *cm_json_dumps_sorted(const json_t *j, int real_precision);
 /** Append @p len bytes at @p s as a JSON string, as jansson writes it (", \ and control
  * characters escaped, UTF-8 as is): 0, or -1 for invalid UTF-8 (nothing appended). */
 int cm_json_put_string(cm_strbuf *b, const char *s, size_t len);
+
+/** A JSON string of the NUL-terminated bytes @p s, whatever they are: invalid UTF-8 is
+ * replaced by U+FFFD (cm_utf8_sanitize). NULL only for NULL @p s or no memory. Every
+ * text a peer controls goes into JSON through this, never through json_string. */
+json_t *cm_json_text(const char *s);
+/** The same for @p n bytes (which may hold NUL). */
+json_t *cm_json_textn(const char *s, size_t n);
 
 #endif

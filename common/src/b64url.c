@@ -1,4 +1,4 @@
-/* base64url without padding (RFC 4648 §5). */
+/* base64url without padding (RFC 4648 §5) and standard base64 with padding (§4). */
 #include "cm_b64url.h"
 
 static const char ALPHABET[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -32,7 +32,12 @@ size_t cm_b64url_encode(const uint8_t *in, size_t n, char *out)
     return o;
 }
 
-static int value_of(char c)
+size_t cm_b64_decoded_max(size_t n)
+{
+    return n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
+}
+
+static int value_of(char c, char c62, char c63)
 {
     if (c >= 'A' && c <= 'Z')
         return c - 'A';
@@ -40,22 +45,23 @@ static int value_of(char c)
         return c - 'a' + 26;
     if (c >= '0' && c <= '9')
         return c - '0' + 52;
-    if (c == '-')
+    if (c == c62)
         return 62;
-    if (c == '_')
+    if (c == c63)
         return 63;
     return -1;
 }
 
-long cm_b64url_decode(const char *in, size_t n, uint8_t *out)
+/* The one decoder behind both alphabets: @p n characters, no padding. */
+static long decode(const char *in, size_t n, uint8_t *out, size_t cap, char c62, char c63)
 {
-    if (n % 4 == 1)
+    if (n % 4 == 1 || cm_b64_decoded_max(n) > cap)
         return -1; /* no valid encoding leaves a single character */
     size_t o = 0;
     uint32_t acc = 0;
     int bits = 0;
     for (size_t i = 0; i < n; i++) {
-        int v = value_of(in[i]);
+        int v = value_of(in[i], c62, c63);
         if (v < 0)
             return -1;
         acc = (acc << 6) | (uint32_t)v;
@@ -69,4 +75,21 @@ long cm_b64url_decode(const char *in, size_t n, uint8_t *out)
     if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
         return -1;
     return (long)o;
+}
+
+long cm_b64url_decode(const char *in, size_t n, uint8_t *out, size_t cap)
+{
+    return decode(in, n, out, cap, '-', '_');
+}
+
+long cm_b64_decode(const char *in, size_t n, uint8_t *out, size_t cap)
+{
+    if (n % 4 != 0)
+        return -1;
+    size_t pad = 0;
+    while (pad < 2 && n > pad && in[n - 1 - pad] == '=')
+        pad++;
+    if (pad == n && n > 0) /* "==" alone, or "====" */
+        return -1;
+    return decode(in, n - pad, out, cap, '+', '/');
 }

@@ -15,43 +15,7 @@ static int hexval(char c)
     return -1;
 }
 
-int cm_utf8_valid(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t need;
-        unsigned min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            need = 1, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            need = 2, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            need = 3, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (i + need >= len)
-            return 0;
-        unsigned cp = c & (0x3f >> need);
-        for (size_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        /* overlong forms, surrogates and code points past U+10FFFF are invalid */
-        if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-            return 0;
-        i += need + 1;
-    }
-    return 1;
-}
-
-/* Decode one percent-encoded component into a fresh buffer. */
-static int decode(const char *s, size_t n, char **out, size_t *outlen)
+int cm_form_decode(const char *s, size_t n, char **out, size_t *outlen)
 {
     char *d = malloc(n + 1);
     if (!d)
@@ -97,10 +61,10 @@ static int add_field(cm_form *form, const char *p, size_t n, const char **bad)
     cm_form_field *f = &form->fields[form->count];
     memset(f, 0, sizeof *f);
     form->count++;
-    int rc = decode(p, nlen, &f->name, &f->name_len);
+    int rc = cm_form_decode(p, nlen, &f->name, &f->name_len);
     if (rc == CM_FORM_OK)
-        rc = eq ? decode(eq + 1, n - nlen - 1, &f->value, &f->value_len)
-                : decode("", 0, &f->value, &f->value_len);
+        rc = eq ? cm_form_decode(eq + 1, n - nlen - 1, &f->value, &f->value_len)
+                : cm_form_decode("", 0, &f->value, &f->value_len);
     if (rc != CM_FORM_OK) {
         if (bad && f->name)
             *bad = f->name;

@@ -170,37 +170,3 @@ int cm_json_pointer_line(const char *text, size_t len, const char *pointer)
     skip_ws(&c);
     return c.p < c.end ? c.line : 0;
 }
-
-char *cm_file_read(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (ferror(f)) {
-            free(buf);
-            buf = NULL;
-            errno = EIO;
-            break;
-        }
-        if (feof(f))
-            break;
-        char *bigger = realloc(buf, cap * 2);
-        if (!bigger) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = bigger;
-        cap *= 2;
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = '\0';
-        *len = n;
-    }
-    return buf;
-}

@@ -36,11 +36,13 @@ extern const char *const HR_CHECKS[];
  * Returns the checks array (new reference); *failed gets how many failed. */
 json_t *hr_judge(json_t *scn, json_t *trace, json_t *events, json_t *steps, int *failed);
 /** Observe mode: judge the trace file @p path (JSON lines from mock-idp --trace-out, or a
- * saved GET /_mock/trace) with @p checks (borrowed array of names), only @p client_id's
- * requests when given. Returns a run result, or NULL with the reason in @p err (unreadable,
- * or entries lost: a partial trace is never graded). */
-json_t *hr_observe(const char *path, json_t *checks, const char *client_id, char *err,
-                   size_t errlen);
+ * saved GET /_mock/trace; at most @p max_bytes) with @p checks (borrowed array of names),
+ * only @p client_id's requests when given. Returns a run result, or NULL with the reason in
+ * @p err (unreadable, too large, or entries lost: a partial trace is never graded). */
+json_t *hr_observe(const char *path, size_t max_bytes, json_t *checks, const char *client_id,
+                   char *err, size_t errlen);
+/** The default cap on a trace file for hr_observe. */
+#define HR_TRACE_MAX_BYTES ((size_t)512 << 20)
 /** Annotate a run of a third-party client with its recorded finding, if any
  * (harness/web/findings.json): "finding" (what, upstream, versions) and "expected_finding"
  * (true only for the recorded version failing exactly the recorded expectations). The

@@ -30,6 +30,7 @@ typedef struct opts {
     const char *filter, *junit, *json, *html, *checks, *client;
     uint64_t seed;
     int shard_k, shard_n, jobs;
+    size_t trace_max; /* judge: the largest trace file read */
 } opts;
 
 static void usage(FILE *out)
@@ -39,8 +40,8 @@ static void usage(FILE *out)
             "                    [--shard K/N] [--jobs N] [--junit F] [--json F] [--html F]\n"
             "       renewlab list [SCENARIO|DIR ...]\n"
             "       renewlab explain ID [SCENARIO|DIR ...]\n"
-            "       renewlab judge [--checks A,B] [--client ID] [--json F] [--junit F] [--html F] "
-            "TRACE\n"
+            "       renewlab judge [--checks A,B] [--client ID] [--max-trace-mb N] [--json F]\n"
+            "                      [--junit F] [--html F] TRACE\n"
             "       renewlab probe --issuer URL --client-id ID [...]   (renewlab probe --help)\n"
             "Targets: core (default), iframe, oidc-client-ts (headless Chromium), exec:COMMAND\n"
             "(a client speaking docs/exec-protocol.md). Scenarios: scenarios/ by default.\n"
@@ -58,29 +59,34 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Scenario files below @p path (a file, or a directory's *.json not starting with '_'). */
+/* Scenario files below @p path (a file, or a directory's *.json not starting with '_'),
+ * every one of them, in name order. */
 static void collect(const char *path, json_t *files)
 {
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        char *names[1024];
-        int n = 0;
-        for (struct dirent *e; d && (e = readdir(d)) && n < 1024;)
-            if (ends_with(e->d_name, ".json") && e->d_name[0] != '_')
-                names[n++] = strdup(e->d_name);
-        if (d)
-            closedir(d);
-        qsort(names, (size_t)n, sizeof names[0], cmp_str);
-        for (int i = 0; i < n; i++) {
-            char full[4096];
-            snprintf(full, sizeof full, "%s/%s", path, names[i]);
-            json_array_append_new(files, json_string(full));
-            free(names[i]);
-        }
-    } else {
+    DIR *d = stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? opendir(path) : NULL;
+    if (!d) {
         json_array_append_new(files, json_string(path));
+        return;
     }
+    json_t *names = json_array();
+    for (struct dirent *e; (e = readdir(d));)
+        if (ends_with(e->d_name, ".json") && e->d_name[0] != '_')
+            json_array_append_new(names, json_string(e->d_name));
+    closedir(d);
+    size_t n = json_array_size(names);
+    const char **sorted = calloc(n + 1, sizeof *sorted);
+    for (size_t i = 0; sorted && i < n; i++)
+        sorted[i] = json_string_value(json_array_get(names, i));
+    if (sorted)
+        qsort(sorted, n, sizeof sorted[0], cmp_str);
+    for (size_t i = 0; sorted && i < n; i++) {
+        char full[4096];
+        snprintf(full, sizeof full, "%s/%s", path, sorted[i]);
+        json_array_append_new(files, json_string(full));
+    }
+    free(sorted);
+    json_decref(names);
 }
 
 static const char *default_dir(void)
@@ -375,7 +381,12 @@ static int cmd_judge(opts *o)
         json_array_append_new(checks, json_string(name));
     }
     char err[600];
-    json_t *run = hr_observe(o->paths[0], checks, o->client, err, sizeof err);
+    if (json_array_size(checks) == 0) {
+        fprintf(stderr, "renewlab: --checks names no check\n");
+        json_decref(checks);
+        return EXIT_USAGE;
+    }
+    json_t *run = hr_observe(o->paths[0], o->trace_max, checks, o->client, err, sizeof err);
     json_decref(checks);
     if (!run) {
         fprintf(stderr, "renewlab: %s\n", err);
@@ -394,13 +405,19 @@ static int cmd_judge(opts *o)
 
 static int parse_opts(int argc, char **argv, opts *o)
 {
-    static const struct option longopts[] = {
-        {"target", required_argument, 0, 't'}, {"filter", required_argument, 0, 'f'},
-        {"seed", required_argument, 0, 's'},   {"shard", required_argument, 0, 'S'},
-        {"jobs", required_argument, 0, 'j'},   {"junit", required_argument, 0, 'J'},
-        {"json", required_argument, 0, 'o'},   {"html", required_argument, 0, 'H'},
-        {"help", no_argument, 0, 'h'},         {"checks", required_argument, 0, 'c'},
-        {"client", required_argument, 0, 'C'}, {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"target", required_argument, 0, 't'},
+                                             {"filter", required_argument, 0, 'f'},
+                                             {"seed", required_argument, 0, 's'},
+                                             {"shard", required_argument, 0, 'S'},
+                                             {"jobs", required_argument, 0, 'j'},
+                                             {"junit", required_argument, 0, 'J'},
+                                             {"json", required_argument, 0, 'o'},
+                                             {"html", required_argument, 0, 'H'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {"checks", required_argument, 0, 'c'},
+                                             {"client", required_argument, 0, 'C'},
+                                             {"max-trace-mb", required_argument, 0, 'm'},
+                                             {0, 0, 0, 0}};
     int ch;
     char *end;
     opterr = 0;
@@ -453,6 +470,15 @@ static int parse_opts(int argc, char **argv, opts *o)
                 return -1;
             }
             break;
+        case 'm': {
+            long mb = strtol(optarg, &end, 10);
+            if (*end || mb < 1 || mb > 65536) {
+                fprintf(stderr, "renewlab: --max-trace-mb needs 1 to 65536\n");
+                return -1;
+            }
+            o->trace_max = (size_t)mb << 20;
+            break;
+        }
         case 'j':
             o->jobs = (int)strtol(optarg, &end, 10);
             if (*end || o->jobs < 1 || o->jobs > 64) {
@@ -465,8 +491,13 @@ static int parse_opts(int argc, char **argv, opts *o)
             return -1;
         }
     }
-    for (; optind < argc && o->npaths < MAX_PATHS; optind++)
+    for (; optind < argc; optind++) {
+        if (o->npaths == MAX_PATHS) {
+            fprintf(stderr, "renewlab: at most %d paths (name a directory instead)\n", MAX_PATHS);
+            return -1;
+        }
         o->paths[o->npaths++] = argv[optind];
+    }
     if (!o->ntargets)
         o->targets[o->ntargets++] = "core";
     return 0;
@@ -483,7 +514,7 @@ static void on_stop_signal(int sig)
 
 int main(int argc, char **argv)
 {
-    opts o = {.jobs = 1, .seed = 1};
+    opts o = {.jobs = 1, .seed = 1, .trace_max = HR_TRACE_MAX_BYTES};
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, on_stop_signal);
     signal(SIGTERM, on_stop_signal);

@@ -8,53 +8,72 @@
 #include "cm_json.h"
 #include "harness.h"
 
-/* Entries of a JSON-lines file, or of a {"requests": [...]} document. */
-static json_t *read_entries(const char *path, char *err, size_t n)
+/* A JSON-lines trace, one entry per line. */
+static json_t *read_lines(const char *path, char *text, char *err, size_t n)
 {
-    size_t len;
-    char *text = cm_file_read(path, &len);
-    if (!text) {
-        snprintf(err, n, "%s: cannot read: %s", path, strerror(errno));
-        return NULL;
-    }
-    json_t *doc = json_loadb(text, len, 0, NULL), *entries = NULL;
-    if (doc && json_is_array(json_object_get(doc, "requests"))) {
-        if (json_integer_value(json_object_get(doc, "dropped")) > 0) {
-            snprintf(err, n,
-                     "%s: the trace lost %lld entries (a full ring buffer); refusing to "
-                     "grade part of it",
-                     path, json_integer_value(json_object_get(doc, "dropped")));
-            json_decref(doc);
-            free(text);
+    json_t *entries = json_array();
+    int line = 0;
+    for (char *p = text, *nl; entries && *p; p = nl ? nl + 1 : p + strlen(p)) {
+        nl = strchr(p, '\n');
+        line++;
+        size_t l = nl ? (size_t)(nl - p) : strlen(p);
+        if (l == 0)
+            continue;
+        json_error_t jerr;
+        json_t *e = json_loadb(p, l, 0, &jerr);
+        if (!json_is_object(e) || !json_is_integer(json_object_get(e, "seq"))) {
+            snprintf(err, n, "%s:%d: not a trace entry%s%s", path, line, e ? " (no \"seq\")" : ": ",
+                     e ? "" : jerr.text);
+            json_decref(e);
+            json_decref(entries);
             return NULL;
         }
-        entries = json_incref(json_object_get(doc, "requests"));
-    } else if (!doc) {
-        entries = json_array();
-        int line = 0;
-        for (char *p = text, *nl; entries && *p; p = nl ? nl + 1 : p + strlen(p)) {
-            nl = strchr(p, '\n');
-            line++;
-            size_t l = nl ? (size_t)(nl - p) : strlen(p);
-            if (l == 0)
-                continue;
-            json_error_t jerr;
-            json_t *e = json_loadb(p, l, 0, &jerr);
-            if (!json_is_object(e)) {
-                snprintf(err, n, "%s:%d: not a trace entry: %s", path, line, e ? "" : jerr.text);
-                json_decref(e);
-                json_decref(entries);
-                entries = NULL;
-                break;
-            }
-            json_array_append_new(entries, e);
-        }
-    } else {
-        snprintf(err, n, "%s: neither JSON lines nor {\"requests\": [...]}", path);
+        json_array_append_new(entries, e);
     }
+    return entries;
+}
+
+/* Entries of a JSON-lines file, or of a {"requests": [...]} document. */
+static json_t *read_entries(const char *path, size_t max, char *err, size_t n)
+{
+    size_t len;
+    char *text = cm_file_read(path, max, &len, err, n);
+    if (!text)
+        return NULL;
+    json_t *doc = json_loadb(text, len, 0, NULL), *entries = NULL;
+    json_t *requests = json_object_get(doc, "requests");
+    if (json_is_array(requests) && json_integer_value(json_object_get(doc, "dropped")) > 0)
+        snprintf(err, n,
+                 "%s: the trace lost %lld entries (a full ring buffer); refusing to grade part "
+                 "of it",
+                 path, json_integer_value(json_object_get(doc, "dropped")));
+    else if (json_is_array(requests))
+        entries = json_incref(requests);
+    else /* a one-line file parses as one JSON document too */
+        entries = read_lines(path, text, err, n);
     json_decref(doc);
     free(text);
     return entries;
+}
+
+/* Where the sequence numbers break, into @p err: the missing ones, or a step back. */
+static void describe_gap(const char *path, json_int_t prev, json_int_t seq, char *err, size_t n)
+{
+    if (seq <= prev)
+        snprintf(err, n,
+                 "%s: seq %lld follows seq %lld: the entries are out of order or the file holds "
+                 "more than one run; refusing to grade it",
+                 path, (long long)seq, (long long)prev);
+    else if (seq == prev + 2)
+        snprintf(err, n,
+                 "%s: the trace lost entries (seq %lld is missing); refusing to grade "
+                 "part of it",
+                 path, (long long)prev + 1);
+    else
+        snprintf(err, n,
+                 "%s: the trace lost entries (seq %lld to %lld are missing); refusing to grade "
+                 "part of it",
+                 path, (long long)prev + 1, (long long)seq - 1);
 }
 
 /* A trace with lost entries cannot be graded: checks over part of it could pass a client
@@ -67,10 +86,15 @@ static int complete(json_t *entries, const char *path, char *err, size_t n)
     json_array_foreach(entries, i, e)
     {
         json_int_t seq = json_integer_value(json_object_get(e, "seq"));
-        if (json_object_get(e, "dropped") || (i > 0 && seq != prev + 1)) {
+        if (json_object_get(e, "dropped")) {
             snprintf(err, n,
-                     "%s: the trace lost entries (after seq %lld); refusing to grade part of it",
-                     path, (long long)prev);
+                     "%s: the trace lost entries (before seq %lld); refusing to grade "
+                     "part of it",
+                     path, (long long)seq);
+            return -1;
+        }
+        if (i > 0 && seq != prev + 1) {
+            describe_gap(path, prev, seq, err, n);
             return -1;
         }
         prev = seq;
@@ -78,9 +102,10 @@ static int complete(json_t *entries, const char *path, char *err, size_t n)
     return 0;
 }
 
-json_t *hr_observe(const char *path, json_t *checks, const char *client_id, char *err, size_t n)
+json_t *hr_observe(const char *path, size_t max_bytes, json_t *checks, const char *client_id,
+                   char *err, size_t n)
 {
-    json_t *all = read_entries(path, err, n);
+    json_t *all = read_entries(path, max_bytes, err, n);
     if (all && json_array_size(all) == 0)
         snprintf(err, n, "%s: the trace has no entries", path);
     if (!all || json_array_size(all) == 0 || complete(all, path, err, n) != 0) {

@@ -12,6 +12,9 @@
 #include "cm_strbuf.h"
 #include "idp_int.h"
 
+/* A use step's callers: enough for any race, small enough to run in milliseconds. */
+#define HR_MAX_USE_COUNT 10000
+
 static const char *const TARGETS[] = {"core", "iframe", "oidc-client-ts", NULL};
 static const char *const METHODS[] = {"refresh", "silent", NULL};
 static const char *const MISBEHAVE[] = {"no_single_flight",
@@ -160,6 +163,9 @@ static int check_step(json_t *step, size_t i, int tabs, char *err, size_t n)
         return cm_errf(err, n, "%s/seconds: advance needs seconds between 0 and 31 days", ptr);
     if (tab && (json_integer_value(tab) < 0 || json_integer_value(tab) >= tabs))
         return cm_errf(err, n, "%s/tab: there are %d tabs (0 to %d)", ptr, tabs, tabs - 1);
+    json_t *count = json_object_get(step, "count");
+    if (count && (json_integer_value(count) < 1 || json_integer_value(count) > HR_MAX_USE_COUNT))
+        return cm_errf(err, n, "%s/count: must be 1 to %d callers", ptr, HR_MAX_USE_COUNT);
     if (!strcmp(what, "fault")) {
         char rp[80];
         snprintf(rp, sizeof rp, "%s/rule", ptr);
@@ -267,11 +273,9 @@ int scn_validate(json_t *scn, char *err, size_t n)
 json_t *scn_load(const char *path, char *err, size_t errlen)
 {
     size_t len;
-    char *text = cm_file_read(path, &len);
-    if (!text) {
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    char *text = cm_file_read(path, CM_FILE_MAX_TEXT, &len, err, errlen);
+    if (!text)
         return NULL;
-    }
     json_error_t jerr;
     json_t *scn = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     char why[400];

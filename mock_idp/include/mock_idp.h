@@ -48,10 +48,16 @@ typedef struct idp_options {
                                * thread but the caller's; 0 or 1: one loop, on the caller's base. Needs
                                * evthread_use_pthreads() before that event_base was made, and a real
                                * clock: the harness's virtual clock runs one loop */
+    double request_timeout;   /* seconds a connection may be silent while it sends a request
+                               * or reads an answer; 0: 10 */
+    double idle_timeout;      /* ... between requests; 0: 120 */
 } idp_options;
 
 /** A short English description of an idp_status. */
 const char *idp_strerror(int status);
+/** A PEM private key from the regular file @p path (at most 1 MiB): an EVP_PKEY to free,
+ * or NULL with "path: reason" in @p err. */
+void *idp_pem_key_load(const char *path, char *err, size_t errlen);
 
 /** Load and validate a JSON config file; on error, @p err gets "file:line: reason".
  * Returns 0 and a config to own in *out, or a negative idp_status. */

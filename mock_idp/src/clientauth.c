@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cm_b64url.h"
 #include "cm_form.h"
 
 /* Basic credentials are form-urlencoded before base64 (RFC 6749 §2.3.1). */
@@ -17,28 +18,28 @@ static int parse_basic(const char *hdr, char **id, char **secret)
     size_t n = strlen(b64);
     if (n == 0 || n > 2048)
         return -1;
-    unsigned char *raw = malloc(n);
-    int len = raw ? EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)n) : -1;
+    size_t cap = cm_b64_decoded_max(n);
+    char *raw = malloc(cap + 1);
+    long len = raw ? cm_b64_decode(b64, n, (uint8_t *)raw, cap) : -1;
+    /* the decoded pair becomes "id=secret" form data: one decoder for both */
+    char *colon = len > 0 ? memchr(raw, ':', (size_t)len) : NULL;
     int rc = -1;
-    if (len > 0) {
-        while (n > 0 && b64[n - 1] == '=') { /* DecodeBlock counts padding as zero bytes */
-            len--;
-            n--;
+    if (colon) {
+        *colon = '=';
+        cm_form f;
+        if (cm_form_parse(raw, (size_t)len, &f, NULL) == CM_FORM_OK && f.count == 1) {
+            *id = strdup(f.fields[0].name);
+            *secret = strdup(f.fields[0].value);
+            rc = *id && *secret ? 0 : -1;
         }
-        /* the decoded pair becomes "id=secret" form data: one decoder for both */
-        char *colon = memchr(raw, ':', (size_t)len);
-        if (colon) {
-            *colon = '=';
-            cm_form f;
-            if (cm_form_parse((char *)raw, (size_t)len, &f, NULL) == CM_FORM_OK && f.count == 1) {
-                *id = strdup(f.fields[0].name);
-                *secret = strdup(f.fields[0].value);
-                rc = 0;
-            }
-            cm_form_dispose(&f);
-        }
+        cm_form_dispose(&f);
     }
     free(raw);
+    if (rc != 0) {
+        free(*id);
+        free(*secret);
+        *id = *secret = NULL;
+    }
     return rc;
 }
 
@@ -53,7 +54,7 @@ static const idp_client *check(idp_server *s, idp_resp *rs, const char *id, cons
 {
     const idp_client *c = idp_config_client(s->cfg, id);
     if (rs->trace && id)
-        json_object_set_new(rs->trace, "client_id", json_string(id));
+        json_object_set_new(rs->trace, "client_id", cm_json_text(id));
     if (!c)
         return fail(rs, 401, OIDC_ERR_INVALID_CLIENT, "unknown client");
     if (c->secret && !idp_str_equal_ct(secret, c->secret))

@@ -11,6 +11,10 @@
 #include "cm_json.h"
 #include "demo_config.h"
 
+/* RFC 6265 §4.1.1 cookie-name: an RFC 2616 token */
+#define COOKIE_NAME_CHARS                                                                          \
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~"
+
 /* F_SKIP: a known key whose value a dedicated function reads */
 typedef enum { F_STR, F_BOOL, F_SECS, F_STRLIST, F_OBJ, F_SKIP } field_type;
 
@@ -259,13 +263,21 @@ static int client_grants(idp_client *c, json_t *obj, load_ctx *cx, const char *p
     return 0;
 }
 
+int idp_url_clean(const char *url)
+{
+    for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f) /* CR, LF, space, controls: header injection */
+            return 0;
+    return 1;
+}
+
 /* "scheme://host[:port]" of an absolute http(s) URL, or -1 when it is not one. */
 static int url_origin(const char *url, char *out, size_t n)
 {
     const char *rest = strncmp(url, "https://", 8) == 0  ? url + 8
                        : strncmp(url, "http://", 7) == 0 ? url + 7
                                                          : NULL;
-    if (!rest || !*rest || strchr(url, '#'))
+    if (!rest || !*rest || strchr(url, '#') || !idp_url_clean(url))
         return -1;
     size_t hostlen = strcspn(rest, "/?");
     if (hostlen == 0 || (size_t)(rest - url) + hostlen >= n)
@@ -275,9 +287,23 @@ static int url_origin(const char *url, char *out, size_t n)
     return 0;
 }
 
-static int client_check(idp_config *cfg, idp_client *c, load_ctx *cx, const char *ptr, int patching)
+/* Every URL of @p l an absolute http(s) URL without fragment, spaces or controls. */
+static int check_urls(const idp_strlist *l, load_ctx *cx, const char *ptr, const char *name)
 {
     char sub[300], origin[256];
+    for (size_t i = 0; i < l->n; i++) {
+        snprintf(sub, sizeof sub, "%s/%s/%zu", ptr, name, i);
+        if (url_origin(l->items[i], origin, sizeof origin) != 0)
+            return fail(cx, sub,
+                        "must be an absolute http(s) URL without a fragment, spaces or "
+                        "control characters");
+    }
+    return 0;
+}
+
+static int client_check(idp_config *cfg, idp_client *c, load_ctx *cx, const char *ptr, int patching)
+{
+    char origin[256];
     if (!c->client_id || !*c->client_id)
         return fail(cx, ptr, "client_id is required");
     const idp_client *same = idp_config_client(cfg, c->client_id);
@@ -285,11 +311,9 @@ static int client_check(idp_config *cfg, idp_client *c, load_ctx *cx, const char
         return fail(cx, ptr, "duplicate client_id \"%s\"", c->client_id);
     if ((c->grants & IDP_GT_CLIENT_CREDENTIALS) && !c->secret)
         return fail(cx, ptr, "client_credentials needs a client_secret");
-    for (size_t i = 0; i < c->redirect_uris.n; i++) {
-        snprintf(sub, sizeof sub, "%s/redirect_uris/%zu", ptr, i);
-        if (url_origin(c->redirect_uris.items[i], origin, sizeof origin) != 0)
-            return fail(cx, sub, "redirect URIs must be absolute http(s) URLs without a fragment");
-    }
+    if (check_urls(&c->redirect_uris, cx, ptr, "redirect_uris") != 0 ||
+        check_urls(&c->post_logout_redirect_uris, cx, ptr, "post_logout_redirect_uris") != 0)
+        return IDP_ECONFIG;
     if (!c->scopes.n) {
         json_t *def = json_pack("[sssss]", "openid", "profile", "email", "offline_access", "api");
         set_strlist(&c->scopes, def, cx, ptr);
@@ -417,10 +441,16 @@ static int config_check(idp_config *cfg, load_ctx *cx)
     if (!strcmp(ss, "None") && !cfg->cookie.secure)
         return fail(cx, "/cookie/same_site",
                     "SameSite=None needs \"secure\": true (browsers drop the cookie otherwise)");
-    if (!cfg->cookie.name || !*cfg->cookie.name || strpbrk(cfg->cookie.name, "=;, \t"))
-        return fail(cx, "/cookie/name", "not a valid cookie name");
-    if (cfg->issuer && strncmp(cfg->issuer, "http://", 7) && strncmp(cfg->issuer, "https://", 8))
-        return fail(cx, "/issuer", "the issuer must be an http(s) URL");
+    const char *cn = cfg->cookie.name;
+    if (!cn || !*cn || strlen(cn) > 64 || strspn(cn, COOKIE_NAME_CHARS) != strlen(cn))
+        return fail(cx, "/cookie/name",
+                    "a cookie name is 1 to 64 token characters (RFC 6265 §4.1.1)");
+    if (cfg->issuer &&
+        ((strncmp(cfg->issuer, "http://", 7) && strncmp(cfg->issuer, "https://", 8)) ||
+         !idp_url_clean(cfg->issuer)))
+        return fail(cx, "/issuer",
+                    "the issuer must be an http(s) URL without spaces or control "
+                    "characters");
     return 0;
 }
 
@@ -461,11 +491,9 @@ int idp_config_parse(const char *file, const char *text, size_t len, idp_config 
 int idp_config_load(const char *path, idp_config **out, char *err, size_t errlen)
 {
     size_t len;
-    char *text = cm_file_read(path, &len);
-    if (!text) {
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    char *text = cm_file_read(path, CM_FILE_MAX_TEXT, &len, err, errlen);
+    if (!text)
         return IDP_EIO;
-    }
     int rc = idp_config_parse(path, text, len, out, err, errlen);
     free(text);
     return rc;

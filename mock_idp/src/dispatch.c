@@ -2,6 +2,7 @@
 #include "idp_int.h"
 
 #include <string.h>
+#include <strings.h>
 
 enum cors_kind { CORS_NONE, CORS_PUBLIC, CORS_CLIENT };
 
@@ -10,24 +11,59 @@ typedef struct route {
     const char *endpoint; /* name in the trace */
     idp_handler handler;
     enum cors_kind cors;
-    int prefix; /* match every path that starts with `path` */
+    int prefix;          /* match every path that starts with `path` */
+    const char *methods; /* the Allow header: any other method gets 405 */
 } route;
 
+#define READ "GET, HEAD, OPTIONS"
+#define FORM "GET, HEAD, POST, OPTIONS"
+#define POST_ONLY "POST, OPTIONS"
+
 static const route ROUTES[] = {
-    {"/.well-known/openid-configuration", "discovery", idp_h_discovery, CORS_PUBLIC, 0},
-    {"/jwks", "jwks", idp_h_jwks, CORS_PUBLIC, 0},
-    {"/authorize", "authorize", idp_h_authorize, CORS_NONE, 0},
-    {"/login", "login", idp_h_login_form, CORS_NONE, 0},
-    {"/consent", "consent", idp_h_consent_form, CORS_NONE, 0},
-    {"/token", "token", idp_h_token, CORS_CLIENT, 0},
-    {"/revoke", "revoke", idp_h_revoke, CORS_CLIENT, 0},
-    {"/introspect", "introspect", idp_h_introspect, CORS_CLIENT, 0},
-    {"/userinfo", "userinfo", idp_h_userinfo, CORS_CLIENT, 0},
-    {"/end_session", "end_session", idp_h_end_session, CORS_NONE, 0},
-    {"/check_session", "check_session", idp_h_check_session, CORS_NONE, 1},
-    {"/resource", "resource", idp_h_resource, CORS_CLIENT, 1},
-    {"/_mock/", "control", idp_h_control, CORS_NONE, 1},
+    {"/.well-known/openid-configuration", "discovery", idp_h_discovery, CORS_PUBLIC, 0, READ},
+    {"/jwks", "jwks", idp_h_jwks, CORS_PUBLIC, 0, READ},
+    {"/authorize", "authorize", idp_h_authorize, CORS_NONE, 0, FORM},
+    {"/login", "login", idp_h_login_form, CORS_NONE, 0, FORM},
+    {"/consent", "consent", idp_h_consent_form, CORS_NONE, 0, FORM},
+    {"/token", "token", idp_h_token, CORS_CLIENT, 0, POST_ONLY},
+    {"/revoke", "revoke", idp_h_revoke, CORS_CLIENT, 0, POST_ONLY},
+    {"/introspect", "introspect", idp_h_introspect, CORS_CLIENT, 0, POST_ONLY},
+    {"/userinfo", "userinfo", idp_h_userinfo, CORS_CLIENT, 0, FORM},
+    {"/end_session", "end_session", idp_h_end_session, CORS_NONE, 0, FORM},
+    {"/check_session", "check_session", idp_h_check_session, CORS_NONE, 1, READ},
+    {"/resource", "resource", idp_h_resource, CORS_CLIENT, 1, FORM},
+    {"/_mock/", "control", idp_h_control, CORS_NONE, 1, NULL}, /* its own routes */
 };
+
+/* Whether @p method is one of the comma-separated @p list. */
+static int method_listed(const char *list, const char *method)
+{
+    size_t n = strlen(method);
+    if (n == 0) /* strstr finds "" everywhere */
+        return 0;
+    for (const char *p = list; (p = strstr(p, method)) != NULL; p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+/* 405 with Allow for a method the route does not take (unknown methods included, RFC
+ * 9110 §15.5.6), and OPTIONS that is no CORS preflight answered with Allow; returns 1
+ * when the request is answered. */
+static int method_answered(const route *r, const idp_req *rq, idp_resp *rs)
+{
+    if (!method_listed(r->methods, rq->method)) {
+        idp_resp_oauth_error(rs, 405, OIDC_ERR_INVALID_REQUEST, "method not allowed here");
+        idp_resp_header(rs, "Allow", r->methods);
+        return 1;
+    }
+    if (strcmp(rq->method, "OPTIONS") == 0) {
+        idp_resp_header(rs, "Allow", r->methods);
+        rs->status = 204;
+        return 1;
+    }
+    return 0;
+}
 
 /* A prefix route "/resource" matches "/resource" and "/resource/..."; "/_mock/" matches
  * everything below it. */
@@ -85,18 +121,117 @@ static int apply_cors(idp_server *s, const route *r, const idp_req *rq, idp_resp
     return 1;
 }
 
-/* The control API answers loopback callers, or anyone with the configured secret. */
+/* The origin (scheme://host[:port]) @p url starts with, into @p out; 0, or -1. */
+static int origin_of(const char *url, char *out, size_t n)
+{
+    const char *p = url ? strstr(url, "://") : NULL;
+    if (!p)
+        return -1;
+    size_t len = (size_t)(p + 3 - url) + strcspn(p + 3, "/?#");
+    if (len >= n)
+        return -1;
+    memcpy(out, url, len);
+    out[len] = '\0';
+    return 0;
+}
+
+/* The host of a Host header or an origin's authority, without port or brackets. */
+static size_t host_part(const char *authority, const char **start)
+{
+    if (*authority == '[') {
+        *start = authority + 1;
+        return strcspn(authority + 1, "]");
+    }
+    *start = authority;
+    return strcspn(authority, ":");
+}
+
+static int host_is(const char *host, size_t n, const char *name)
+{
+    return n == strlen(name) && strncasecmp(host, name, n) == 0;
+}
+
+/* DNS rebinding: a name that resolves to us but is neither ours nor a loopback name. */
+static int host_allowed(const idp_server *s, const char *hdr)
+{
+    const char *h, *ih;
+    size_t n = host_part(hdr, &h);
+    if (host_is(h, n, "localhost") || host_is(h, n, "::1") ||
+        (n >= 4 && strncmp(h, "127.", 4) == 0 && strspn(h, "0123456789.") == n) ||
+        (n > 10 && strncasecmp(h + n - 10, ".localhost", 10) == 0))
+        return 1;
+    const char *auth = s->issuer ? strstr(s->issuer, "://") : NULL;
+    if (!auth)
+        return 0;
+    size_t in = host_part(auth + 3, &ih);
+    return n == in && strncasecmp(h, ih, n) == 0;
+}
+
+/* CSRF: a control write must be JSON, and not sent by another site's page. */
+static const char *write_problem(const idp_server *s, const idp_req *rq)
+{
+    const char *origin = idp_req_header(rq, "Origin");
+    const char *site = idp_req_header(rq, "Sec-Fetch-Site");
+    const char *ctype = idp_req_header(rq, "Content-Type");
+    char own[256];
+    if (origin && (origin_of(s->issuer, own, sizeof own) != 0 || strcasecmp(origin, own) != 0))
+        return "control writes from another origin are refused";
+    if (site && strcasecmp(site, "cross-site") == 0)
+        return "control writes from another site are refused";
+    if (rq->body_len && (!ctype || strncasecmp(ctype, "application/json", 16) != 0 ||
+                         (ctype[16] != '\0' && ctype[16] != ';')))
+        return "a control write with a body needs Content-Type: application/json";
+    return NULL;
+}
+
+/* The control API answers loopback callers, or anyone with the configured secret; a
+ * browser page of another site can neither write to it nor reach it through DNS
+ * rebinding (docs/hardening.md). */
 static int control_allowed(idp_server *s, const idp_req *rq, idp_resp *rs)
 {
+    const char *host = idp_req_header(rq, "Host");
+    int write = strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0;
+    const char *why = write ? write_problem(s, rq) : NULL;
+    if (why) {
+        idp_resp_json(rs, strstr(why, "Content-Type") ? 415 : 403,
+                      json_pack("{s:s}", "error", why));
+        return 0;
+    }
     if (s->control_secret) {
         if (idp_str_equal_ct(idp_req_header(rq, "X-Mock-Control-Secret"), s->control_secret))
             return 1;
         idp_resp_json(rs, 401, json_pack("{s:s}", "error", "control secret missing or wrong"));
         return 0;
     }
+    if (host && !host_allowed(s, host)) {
+        idp_resp_json(rs, 403,
+                      json_pack("{s:s}", "error",
+                                "control API: Host is neither the issuer's nor a "
+                                "loopback name (set --control-secret to allow it)"));
+        return 0;
+    }
     if (rq->peer_loopback)
         return 1;
     idp_resp_json(rs, 403, json_pack("{s:s}", "error", "control API answers loopback only"));
+    return 0;
+}
+
+int idp_return_to_allowed(const idp_server *s, const char *url)
+{
+    char want[256], own[256];
+    if (!url || origin_of(url, want, sizeof want) != 0 || strchr(url, '\r') || strchr(url, '\n'))
+        return 0;
+    const char *rest = url + strlen(want);
+    if (*rest && *rest != '/' && *rest != '?' && *rest != '#')
+        return 0;
+    if (origin_of(s->issuer, own, sizeof own) == 0 && strcasecmp(want, own) == 0)
+        return 1;
+    for (size_t i = 0; i < s->cfg->n_clients; i++) {
+        const idp_strlist *l = &s->cfg->clients[i].redirect_uris;
+        for (size_t k = 0; k < l->n; k++)
+            if (origin_of(l->items[k], own, sizeof own) == 0 && strcasecmp(want, own) == 0)
+                return 1;
+    }
     return 0;
 }
 
@@ -120,7 +255,7 @@ static void note_param(const idp_req *rq, idp_resp *rs, const char *name)
     if (!v)
         v = cm_form_get(&rq->query, name);
     if (v && rs->trace)
-        json_object_set_new(rs->trace, name, json_string(v));
+        json_object_set_new(rs->trace, name, cm_json_text(v));
 }
 
 static void serve(idp_server *s, const route *r, idp_req *rq, idp_resp *rs)
@@ -129,8 +264,8 @@ static void serve(idp_server *s, const route *r, idp_req *rq, idp_resp *rs)
     note_param(rq, rs, "grant_type");
     note_param(rq, rs, "client_id");
     const idp_fault *f = idp_faults_select(s, rq, rs, r->endpoint);
-    if (apply_cors(s, r, rq, rs))
-        ; /* preflight answered */
+    if (apply_cors(s, r, rq, rs) || method_answered(r, rq, rs))
+        ; /* preflight, or a method the route does not take, answered */
     else if (f && idp_fault_before(s, rq, rs, f))
         ; /* the rule answered (or dropped) before the handler */
     else if (params_ok(rq, rs)) {

@@ -104,9 +104,29 @@ static int check_ranges(json_t *spec, char *err, size_t n)
     if ((v = json_object_get(a, "status")) &&
         (json_integer_value(v) < 100 || json_integer_value(v) > 599))
         return cm_errf(err, n, "/action/status: must be an HTTP status (100-599)");
-    if ((v = json_object_get(a, "seconds")) && json_number_value(v) < 0 &&
-        strcmp(json_string_value(json_object_get(a, "type")), "clock_skew") != 0)
+    int skew = strcmp(json_string_value(json_object_get(a, "type")), "clock_skew") == 0;
+    if ((v = json_object_get(a, "seconds")) && json_number_value(v) < 0 && !skew)
         return cm_errf(err, n, "/action/seconds: must be 0 or more");
+    if (v && fabs(json_number_value(v)) > IDP_FAULT_MAX_SECONDS)
+        return cm_errf(err, n, "/action/seconds: must be within %s%.0f seconds (a year)",
+                       skew ? "-/+" : "0 to ", IDP_FAULT_MAX_SECONDS);
+    if ((v = json_object_get(spec, "until")) &&
+        (json_number_value(v) < 0 || json_number_value(v) > IDP_MAX_EPOCH_SECONDS))
+        return cm_errf(err, n, "/until: must be epoch seconds from 0 to %.0f",
+                       IDP_MAX_EPOCH_SECONDS);
+    if ((v = json_object_get(a, "retry_after")) &&
+        (json_number_value(v) < 0 || json_number_value(v) > IDP_FAULT_MAX_SECONDS))
+        return cm_errf(err, n, "/action/retry_after: must be 0 to %.0f seconds",
+                       IDP_FAULT_MAX_SECONDS);
+    static const char *const EPOCHS[] = {"after", "before"};
+    for (int i = 0; i < 2; i++)
+        if ((v = json_object_get(m, EPOCHS[i])) &&
+            (json_number_value(v) < 0 || json_number_value(v) > IDP_MAX_EPOCH_SECONDS))
+            return cm_errf(err, n, "/match/%s: must be epoch seconds from 0 to %.0f", EPOCHS[i],
+                           IDP_MAX_EPOCH_SECONDS);
+    size_t idlen = json_string_length(json_object_get(spec, "id"));
+    if (json_object_get(spec, "id") && (idlen == 0 || idlen > IDP_FAULT_ID_MAX))
+        return cm_errf(err, n, "/id: must be 1 to %d bytes", IDP_FAULT_ID_MAX);
     return 0;
 }
 

@@ -29,11 +29,15 @@ typedef enum {
     FA_REDIRECT_PAGE
 } idp_fault_kind;
 
+#define IDP_FAULT_ID_MAX 64
+#define IDP_MAX_EPOCH_SECONDS 253402300799.0 /* 9999-12-31T23:59:59Z: clock and until */
+#define IDP_FAULT_MAX_SECONDS 31536000.0     /* a year: the bound of every duration in a rule */
+
 typedef struct idp_fault {
-    char id[32];
-    json_t *spec;   /* the rule as given, ids filled in (owned) */
-    json_t *match;  /* borrowed from spec, may be NULL */
-    json_t *action; /* borrowed from spec */
+    char id[IDP_FAULT_ID_MAX + 1]; /* any text of 1 to IDP_FAULT_ID_MAX bytes */
+    json_t *spec;                  /* the rule as given, ids filled in (owned) */
+    json_t *match;                 /* borrowed from spec, may be NULL */
+    json_t *action;                /* borrowed from spec */
     idp_fault_kind kind;
     long times;       /* hits before the rule retires; 0 = unlimited */
     int64_t until_ms; /* retires at this IdP time; 0 = never */

@@ -32,7 +32,7 @@ static const char *P(const authz *a, const char *name)
 static void note(idp_resp *rs, const char *key, const char *value)
 {
     if (rs->trace && value)
-        json_object_set_new(rs->trace, key, json_string(value));
+        json_object_set_new(rs->trace, key, cm_json_text(value));
 }
 
 /* Errors that must not be redirected (RFC 6749 §4.1.2.1): a page, never a redirect. */
@@ -58,6 +58,15 @@ static void add_param(cm_strbuf *b, char *sep, const char *name, const char *val
     cm_strbuf_printf(b, "%c%s=%s", *sep, name, enc ? enc : "");
     free(enc);
     *sep = '&';
+}
+
+/* The login and consent pages: never in another site's frame, where "Allow" could be
+ * clickjacked (both headers: older browsers know only X-Frame-Options). */
+static void interaction_page(idp_resp *rs, char *html)
+{
+    idp_resp_html(rs, 200, html);
+    idp_resp_header(rs, "X-Frame-Options", "DENY");
+    idp_resp_header(rs, "Content-Security-Policy", "frame-ancestors 'none'");
 }
 
 /* Redirect back to the client with code or error (query or fragment response mode). */
@@ -172,7 +181,7 @@ static void show_login(idp_server *s, const authz *a, idp_resp *rs, const char *
     cm_strbuf_puts(&b, "\"></label><label>Password <input name=\"password\" type=\"password\">"
                        "</label><button type=\"submit\">Sign in</button></form></body></html>");
     free(id);
-    idp_resp_html(rs, 200, cm_strbuf_take(&b));
+    interaction_page(rs, cm_strbuf_take(&b));
 }
 
 static void show_consent(idp_server *s, const authz *a, idp_resp *rs)
@@ -192,7 +201,7 @@ static void show_consent(idp_server *s, const authz *a, idp_resp *rs)
                    "\"><button name=\"decision\" value=\"allow\">Allow</button>"
                    "<button name=\"decision\" value=\"deny\">Deny</button></form></body></html>");
     free(id);
-    idp_resp_html(rs, 200, cm_strbuf_take(&b));
+    interaction_page(rs, cm_strbuf_take(&b));
 }
 
 static void issue_code(idp_server *s, const authz *a, const idp_req *rq, idp_resp *rs)
@@ -221,6 +230,13 @@ static void issue_code(idp_server *s, const authz *a, const idp_req *rq, idp_res
     redirect_back(s, a, rs, c->value, NULL, NULL);
 }
 
+/* max_age (OIDC Core §3.1.2.1): non-negative whole seconds, at most a century. */
+static int max_age_valid(const char *v)
+{
+    size_t n = strlen(v);
+    return n > 0 && n <= 10 && strspn(v, "0123456789") == n && atoll(v) <= 3153600000LL;
+}
+
 /* Session checks of OIDC Core §3.1.2.2: max_age and id_token_hint. Returns the reason the
  * session cannot be used silently, or NULL. */
 static const char *session_problem(idp_server *s, const authz *a, const idp_req *rq)
@@ -228,8 +244,7 @@ static const char *session_problem(idp_server *s, const authz *a, const idp_req 
     if (!a->sess)
         return "no session";
     const char *max_age = P(a, "max_age");
-    if (max_age && !a->logged_in_now &&
-        rq->now_ms - a->sess->auth_time_ms > (int64_t)(atof(max_age) * 1000.0))
+    if (max_age && !a->logged_in_now && rq->now_ms - a->sess->auth_time_ms > atoll(max_age) * 1000)
         return "max_age exceeded";
     const char *hint = P(a, "id_token_hint");
     if (hint) {
@@ -306,8 +321,13 @@ static const char *check_scope_pkce(const authz *a, const char **error)
         return "code_challenge (PKCE) is required for this client";
     if (chal && (!method || strcmp(method, OIDC_PKCE_S256) != 0))
         return "code_challenge_method must be S256";
-    if (chal && (strlen(chal) < 43 || strlen(chal) > 128))
-        return "code_challenge must be 43 to 128 characters";
+    /* an S256 challenge is BASE64URL(SHA256(verifier)): exactly 43 characters (RFC 7636
+     * §4.2) */
+    if (chal && (strlen(chal) != 43 || strspn(chal, IDP_B64URL_CHARS) != 43))
+        return "code_challenge must be 43 base64url characters (RFC 7636 §4.2)";
+    const char *max_age = P(a, "max_age");
+    if (max_age && !max_age_valid(max_age))
+        return "max_age must be a whole number of seconds from 0 to 3153600000";
     return NULL;
 }
 
@@ -317,7 +337,7 @@ static json_t *collect_params(const idp_req *rq)
     for (size_t i = 0; PARAMS[i]; i++) {
         const char *v = idp_req_param(rq, PARAMS[i]);
         if (v)
-            json_object_set_new(p, PARAMS[i], json_string(v));
+            json_object_set_new(p, PARAMS[i], cm_json_text(v));
     }
     return p;
 }

@@ -13,7 +13,7 @@ typedef struct control_route {
 
 static void fail(idp_resp *rs, int status, const char *msg)
 {
-    idp_resp_json(rs, status, json_pack("{s:s}", "error", msg));
+    idp_resp_json(rs, status, json_pack("{s:o}", "error", cm_json_text(msg)));
 }
 
 static void clock_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
@@ -26,15 +26,21 @@ static void clock_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
 static void clock_post(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
 {
     json_t *adv = json_object_get(body, "advance"), *set = json_object_get(body, "set");
-    int64_t target;
-    if (adv && !set && json_is_number(adv) && json_number_value(adv) >= 0)
-        target = rq->now_ms + llround(json_number_value(adv) * 1000.0);
-    else if (set && !adv && json_is_number(set) && json_number_value(set) >= 0)
-        target = llround(json_number_value(set) * 1000.0);
-    else {
-        fail(rs, 400, "expected {\"advance\": seconds >= 0} or {\"set\": epoch seconds}");
+    double v = adv ? json_number_value(adv) : json_number_value(set);
+    double base = adv ? (double)rq->now_ms / 1000.0 : 0;
+    if (!adv == !set || !json_is_number(adv ? adv : set)) {
+        fail(rs, 400, "expected {\"advance\": seconds} or {\"set\": epoch seconds}");
         return;
     }
+    if (!(v >= 0 && base + v <= IDP_MAX_EPOCH_SECONDS)) { /* also NaN */
+        fail(rs, 400,
+             adv ? "\"advance\": must be seconds >= 0 that keep the clock at or before "
+                   "9999-12-31T23:59:59Z"
+                 : "\"set\": must be epoch seconds from 0 to 253402300799 "
+                   "(9999-12-31T23:59:59Z)");
+        return;
+    }
+    int64_t target = adv ? rq->now_ms + llround(v * 1000.0) : llround(v * 1000.0);
     if (s->clock->set_ms(s->clock->ctx, target) != 0) {
         fail(rs, 409, "this clock cannot be moved there");
         return;
@@ -82,8 +88,11 @@ static void login_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
 {
     (void)body;
     const char *ret = cm_form_get(&rq->query, "return_to");
-    if (!ret || (strncmp(ret, "http://", 7) && strncmp(ret, "https://", 8))) {
-        fail(rs, 400, "return_to must be an absolute http(s) URL");
+    if (!ret || (strncmp(ret, "http://", 7) && strncmp(ret, "https://", 8)) ||
+        !idp_return_to_allowed(s, ret)) {
+        fail(rs, 400,
+             "return_to must be an absolute http(s) URL on the issuer's origin or the "
+             "origin of a registered redirect URI");
         return;
     }
     idp_session *sess = login_session(s, rq, rs, cm_form_get(&rq->query, "sub"));
@@ -93,12 +102,41 @@ static void login_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
     idp_set_session_cookie(s, rs, sess);
 }
 
+/* A whole number from @p lo to @p hi in query parameter @p name (absent: @p dflt). */
+static int query_count(const idp_req *rq, const char *name, unsigned long long lo,
+                       unsigned long long hi, unsigned long long dflt, unsigned long long *out)
+{
+    const char *v = cm_form_get(&rq->query, name);
+    *out = dflt;
+    if (!v)
+        return 0;
+    size_t n = strlen(v);
+    if (n == 0 || n > 19 || strspn(v, "0123456789") != n)
+        return -1;
+    *out = strtoull(v, NULL, 10);
+    return *out >= lo && *out <= hi ? 0 : -1;
+}
+
+/* The whole ring, or a page of it (?after=SEQ&limit=N), written in chunks by a streaming
+ * transport: a full 8 MB ring is never copied whole (docs/control-api.md). */
 static void trace_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
 {
-    (void)rq, (void)body;
-    idp_resp_json(rs, 200,
-                  json_pack("{s:o, s:I}", "requests", idp_trace_snapshot(&s->trace), "dropped",
-                            (json_int_t)idp_trace_dropped(&s->trace)));
+    (void)body;
+    unsigned long long after, limit;
+    if (query_count(rq, "after", 0, 1ULL << 62, 0, &after) != 0 ||
+        query_count(rq, "limit", 1, 100000000, 100000000, &limit) != 0) {
+        fail(rs, 400, "after must be a seq (0 or more) and limit 1 to 100000000");
+        return;
+    }
+    idp_trace_cursor c = {.next = (unsigned long)after + 1, .left = (size_t)limit};
+    idp_resp_clear_body(rs);
+    rs->status = 200;
+    idp_resp_header(rs, "Content-Type", "application/json");
+    if (rq->can_stream) {
+        rs->stream = &s->trace;
+        rs->cursor = c;
+    } else
+        idp_trace_doc(&s->trace, &c, &rs->body);
 }
 
 static void trace_delete(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
@@ -117,8 +155,9 @@ static void state_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
 static void keys_rotate(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
 {
     json_t *ov = json_object_get(body, "overlap");
-    if (ov && (!json_is_number(ov) || json_number_value(ov) < 0)) {
-        fail(rs, 400, "\"overlap\" must be seconds >= 0");
+    if (ov && (!json_is_number(ov) || !(json_number_value(ov) >= 0) ||
+               json_number_value(ov) > IDP_FAULT_MAX_SECONDS)) {
+        fail(rs, 400, "\"overlap\" must be seconds from 0 to 31536000 (a year)");
         return;
     }
     int64_t overlap = ov ? llround(json_number_value(ov) * 1000.0) : s->cfg->key_overlap_ms;
@@ -154,10 +193,19 @@ static void reset_post(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
     idp_resp_json(rs, 200, json_pack("{s:b, s:b}", "reset", 1, "clock", json_is_true(clock)));
 }
 
-/* The id after a prefix route's path ("/_mock/faults/ID" -> "ID"). */
-static const char *route_id(const idp_req *rq, const char *prefix)
+/* The id after a prefix route's path ("/_mock/faults/ID" -> "ID"), percent-decoded
+ * (malloc'd), or NULL with the answer given when it does not decode. */
+static char *route_id(const idp_req *rq, const char *prefix, idp_resp *rs)
 {
-    return rq->path + strlen(prefix);
+    const char *raw = rq->path + strlen(prefix);
+    char *id = NULL;
+    size_t n;
+    int rc = cm_form_decode(raw, strlen(raw), &id, &n);
+    if (rc == CM_FORM_OK)
+        return id;
+    free(id);
+    fail(rs, 400, cm_form_strerror(rc));
+    return NULL;
 }
 
 static void faults_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
@@ -175,7 +223,7 @@ static void faults_post(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
         fail(rs, 400, err);
         return;
     }
-    idp_resp_json(rs, 201, json_pack("{s:s}", "id", id));
+    idp_resp_json(rs, 201, json_pack("{s:o}", "id", cm_json_text(id)));
 }
 
 static void faults_delete(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
@@ -189,11 +237,12 @@ static void faults_delete(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body
 static void fault_delete(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
 {
     (void)body;
-    if (idp_faults_remove(s, route_id(rq, "/_mock/faults/")) != 0) {
+    char *id = route_id(rq, "/_mock/faults/", rs);
+    if (id && idp_faults_remove(s, id) != 0)
         fail(rs, 404, "no fault rule with that id");
-        return;
-    }
-    idp_resp_json(rs, 200, json_pack("{s:I}", "removed", (json_int_t)1));
+    else if (id)
+        idp_resp_json(rs, 200, json_pack("{s:I}", "removed", (json_int_t)1));
+    free(id);
 }
 
 static void presets_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
@@ -226,16 +275,16 @@ static void clients_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
 static void client_patch(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
 {
     char err[300];
-    const char *id = route_id(rq, "/_mock/clients/");
-    if (!idp_config_client(s->cfg, id)) {
+    char *id = route_id(rq, "/_mock/clients/", rs);
+    if (!id)
+        return;
+    if (!idp_config_client(s->cfg, id))
         fail(rs, 404, "unknown client");
-        return;
-    }
-    if (idp_client_patch(s->cfg, id, body, err, sizeof err) != 0) {
+    else if (idp_client_patch(s->cfg, id, body, err, sizeof err) != 0)
         fail(rs, 400, err);
-        return;
-    }
-    idp_resp_json(rs, 200, idp_client_describe(idp_config_client(s->cfg, id)));
+    else
+        idp_resp_json(rs, 200, idp_client_describe(idp_config_client(s->cfg, id)));
+    free(id);
 }
 
 /* An administrator revokes grants: one family, a user's, a client's, or all. */
@@ -325,19 +374,22 @@ static json_t *parse_body(idp_req *rq, idp_resp *rs)
 
 void idp_h_control(idp_server *s, idp_req *rq, idp_resp *rs)
 {
-    int path_known = 0;
+    char allow[64] = "";
     for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++) {
         if (!path_matches(&ROUTES[i], rq->path))
             continue;
-        path_known = 1;
-        if (strcmp(rq->method, ROUTES[i].method) != 0)
+        if (strcmp(rq->method, ROUTES[i].method) != 0) {
+            size_t n = strlen(allow);
+            snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", ROUTES[i].method);
             continue;
+        }
         json_t *body = parse_body(rq, rs);
         if (body)
             ROUTES[i].fn(s, rq, rs, body);
         json_decref(body);
         return;
     }
-    fail(rs, path_known ? 405 : 404,
-         path_known ? "method not allowed here" : "unknown control endpoint");
+    fail(rs, *allow ? 405 : 404, *allow ? "method not allowed here" : "unknown control endpoint");
+    if (*allow)
+        idp_resp_header(rs, "Allow", allow);
 }

@@ -5,11 +5,6 @@
 
 static int require_form_post(idp_req *rq, idp_resp *rs)
 {
-    if (strcmp(rq->method, "POST") != 0) {
-        idp_resp_oauth_error(rs, 405, OIDC_ERR_INVALID_REQUEST, "this endpoint takes POST");
-        idp_resp_header(rs, "Allow", "POST, OPTIONS");
-        return 0;
-    }
     if (!rq->form_parsed) {
         idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_REQUEST,
                              "Content-Type must be application/x-www-form-urlencoded");
@@ -25,7 +20,7 @@ static int require_form_post(idp_req *rq, idp_resp *rs)
 static void note(idp_resp *rs, const char *key, const char *value)
 {
     if (rs->trace && value)
-        json_object_set_new(rs->trace, key, json_string(value));
+        json_object_set_new(rs->trace, key, cm_json_text(value));
 }
 
 void idp_h_revoke(idp_server *s, idp_req *rq, idp_resp *rs)

@@ -11,7 +11,7 @@
 static void note(idp_resp *rs, const char *key, const char *value)
 {
     if (rs->trace && value)
-        json_object_set_new(rs->trace, key, json_string(value));
+        json_object_set_new(rs->trace, key, cm_json_text(value));
 }
 
 static void note_issued(idp_resp *rs, const idp_token *at, const idp_token *rt)
@@ -267,11 +267,6 @@ static const struct {
 
 void idp_h_token(idp_server *s, idp_req *rq, idp_resp *rs)
 {
-    if (strcmp(rq->method, "POST") != 0) {
-        idp_resp_oauth_error(rs, 405, OIDC_ERR_INVALID_REQUEST, "the token endpoint takes POST");
-        idp_resp_header(rs, "Allow", "POST, OPTIONS");
-        return;
-    }
     if (!rq->form_parsed) {
         idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_REQUEST,
                              "Content-Type must be application/x-www-form-urlencoded");

@@ -4,6 +4,9 @@
 #define IDP_INT_H
 
 #include <event2/util.h>
+
+struct bufferevent;
+struct evhttp_request;
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -13,12 +16,15 @@
 
 #include "cm_clock.h"
 #include "cm_form.h"
+#include "cm_json.h"
 #include "cm_map.h"
 #include "cm_rng.h"
 #include "cm_strbuf.h"
 #include "fault.h"
 #include "mock_idp.h"
 #include "oidc_names.h"
+
+#define IDP_B64URL_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 /* ---- configuration ---------------------------------------------------------------- */
 
@@ -87,6 +93,8 @@ json_t *idp_client_describe(const idp_client *c);
 const idp_client *idp_config_client(const idp_config *cfg, const char *client_id);
 const idp_user *idp_config_user(const idp_config *cfg, const char *sub);
 int idp_strlist_has(const idp_strlist *l, const char *s);
+/** True when @p url holds no space, CR, LF or other control byte. */
+int idp_url_clean(const char *url);
 
 /* ---- keys and JWS ----------------------------------------------------------------- */
 
@@ -213,15 +221,45 @@ void idp_store_dispose(idp_store *st);
  * entries within `max_bytes`; older ones are dropped and counted, never silently (the
  * --trace-out file, when given, keeps every entry). */
 typedef struct idp_trace {
-    char **ring;
+    struct idp_trace_item {
+        unsigned long seq;
+        char *line;
+    } * ring;
     size_t cap, head, count; /* head: index of the oldest entry */
     size_t bytes, max_bytes; /* what the kept entries take; 0 = 8 MB */
     unsigned long dropped;
-    unsigned long next_seq;
+    unsigned long next_seq;  /* the last seq handed out (idp_trace_begin, state lock) */
+    unsigned long committed; /* entries up to this seq are in the ring and the file */
+    struct idp_trace_early {
+        unsigned long seq;
+        char *line; /* NULL: the entry was lost (no memory); its seq still commits */
+    } * early;      /* finished before an earlier seq (worker loops): waiting */
+    size_t n_early, cap_early;
     FILE *out;            /* optional JSON-lines copy */
     pthread_mutex_t lock; /* worker loops finish entries outside the state lock */
 } idp_trace;
 
+/** Commit the entry numbered @p seq (its serialized @p line, taken over; NULL when it was
+ * lost): entries reach the ring and the --trace-out file in seq order, whatever order
+ * worker loops finish them in. */
+void idp_trace_commit(idp_trace *t, unsigned long seq, char *line);
+/** Where a read of the trace stands: the next seq wanted, how many entries may follow. */
+typedef struct idp_trace_cursor {
+    unsigned long next;
+    size_t left;
+    size_t written; /* entries written so far (commas go between them) */
+} idp_trace_cursor;
+
+/** Append the kept entries from @p c onwards to @p out, comma-separated, until about
+ * @p max_bytes are written (at least one entry); advances @p c. Returns how many were
+ * appended: 0 when the read is complete. The lock is held only while copying. */
+size_t idp_trace_chunk(idp_trace *t, idp_trace_cursor *c, cm_strbuf *out, size_t max_bytes);
+/** The trace document {"dropped":N,"requests":[...]} in parts: its head (with the dropped
+ * count as it stands), and its tail. */
+void idp_trace_doc_head(idp_trace *t, cm_strbuf *out);
+void idp_trace_doc_tail(cm_strbuf *out);
+/** The whole document from @p c, into @p out (for transports that do not stream). */
+void idp_trace_doc(idp_trace *t, idp_trace_cursor *c, cm_strbuf *out);
 /** The entries in order, oldest first (new reference to a new array). */
 json_t *idp_trace_snapshot(idp_trace *t);
 /** Forget every entry (and the dropped count); sequence numbers go on unless @p restart. */
@@ -250,6 +288,7 @@ typedef struct idp_req {
     idp_header *headers; /* borrowed from the transport */
     size_t n_headers;
     int peer_loopback;
+    int can_stream; /* the transport writes idp_resp.stream in chunks (else: in the body) */
     int64_t now_ms; /* read once per request */
 } idp_req;
 
@@ -275,6 +314,9 @@ typedef struct idp_resp {
     json_t *trace;            /* the request's trace entry; handlers add fields */
     json_t *trace_pending;    /* worker loops: the entry, to finish outside the state lock */
     int64_t trace_real_start; /* ... and when the request started (wall clock) */
+    idp_trace *stream;        /* GET /_mock/trace: the transport writes the entries from
+                               * `cursor` in chunks (idp_trace_doc_* ), not from body */
+    idp_trace_cursor cursor;
 } idp_resp;
 
 const char *idp_req_header(const idp_req *rq, const char *name);
@@ -306,6 +348,8 @@ void idp_resp_html(idp_resp *rs, int status, char *html);
 /* One event loop serving HTTP: loop 0 runs on the caller's event_base (the harness's
  * virtual clock, or mock-idp's main thread); standalone mock-idp adds worker loops, each
  * on its own thread, accepting from the same listening socket. */
+#define IDP_MAX_LOOPS 257 /* loop 0 and up to 256 workers (--workers) */
+
 typedef struct idp_loop {
     idp_server *s;
     struct event_base *base;
@@ -315,6 +359,9 @@ typedef struct idp_loop {
     struct idp_held *held;   /* answers held or hung by fault rules on this loop */
     struct event *resume_ev; /* worker loops: accept again after a turn (loop.c) */
     int draining;            /* report to the server when no held answer is left */
+    struct event *accept_ev; /* out of descriptors: accept again after a pause */
+    int accept_paused;
+    int64_t accept_logged_ms; /* the last "cannot accept" line (one a second at most) */
     /* worker loops only */
     pthread_t thread;
     int started;
@@ -333,7 +380,8 @@ struct idp_server {
     idp_loop loop0;
     idp_loop *workers; /* worker loops (standalone, --workers N > 1) */
     size_t n_workers;
-    size_t workers_wanted; /* from idp_options.workers */
+    size_t workers_wanted;                       /* from idp_options.workers */
+    int64_t request_timeout_ms, idle_timeout_ms; /* connections' silence bounds (conn.c) */
     /* Shared state is guarded by `lock`. Every request holds `gate` shared; the control
      * API and eviction hold it exclusively. Signing (the costly part) runs with `lock`
      * released but `gate` held, so nothing a signer points to can be freed meanwhile. */
@@ -375,6 +423,22 @@ evutil_socket_t idp_listen_socket(const char *host, int port, char *err, size_t 
 /** A loop's held answers are all out while draining (called on that loop's thread). */
 void idp_loop_drained(idp_loop *l);
 
+/* accept.c */
+/** Pause accepting when descriptors run out, instead of spinning (after the listener is
+ * bound); and forget the listener again. */
+int idp_accept_watch(idp_loop *l);
+void idp_accept_unwatch(idp_loop *l);
+
+/* stream.c */
+/** Answer @p req with the trace document of @p rs->stream, in chunks. */
+void idp_stream_start(struct evhttp_request *req, idp_resp *rs);
+
+/* conn.c */
+/** New connections of @p l get the request timeout. */
+void idp_conn_defaults(idp_loop *l);
+/** A request came in: the idle timeout applies once its answer is out. */
+void idp_conn_busy(idp_loop *l, struct evhttp_request *req);
+
 /* workers.c */
 /** Start @p n - 1 worker loops beside loop 0, accepting from its listening socket. */
 int idp_workers_start(idp_server *s, size_t n);
@@ -385,9 +449,16 @@ void idp_workers_free(idp_server *s);
 /** Take the locks for one request (exclusive for the control API and eviction). */
 void idp_lock(idp_server *s, int exclusive);
 void idp_unlock(idp_server *s);
+/** idp_unlock in two steps: the state lock, then (after the trace entry is committed) the
+ * gate. */
+void idp_unlock_state(idp_server *s);
+void idp_unlock_gate(idp_server *s);
 
 typedef void (*idp_handler)(idp_server *s, idp_req *rq, idp_resp *rs);
 
+/** Whether GET /_mock/login may send the browser to @p url: the issuer's own origin, or
+ * the origin of a registered redirect URI (no open redirect). */
+int idp_return_to_allowed(const idp_server *s, const char *url);
 /** Route one request: CORS, control-API access, handler, trace. Always fills @p rs. */
 void idp_dispatch(idp_server *s, idp_req *rq, idp_resp *rs);
 

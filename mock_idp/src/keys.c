@@ -102,19 +102,27 @@ int idp_keys_add_pkey(idp_keys *k, void *key, char *err, size_t errlen)
     return push_key(k, pkey, alg);
 }
 
+void *idp_pem_key_load(const char *path, char *err, size_t errlen)
+{
+    size_t len;
+    char *text = cm_file_read(path, CM_FILE_MAX_TEXT, &len, err, errlen);
+    if (!text)
+        return NULL;
+    BIO *bio = BIO_new_mem_buf(text, (int)len);
+    EVP_PKEY *pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    OPENSSL_cleanse(text, len);
+    free(text);
+    if (!pkey)
+        snprintf(err, errlen, "%s: not a readable PEM private key", path);
+    return pkey;
+}
+
 int idp_keys_add_pem(idp_keys *k, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open signing key", path);
+    EVP_PKEY *pkey = idp_pem_key_load(path, err, errlen);
+    if (!pkey)
         return IDP_EKEY;
-    }
-    EVP_PKEY *pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-    fclose(f);
-    if (!pkey) {
-        snprintf(err, errlen, "%s: not a PEM private key", path);
-        return IDP_EKEY;
-    }
     int rc = idp_keys_add_pkey(k, pkey, err, errlen);
     EVP_PKEY_free(pkey); /* add_pkey took its own reference */
     return rc;
@@ -471,8 +479,9 @@ static const idp_key *key_by_kid(const idp_keys *k, const char *kid)
 
 static json_t *decode_json_part(const char *p, size_t n)
 {
-    uint8_t *buf = malloc(n * 3 / 4 + 1);
-    long len = buf ? cm_b64url_decode(p, n, buf) : -1;
+    size_t cap = cm_b64_decoded_max(n) + 1;
+    uint8_t *buf = malloc(cap);
+    long len = buf ? cm_b64url_decode(p, n, buf, cap) : -1;
     json_t *j =
         len >= 0 ? json_loadb((char *)buf, (size_t)len, JSON_REJECT_DUPLICATES, NULL) : NULL;
     free(buf);
@@ -487,9 +496,7 @@ static int verify_sig(const idp_key *key, const char *input, size_t inlen, const
                       size_t siglen_b64)
 {
     unsigned char sig[512], der[512];
-    if (siglen_b64 > 680)
-        return -1;
-    long n = cm_b64url_decode(sigb64, siglen_b64, sig);
+    long n = cm_b64url_decode(sigb64, siglen_b64, sig, sizeof sig);
     if (n < 0)
         return -1;
     const unsigned char *vsig = sig;

@@ -8,9 +8,11 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <stdlib.h>
@@ -40,8 +42,12 @@ static const char *method_name(enum evhttp_cmd_type cmd)
         return "OPTIONS";
     case EVHTTP_REQ_PATCH:
         return "PATCH";
-    default:
-        return "OTHER";
+    case EVHTTP_REQ_TRACE:
+        return "TRACE";
+    case EVHTTP_REQ_CONNECT:
+        return "CONNECT";
+    default: /* libevent keeps no name for a method it does not know */
+        return "UNKNOWN";
     }
 }
 
@@ -85,10 +91,17 @@ static void fill_req(struct evhttp_request *req, idp_req *rq)
     ev_uint16_t port = 0;
     evhttp_connection_get_peer(evhttp_request_get_connection(req), &addr, &port);
     rq->peer_loopback = addr && is_loopback(addr);
+    rq->can_stream = 1;
 }
 
 static void send_resp(struct evhttp_request *req, idp_resp *rs)
 {
+    if (req->major == 1 && req->minor > 1) /* libevent echoes HTTP/1.2 in the status line */
+        req->minor = 1;
+    if (req->type == EVHTTP_REQ_CONNECT) { /* else libevent answers as if opening a tunnel: */
+        req->type = EVHTTP_REQ_GET;        /* no Content-Length, and the connection stays */
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+    }
     idp_resp_materialize(rs); /* an answer made after the request's own (held, ended) */
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     for (size_t i = 0; i < rs->n_headers; i++)
@@ -232,24 +245,28 @@ static void on_request(struct evhttp_request *req, void *arg)
     idp_server *s = l->s;
     idp_req rq = {0};
     idp_resp rs;
+    idp_conn_busy(l, req);
     idp_resp_init(&rs);
     fill_req(req, &rq);
     idp_lock(s, is_control(req));
     rq.now_ms = cm_clock_now(s->clock); /* the control API may move the IdP clock */
     idp_dispatch(s, &rq, &rs);
     int evict = idp_store_over_limits(&s->store);
-    idp_unlock(s);
+    idp_unlock_state(s);
+    idp_resp_materialize(&rs);
+    if (rs.trace_pending) { /* before the gate opens: the control API sees whole traces */
+        idp_trace_end(s, rs.trace_pending, &rs, rs.trace_real_start);
+        rs.trace_pending = NULL;
+    }
+    idp_unlock_gate(s);
     if (evict) { /* eviction frees grants other requests may be signing for */
         idp_lock(s, 1);
         idp_store_enforce_limits(s);
         idp_unlock(s);
     }
-    idp_resp_materialize(&rs);
-    if (rs.trace_pending) {
-        idp_trace_end(s, rs.trace_pending, &rs, rs.trace_real_start);
-        rs.trace_pending = NULL;
-    }
-    if (rs.disposition == IDP_SEND)
+    if (rs.stream)
+        idp_stream_start(req, &rs);
+    else if (rs.disposition == IDP_SEND)
         send_resp(req, &rs);
     else
         hold(l, req, &rs);
@@ -263,6 +280,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 void idp_loop_stop_accepting(idp_loop *l)
 {
     if (l->bound) {
+        idp_accept_unwatch(l);
         evhttp_del_accept_socket(l->http, l->bound);
         l->bound = NULL;
     }
@@ -301,7 +319,7 @@ static void resume_accepting(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     idp_loop *l = arg;
-    if (l->bound)
+    if (l->bound && !l->accept_paused)
         evconnlistener_enable(evhttp_bound_socket_get_listener(l->bound));
 }
 
@@ -327,12 +345,13 @@ int idp_loop_serve(idp_loop *l, evutil_socket_t fd)
         evutil_closesocket(fd);
         return IDP_ENOMEM;
     }
-    evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+    /* every method reaches the dispatcher, which answers 405 with Allow; libevent's own
+     * answer would be a bare 501 (its unknown-method bit is 1 << 15 in 2.1) */
+    evhttp_set_allowed_methods(l->http, 0xffff);
     evhttp_set_max_body_size(l->http, IDP_MAX_BODY);
     evhttp_set_max_headers_size(l->http, IDP_MAX_HEADERS);
     evhttp_set_gencb(l->http, on_request, l);
+    idp_conn_defaults(l);
     /* an answer without a body (revocation's 200, a 204 preflight) has no Content-Type:
      * libevent's default "text/html; charset=ISO-8859-1" made oidc-client-ts reject the
      * RFC 7009 answer and skip revoking the refresh token */
@@ -348,11 +367,13 @@ int idp_loop_serve(idp_loop *l, evutil_socket_t fd)
         evutil_closesocket(fd);
         return IDP_ELISTEN;
     }
-    return 0;
+    return idp_accept_watch(l);
 }
 
 void idp_loop_dispose(idp_loop *l)
 {
+    if (l->bound)
+        idp_accept_unwatch(l);
     if (l->http)
         evhttp_free(l->http); /* closes connections: held answers are forgotten */
     l->http = NULL;
@@ -362,29 +383,4 @@ void idp_loop_dispose(idp_loop *l)
     l->resume_ev = NULL;
     while (l->held)
         held_unlink(l->held);
-}
-
-evutil_socket_t idp_listen_socket(const char *host, int port, char *err, size_t errlen)
-{
-    struct evutil_addrinfo hints = {.ai_family = AF_UNSPEC,
-                                    .ai_socktype = SOCK_STREAM,
-                                    .ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_ADDRCONFIG};
-    struct evutil_addrinfo *ai = NULL;
-    char portstr[16];
-    snprintf(portstr, sizeof portstr, "%d", port);
-    evutil_socket_t fd = -1;
-    if (evutil_getaddrinfo(host, portstr, &hints, &ai) == 0 && ai) {
-        int one = 1;
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-                        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 511) != 0)) {
-            evutil_closesocket(fd);
-            fd = -1;
-        }
-    }
-    if (ai)
-        evutil_freeaddrinfo(ai);
-    if (fd < 0)
-        snprintf(err, errlen, "cannot listen on %s:%d", host, port);
-    return fd;
 }

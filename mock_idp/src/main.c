@@ -33,7 +33,8 @@ static void usage(FILE *out)
         out,
         "usage: mock-idp [--listen HOST:PORT] [--issuer URL] [--config FILE] [--preset NAME]...\n"
         "                [--seed N] [--trace-out FILE] [--control-secret S]\n"
-        "                [--tls-cert F --tls-key F] [--workers N]\n"
+        "                [--tls-cert F --tls-key F] [--workers N] [--request-timeout S]\n"
+        "                [--idle-timeout S]\n"
         "\n"
         "A mock OpenID Connect provider for token-renewal testing.\n"
         "  --listen HOST:PORT   address to bind (default 127.0.0.1:9400; port 0 = any free)\n"
@@ -59,10 +60,27 @@ static void usage(FILE *out)
         "                       else ~/.cache/renewlab)\n"
         "  --workers N          event loops serving requests, each on its own thread\n"
         "                       (default: one per core); state and trace are shared\n"
+        "  --request-timeout S  seconds a connection may be silent while it sends a request\n"
+        "                       or reads an answer (10)\n"
+        "  --idle-timeout S     ... and between requests (120); an answer a fault rule\n"
+        "                       holds is never cut by these\n"
         "  --help, --version\n"
         "Once listening it prints \"mock-idp listening issuer=URL\". On SIGINT/SIGTERM it\n"
         "stops accepting, lets answers held by fault rules finish for 2 s (then 503) and\n"
         "exits 0; a second signal stops at once. Exit 2 on bad arguments or config.\n");
+}
+
+/* Seconds from 0.1 to a day, for a connection timeout. */
+static int parse_timeout(const char *flag, const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= 0.1 && v <= 86400)) {
+        fprintf(stderr, "mock-idp: %s needs seconds from 0.1 to 86400, got \"%s\"\n", flag, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -95,6 +113,8 @@ static int parse_args(int argc, char **argv, cli *c)
                                              {"version", no_argument, 0, 'V'},
                                              {"workers", required_argument, 0, 'W'},
                                              {"trace-memory", required_argument, 0, 'B'},
+                                             {"request-timeout", required_argument, 0, 'T'},
+                                             {"idle-timeout", required_argument, 0, 'I'},
                                              {0, 0, 0, 0}};
     int ch;
     opterr = 0;
@@ -163,6 +183,14 @@ static int parse_args(int argc, char **argv, cli *c)
             c->opts.workers = (size_t)n;
             break;
         }
+        case 'T':
+            if (parse_timeout("--request-timeout", optarg, &c->opts.request_timeout) != 0)
+                return -1;
+            break;
+        case 'I':
+            if (parse_timeout("--idle-timeout", optarg, &c->opts.idle_timeout) != 0)
+                return -1;
+            break;
         case 'P':
             if (c->opts.n_presets == MAX_PRESETS) {
                 fprintf(stderr, "mock-idp: at most %d presets\n", MAX_PRESETS);
@@ -280,11 +308,8 @@ static EVP_PKEY *cached_key(const char *alg)
     EVP_PKEY *key = NULL;
     if (key_cache_dir(dir, sizeof dir) == 0) {
         snprintf(path, sizeof path, "%s/signing-%s.pem", dir, alg);
-        FILE *f = fopen(path, "r");
-        if (f) {
-            key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-            fclose(f);
-        }
+        char ignored[256];
+        key = idp_pem_key_load(path, ignored, sizeof ignored); /* absent: generated below */
     }
     if (key)
         return key;
@@ -338,12 +363,9 @@ static int serve(cli *c, idp_config *cfg, const char *host, int port)
     char err[512] = "";
     EVP_PKEY *key = NULL;
     if (c->signing_key) {
-        FILE *f = fopen(c->signing_key, "r");
-        key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-        if (f)
-            fclose(f);
+        key = idp_pem_key_load(c->signing_key, err, sizeof err);
         if (!key) {
-            fprintf(stderr, "mock-idp: %s: not a readable PEM private key\n", c->signing_key);
+            fprintf(stderr, "mock-idp: %s\n", err);
             idp_config_free(cfg);
             return EXIT_USAGE;
         }

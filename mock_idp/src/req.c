@@ -124,9 +124,9 @@ void idp_resp_materialize(idp_resp *rs)
 void idp_resp_oauth_error(idp_resp *rs, int status, const char *error, const char *desc)
 {
     rs->error = error;
-    idp_resp_json(
-        rs, status,
-        json_pack("{s:s, s:s}", "error", error, "error_description", desc ? desc : error));
+    idp_resp_json(rs, status,
+                  json_pack("{s:s, s:o}", "error", error, "error_description",
+                            cm_json_text(desc ? desc : error)));
     idp_resp_header(rs, "Cache-Control", "no-store");
     idp_resp_header(rs, "Pragma", "no-cache");
     if (status == 401) /* RFC 6749 §5.2: invalid_client over 401 names the scheme */
@@ -141,9 +141,9 @@ void idp_resp_bearer_error(idp_resp *rs, int status, const char *error, const ch
                  "Bearer realm=\"mock-idp\", error=\"%s\", error_description=\"%s\"", error,
                  desc ? desc : error);
         rs->error = error;
-        idp_resp_json(
-            rs, status,
-            json_pack("{s:s, s:s}", "error", error, "error_description", desc ? desc : error));
+        idp_resp_json(rs, status,
+                      json_pack("{s:s, s:o}", "error", error, "error_description",
+                                cm_json_text(desc ? desc : error)));
     } else { /* RFC 6750 §3.1: no credentials at all gets no error code */
         snprintf(hdr, sizeof hdr, "Bearer realm=\"mock-idp\"");
         idp_resp_json(rs, status, json_pack("{s:s}", "error_description", desc));

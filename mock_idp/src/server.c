@@ -3,6 +3,7 @@
 #include "idp_int.h"
 
 #include <arpa/inet.h>
+#include <math.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -91,12 +92,22 @@ static char *make_issuer(const char *tmpl, int tls, const char *host, int port)
 
 static int server_init(idp_server *s, const idp_options *o, char *err, size_t errlen)
 {
-    if (o->issuer || s->cfg->issuer)
-        s->issuer_template = strdup(o->issuer ? o->issuer : s->cfg->issuer);
+    const char *issuer = o->issuer ? o->issuer : s->cfg->issuer;
+    if (issuer && ((strncmp(issuer, "http://", 7) && strncmp(issuer, "https://", 8)) ||
+                   !idp_url_clean(issuer))) {
+        snprintf(err, errlen,
+                 "--issuer: must be an http(s) URL without spaces or control "
+                 "characters");
+        return IDP_ECONFIG;
+    }
+    if (issuer)
+        s->issuer_template = strdup(issuer);
     if (s->issuer_template && !strstr(s->issuer_template, "{port}")) /* known before listen */
         s->issuer = make_issuer(s->issuer_template, 0, NULL, 0);
     if (o->control_secret)
         s->control_secret = strdup(o->control_secret);
+    s->request_timeout_ms = o->request_timeout > 0 ? llround(o->request_timeout * 1000) : 10000;
+    s->idle_timeout_ms = o->idle_timeout > 0 ? llround(o->idle_timeout * 1000) : 120000;
     s->trace.cap = o->trace_limit;
     s->trace.max_bytes = o->trace_bytes;
     s->store.limit = o->state_limit;

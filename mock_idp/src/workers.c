@@ -18,10 +18,20 @@ void idp_lock(idp_server *s, int exclusive)
     pthread_mutex_lock(&s->lock);
 }
 
-void idp_unlock(idp_server *s)
+void idp_unlock_state(idp_server *s)
 {
     pthread_mutex_unlock(&s->lock);
+}
+
+void idp_unlock_gate(idp_server *s)
+{
     pthread_rwlock_unlock(&s->gate);
+}
+
+void idp_unlock(idp_server *s)
+{
+    idp_unlock_state(s);
+    idp_unlock_gate(s);
 }
 
 /* On loop 0: the last draining loop was a worker. */

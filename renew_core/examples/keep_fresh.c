@@ -5,9 +5,10 @@
  *   renew-example http://127.0.0.1:9400 demo-spa http://127.0.0.1:8080/callback 3
  *
  * Give the demo client short tokens first to see renewals within seconds:
- *   curl -X PATCH localhost:9400/_mock/clients/demo-spa -d '{"access_token_lifetime": 65}'
- * Against an https issuer with a private CA (mock-idp --tls-cert), set RENEW_CA_FILE.
- * With RENEW_BLOCKING=1 it asks for a token through rc_fresh_token_blocking first.
+ *   curl -X PATCH localhost:9400/_mock/clients/demo-spa -H 'Content-Type: application/json' -d
+ * '{"access_token_lifetime": 65}' Against an https issuer with a private CA (mock-idp --tls-cert),
+ * set RENEW_CA_FILE. With RENEW_BLOCKING=1 it asks for a token through rc_fresh_token_blocking
+ * first.
  */
 #include <event2/event.h>
 #include <jansson.h>

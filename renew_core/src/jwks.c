@@ -14,8 +14,9 @@ static unsigned char *member_bytes(json_t *jwk, const char *name, size_t *len)
     const char *v = json_string_value(json_object_get(jwk, name));
     if (!v || !*v || strlen(v) > 4096)
         return NULL;
-    unsigned char *buf = malloc(strlen(v) * 3 / 4 + 1);
-    long n = buf ? cm_b64url_decode(v, strlen(v), buf) : -1;
+    size_t cap = cm_b64_decoded_max(strlen(v)) + 1;
+    unsigned char *buf = malloc(cap);
+    long n = buf ? cm_b64url_decode(v, strlen(v), buf, cap) : -1;
     if (n <= 0) {
         free(buf);
         return NULL;

@@ -11,8 +11,9 @@
 
 static json_t *decode_object(const char *p, size_t n)
 {
-    unsigned char *buf = malloc(n * 3 / 4 + 1);
-    long len = buf ? cm_b64url_decode(p, n, buf) : -1;
+    size_t cap = cm_b64_decoded_max(n) + 1;
+    unsigned char *buf = malloc(cap);
+    long len = buf ? cm_b64url_decode(p, n, buf, cap) : -1;
     /* duplicate member names are refused: two parsers could read different values */
     json_t *j = len > 0 ? json_loadb((char *)buf, (size_t)len, JSON_REJECT_DUPLICATES, NULL) : NULL;
     free(buf);
@@ -36,8 +37,9 @@ int rc_jwt_parse(const char *token, rc_jwt *out)
     out->header = decode_object(token, (size_t)(d1 - token));
     out->claims = decode_object(d1 + 1, (size_t)(d2 - d1 - 1));
     size_t slen = strlen(d2 + 1);
-    out->sig = malloc(slen * 3 / 4 + 1);
-    long n = out->sig ? cm_b64url_decode(d2 + 1, slen, out->sig) : -1;
+    size_t cap = cm_b64_decoded_max(slen) + 1;
+    out->sig = malloc(cap);
+    long n = out->sig ? cm_b64url_decode(d2 + 1, slen, out->sig, cap) : -1;
     out->signing_input = strndup(token, (size_t)(d2 - token));
     if (!out->header || !out->claims || n < 0 || !out->signing_input)
         return RC_EJWT_MALFORMED;

@@ -192,6 +192,21 @@ class MockIdp:
                           issuer=self.issuer, options={"verify_exp": False, "verify_iat": False, "verify_nbf": False}, **kw)
 
 
+def raw_exchange(idp, data, timeout=10):
+    """Send raw bytes on a new connection; everything the server sent until it closed."""
+    import socket
+    s = socket.create_connection(("127.0.0.1", idp.port), timeout=timeout)
+    s.sendall(data)
+    out = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        out += chunk
+    s.close()
+    return out
+
+
 def pkce_pair():
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()

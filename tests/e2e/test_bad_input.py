@@ -1,7 +1,7 @@
 """Bad input: each gets the RFC's error, and a valid request right after still succeeds."""
-import socket
 
 import pytest
+from conftest import raw_exchange
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -9,19 +9,6 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 def still_serves(idp):
     t = idp.code_flow()
     assert idp.refresh(t["refresh_token"]).status == 200
-
-
-def raw_exchange(idp, data):
-    s = socket.create_connection(("127.0.0.1", idp.port), timeout=10)
-    s.sendall(data)
-    out = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        out += chunk
-    s.close()
-    return out
 
 
 @pytest.mark.parametrize("body,fragment", [

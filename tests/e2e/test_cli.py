@@ -61,7 +61,7 @@ def test_config_duplicate_key(tmp_path):
     ('{"signing_alg": "HS256"}', "FILE:1: /signing_alg: unknown algorithm"),
     ('{\n "cookie": {"same_site": "None"}}', "FILE:2: /cookie/same_site: SameSite=None needs"),
     ('{"clients": [{"client_id": "a", "redirect_uris": ["/relative"]}]}',
-     "/clients/0/redirect_uris/0: redirect URIs must be absolute"),
+     "/clients/0/redirect_uris/0: must be an absolute http(s) URL"),
     ('{"clients": [{"client_id": "a", "access_token_lifetime": -5}]}',
      "/clients/0/access_token_lifetime: expected a number of seconds"),
     ('{"users": [{"password": "x"}]}', "/users/0: sub is required"),
@@ -167,7 +167,7 @@ def test_signing_key_flag(tmp_path):
     finally:
         idp.stop()
     r = run("--signing-key", str(tmp_path / "missing.pem"))
-    assert r.returncode == 2 and "not a readable PEM private key" in r.stderr
+    assert r.returncode == 2 and "missing.pem: cannot read: No such file" in r.stderr
 
 
 @pytest.mark.parametrize("value", ["0", "x", "-1"])

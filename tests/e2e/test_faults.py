@@ -354,9 +354,14 @@ def test_frame_deny_only_on_the_redirect(idp):
               "action": {"type": "frame_deny", "header": "xfo", "only_redirect": True}})
     redirect = silent(idp, idp.login())
     assert redirect.status == 302 and redirect.header("X-Frame-Options") == "DENY"
-    page = idp.authorize(client_id="demo-spa", redirect_uri=REDIRECT, response_type="code", scope="openid",
-                         code_challenge=pkce_pair()[1], code_challenge_method="S256")
-    assert page.header("X-Frame-Options") is None
+    # an answer of /authorize that is no redirect (here an error page) does not get it; the
+    # login page refuses framing by itself (clickjacking), once
+    page = idp.authorize(client_id="demo-spa", redirect_uri=REDIRECT + "/other", response_type="code",
+                         scope="openid", code_challenge=pkce_pair()[1], code_challenge_method="S256")
+    assert page.status == 400 and page.header("X-Frame-Options") is None
+    login = idp.authorize(client_id="demo-spa", redirect_uri=REDIRECT, response_type="code", scope="openid",
+                          code_challenge=pkce_pair()[1], code_challenge_method="S256")
+    assert login.headers_named("X-Frame-Options") == ["DENY"]
 
 
 def test_error_page_navigates_top(idp):

@@ -8,8 +8,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    uint8_t *out = malloc(size * 3 / 4 + 1);
-    long n = cm_b64url_decode((const char *)data, size, out);
+    size_t cap = cm_b64_decoded_max(size) + 1;
+    uint8_t *out = malloc(cap);
+    long n = cm_b64url_decode((const char *)data, size, out, cap);
     if (n >= 0) {
         char *again = malloc(cm_b64url_encoded_size((size_t)n));
         size_t m = cm_b64url_encode(out, (size_t)n, again);

@@ -1,6 +1,8 @@
 /* Fuzz target: whole requests through the mock IdP's dispatcher — the OIDC endpoints,
  * Basic auth, cookies, forms, and the control API's JSON. Input: method\npath\nquery\n
- * header lines "Name: value" ... \n\nbody. State is reset between inputs. */
+ * header lines "Name: value" ... \n\nbody. State is reset between inputs.
+ * Two properties beside "no crash, no leak": no answer is a 5xx (no fault rule is in place
+ * at the start of an input), and an answer of 4xx changed nothing the control API shows. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,29 @@ static char *take_line(char **p, char *end)
     *nl = '\0';
     *p = nl < end ? nl + 1 : end;
     return start;
+}
+
+/* What the control API shows of the state: grants, sessions, rules, clients, clock. */
+static char *fingerprint(void)
+{
+    static const char *const VIEWS[] = {"/_mock/state", "/_mock/faults", "/_mock/clients",
+                                        "/_mock/clock"};
+    cm_strbuf b;
+    cm_strbuf_init(&b);
+    for (size_t i = 0; i < sizeof VIEWS / sizeof VIEWS[0]; i++) {
+        idp_req rq = {.method = "GET",
+                      .path = (char *)VIEWS[i],
+                      .peer_loopback = 1,
+                      .now_ms = fixed_now(NULL)};
+        idp_resp rs;
+        idp_resp_init(&rs);
+        idp_dispatch(srv, &rq, &rs);
+        idp_resp_materialize(&rs);
+        cm_strbuf_puts(&b, rs.body.data ? rs.body.data : "");
+        idp_resp_dispose(&rs);
+    }
+    cm_strbuf_printf(&b, "keys=%zu", srv->keys.n);
+    return cm_strbuf_take(&b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -68,9 +93,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rq.form_parsed = 1;
         rq.form_status = cm_form_parse(rq.body, rq.body_len, &rq.form, &rq.form_bad);
     }
+    char *before = fingerprint();
     idp_resp rs;
     idp_resp_init(&rs);
     idp_dispatch(srv, &rq, &rs);
+    idp_resp_materialize(&rs);
+    if (rs.status >= 500)
+        __builtin_trap(); /* bad input is the client's error, never the server's */
+    char *after = rs.status >= 400 ? fingerprint() : NULL;
+    if (after && strcmp(before, after) != 0)
+        __builtin_trap(); /* an operation answered with an error applied something */
+    free(before);
+    free(after);
     idp_resp_dispose(&rs);
     cm_form_dispose(&rq.query);
     cm_form_dispose(&rq.form);

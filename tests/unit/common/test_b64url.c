@@ -14,7 +14,7 @@ Test(b64url, encodes_rfc4648_vectors_without_padding)
         cr_assert_str_eq(buf, out[i]);
         cr_assert_eq(n + 1, cm_b64url_encoded_size(strlen(in[i])));
         uint8_t dec[32];
-        cr_assert_eq(cm_b64url_decode(buf, n, dec), (long)strlen(in[i]));
+        cr_assert_eq(cm_b64url_decode(buf, n, dec, sizeof dec), (long)strlen(in[i]));
         cr_assert_arr_eq(dec, in[i], strlen(in[i]));
     }
 }
@@ -30,9 +30,42 @@ Test(b64url, uses_the_url_alphabet)
 Test(b64url, rejects_padding_foreign_characters_and_non_canonical_tails)
 {
     uint8_t out[16];
-    cr_assert_eq(cm_b64url_decode("Zg==", 4, out), -1);
-    cr_assert_eq(cm_b64url_decode("Zm+v", 4, out), -1);
-    cr_assert_eq(cm_b64url_decode("Zm9/", 4, out), -1);
-    cr_assert_eq(cm_b64url_decode("Z", 1, out), -1);
-    cr_assert_eq(cm_b64url_decode("Zh", 2, out), -1); /* low bits set: not canonical */
+    cr_assert_eq(cm_b64url_decode("Zg==", 4, out, sizeof out), -1);
+    cr_assert_eq(cm_b64url_decode("Zm+v", 4, out, sizeof out), -1);
+    cr_assert_eq(cm_b64url_decode("Zm9/", 4, out, sizeof out), -1);
+    cr_assert_eq(cm_b64url_decode("Z", 1, out, sizeof out), -1);
+    cr_assert_eq(cm_b64url_decode("Zh", 2, out, sizeof out), -1); /* low bits set: not canonical */
+}
+
+Test(b64url, never_writes_past_the_capacity_it_is_given)
+{
+    uint8_t out[4] = {0, 0, 0, 0xAA};
+    cr_assert_eq(cm_b64url_decode("Zm9vYg", 6, out, 3), -1); /* 4 bytes into 3 */
+    cr_assert_eq(out[3], 0xAA);
+    cr_assert_eq(cm_b64url_decode("Zm9v", 4, out, 3), 3);
+}
+
+Test(b64, decodes_rfc4648_vectors_with_padding)
+{
+    const char *in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    const char *enc[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+    for (int i = 0; i < 7; i++) {
+        uint8_t dec[32];
+        cr_assert_eq(cm_b64_decode(enc[i], strlen(enc[i]), dec, sizeof dec), (long)strlen(in[i]),
+                     "%s", enc[i]);
+        cr_assert_arr_eq(dec, in[i], strlen(in[i]));
+    }
+    uint8_t dec[4];
+    cr_assert_eq(cm_b64_decode("+/+/", 4, dec, sizeof dec), 3);
+}
+
+/* The padding-only inputs once made the Basic-credentials decoder's length negative. */
+Test(b64, refuses_padding_only_misplaced_padding_and_wrong_lengths)
+{
+    const char *bad[] = {"====", "==",   "=",        "========", "Zg=",  "Zg",  "Z===",
+                         "Zm=v", "=Zm9", "Zg==Zg==", "Zh==",     "Zm-v", "Zm_v"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint8_t dec[16];
+        cr_assert_eq(cm_b64_decode(bad[i], strlen(bad[i]), dec, sizeof dec), -1, "%s", bad[i]);
+    }
 }

@@ -97,3 +97,25 @@ Test(utf8, accepts_valid_and_rejects_truncated_sequences)
     cr_assert_not(cm_utf8_valid((const unsigned char *)"\xf0\x9f\x98", 3));
     cr_assert_not(cm_utf8_valid((const unsigned char *)"\xff", 1));
 }
+
+Test(utf8, sanitize_replaces_each_invalid_byte_and_keeps_valid_text)
+{
+    const char *in[] = {"\x80",     "%",         "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+                        "\xe2\x82", "h\xc3\xa9", "a\xffz"};
+    const char *out[] = {"\xef\xbf\xbd",
+                         "%",
+                         "\xef\xbf\xbd\xef\xbf\xbd",
+                         "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
+                         "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
+                         "\xef\xbf\xbd\xef\xbf\xbd",
+                         "h\xc3\xa9",
+                         "a\xef\xbf\xbdz"};
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        cm_strbuf b;
+        cm_strbuf_init(&b);
+        cm_utf8_sanitize(&b, in[i], strlen(in[i]));
+        cr_assert_str_eq(b.data, out[i], "case %zu", i);
+        cr_assert(cm_utf8_valid((const unsigned char *)b.data, b.len));
+        cm_strbuf_dispose(&b);
+    }
+}

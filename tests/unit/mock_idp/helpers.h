@@ -63,7 +63,13 @@ static inline void call(idp_server *s, idp_resp *rs, const char *method, const c
         rq.form_parsed = 1;
         rq.form_status = cm_form_parse(rq.body, rq.body_len, &rq.form, &rq.form_bad);
     }
-    rq.headers = headers;
+    idp_header all[16];
+    cr_assert(nh < 16);
+    memcpy(all, headers, nh * sizeof *headers);
+    if (body && body[0] == '{' &&
+        !idp_req_header(&(idp_req){.headers = all, .n_headers = nh}, "Content-Type"))
+        all[nh++] = (idp_header){"Content-Type", "application/json"}; /* a control write */
+    rq.headers = all;
     rq.n_headers = nh;
     rq.peer_loopback = loopback;
     rq.now_ms = cm_clock_now(s->clock);

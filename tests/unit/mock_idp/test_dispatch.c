@@ -151,7 +151,7 @@ static char *jws_part(const char *jwt, int i)
     cr_assert(p);
     size_t n = strchr(p, '.') ? (size_t)(strchr(p, '.') - p) : strlen(p);
     char *out = calloc(1, n + 1);
-    cr_assert(cm_b64url_decode(p, n, (uint8_t *)out) >= 0);
+    cr_assert(cm_b64url_decode(p, n, (uint8_t *)out, n) >= 0);
     return out;
 }
 

@@ -13,7 +13,7 @@ deps:
 	@scripts/setup-deps.sh
 
 build: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRENEWLAB_WERROR=ON >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
 REPORTS ?= reports-out
@@ -47,7 +47,7 @@ test: unit e2e
 # The same suites built with AddressSanitizer + UndefinedBehaviorSanitizer; a leak or
 # UB report makes mock-idp exit non-zero, which the e2e fixtures assert against.
 asan-test: deps
-	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DRENEWLAB_SANITIZE=ON >/dev/null
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DRENEWLAB_SANITIZE=ON -DRENEWLAB_WERROR=ON >/dev/null
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure
 	RENEWLAB_BUILD=$(abspath $(ASAN_BUILD)) MOCK_IDP_BIN=$(abspath $(ASAN_BUILD))/bin/mock-idp \
@@ -65,7 +65,7 @@ STANDALONE_SUITES = $(TSAN_SUITES) test_bad_input.py test_code_flow.py test_obse
 # mock-idp built with ThreadSanitizer, serving from 4 worker loops: a data race stops the
 # server (halt_on_error), and the fixtures assert on its exit status.
 tsan-test: deps
-	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DRENEWLAB_TSAN=ON \
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DRENEWLAB_TSAN=ON -DRENEWLAB_WERROR=ON \
 	  -DRENEWLAB_TESTS=OFF >/dev/null
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target mock-idp
 	cd tests/e2e && TSAN_OPTIONS="halt_on_error=1 exitcode=66" RENEWLAB_IDP_WORKERS=4 \
@@ -81,7 +81,7 @@ FUZZ_TARGETS = form b64url jwt jwks config scenario http exec_proto
 # libFuzzer (clang), each target for FUZZ_SECONDS over a copy of its seed corpus; a crash
 # fails the run and leaves crash-* in $(FUZZ_BUILD)/findings: add it to tests/fuzz/corpus.
 fuzz-smoke: deps
-	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DRENEWLAB_FUZZ=ON \
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DRENEWLAB_FUZZ=ON -DRENEWLAB_WERROR=ON \
 	  -DRENEWLAB_TESTS=OFF >/dev/null
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
 	@mkdir -p $(FUZZ_BUILD)/findings

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "cm_export.h"
+
 struct event_base;
 
 typedef struct cm_timer cm_timer;
@@ -34,11 +36,11 @@ static inline int64_t cm_clock_now(const cm_clock *c)
 
 /** The production clock: real time plus an adjustable offset; timers on @p base.
  * Returns a clock to own (free with cm_realclock_free), or NULL on allocation failure. */
-cm_clock *cm_realclock_new(struct event_base *base);
+CM_EXTERN cm_clock *cm_realclock_new(struct event_base *base);
 /** Free a clock made by cm_realclock_new; pending timers are cancelled. NULL is a no-op. */
-void cm_realclock_free(cm_clock *clock);
+CM_EXTERN void cm_realclock_free(cm_clock *clock);
 
 /** The wall clock in milliseconds; only for real-time fields (trace latency, logs). */
-int64_t cm_wallclock_ms(void);
+CM_EXTERN int64_t cm_wallclock_ms(void);
 
 #endif

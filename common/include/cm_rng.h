@@ -2,6 +2,7 @@
 #ifndef CM_RNG_H
 #define CM_RNG_H
 
+#include "cm_export.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,13 +18,13 @@ typedef struct cm_seeded_rng {
 } cm_seeded_rng;
 
 /** An RNG backed by OpenSSL RAND_bytes. */
-cm_rng cm_rng_openssl(void);
+CM_EXTERN cm_rng cm_rng_openssl(void);
 /** Initialise @p state from @p seed and return an RNG that uses it (state is borrowed). */
-cm_rng cm_rng_seeded(cm_seeded_rng *state, uint64_t seed);
+CM_EXTERN cm_rng cm_rng_seeded(cm_seeded_rng *state, uint64_t seed);
 /** A uniformly distributed double in [0, 1). Returns -1.0 when the RNG fails. */
-double cm_rng_unit(const cm_rng *rng);
+CM_EXTERN double cm_rng_unit(const cm_rng *rng);
 /** Random bytes as unpadded base64url text of @p nbytes bytes of entropy into @p out
  * (size >= 4*nbytes/3+4). Returns 0 or -1. */
-int cm_rng_token(const cm_rng *rng, size_t nbytes, char *out, size_t outsize);
+CM_EXTERN int cm_rng_token(const cm_rng *rng, size_t nbytes, char *out, size_t outsize);
 
 #endif

@@ -144,7 +144,7 @@ static int parse(int argc, char **argv, load_opts *o)
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
     int ch, rc = 0, spread_given = 0;
-    uint64_t n;
+    uint64_t n = 0;
     opterr = 0;
     optind = 1;
     while (rc == 0 && (ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {

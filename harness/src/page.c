@@ -260,7 +260,7 @@ static int register_origin(hr_world *w, const char *origin)
     snprintf(home, sizeof home, "%s/", origin);
     json_t *patch = json_pack("{s:[s,s], s:[s], s:[s]}", "redirect_uris", cb, silent,
                               "post_logout_redirect_uris", home, "allowed_origins", origin);
-    int rc = idp_client_patch(w->idp->cfg, "demo-spa", patch, err, sizeof err);
+    int rc = idp_server_patch_client(w->idp, "demo-spa", patch, err, sizeof err);
     json_decref(patch);
     if (rc != 0)
         snprintf(w->error, sizeof w->error, "mock IdP: %s", err);

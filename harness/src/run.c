@@ -9,7 +9,7 @@
 /* The deterministic part of the trace, times relative to the run's start. */
 static json_t *deterministic_trace(hr_world *w)
 {
-    json_t *out = json_array(), *entries = idp_trace_snapshot(&w->idp->trace);
+    json_t *out = json_array(), *entries = idp_server_trace(w->idp);
     size_t i;
     json_t *e;
     json_array_foreach(entries, i, e)

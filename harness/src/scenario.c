@@ -10,7 +10,7 @@
 #include "cm_json.h"
 #include "cm_schema.h"
 #include "cm_strbuf.h"
-#include "idp_int.h"
+#include "mock_idp.h"
 
 /* A use step's callers: enough for any race, small enough to run in milliseconds. */
 #define HR_MAX_USE_COUNT 10000
@@ -113,7 +113,7 @@ static int check_idp(json_t *scn, char *err, size_t n)
     json_t *idp = json_object_get(scn, "idp");
     if (idp && cm_schema_check(idp, IDP, "/idp", NULL, err, n) != 0)
         return -1;
-    json_t *all = idp_presets_list(), *known = json_object_get(all, "presets");
+    json_t *all = idp_presets(), *known = json_object_get(all, "presets");
     size_t i, k;
     json_t *v, *p;
     json_array_foreach(json_object_get(idp, "presets"), i, v)
@@ -132,7 +132,7 @@ static int check_idp(json_t *scn, char *err, size_t n)
         idp_config *cfg;
         char why[300];
         idp_config_demo(&cfg);
-        int rc = idp_client_patch(cfg, "demo-spa", settings, why, sizeof why);
+        int rc = idp_config_patch_client(cfg, "demo-spa", settings, why, sizeof why);
         idp_config_free(cfg);
         if (rc != 0)
             return cm_errf(err, n, "/idp/client%s", why);
@@ -143,10 +143,8 @@ static int check_idp(json_t *scn, char *err, size_t n)
 static int check_rule(json_t *rule, const char *ptr, char *err, size_t n)
 {
     char why[300];
-    idp_fault *f = idp_fault_parse(rule, "x", why, sizeof why);
-    if (!f)
+    if (idp_fault_rule_check(rule, why, sizeof why) != 0)
         return cm_errf(err, n, "%s%s", ptr, why[0] == '/' && why[1] == ':' ? why + 1 : why);
-    idp_fault_free(f);
     return 0;
 }
 

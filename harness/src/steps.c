@@ -76,10 +76,8 @@ static hr_tab *tab_of(hr_world *w, json_t *step)
 static int do_login(hr_world *w, json_t *step)
 {
     const char *sub = json_string_value(json_object_get(step, "sub"));
-    idp_session *sess = idp_session_create(w->idp, sub ? sub : "alice", cm_clock_now(w->clock));
-    if (!sess)
+    if (idp_server_login(w->idp, sub ? sub : "alice", w->cookie, sizeof w->cookie) != 0)
         return -1;
-    snprintf(w->cookie, sizeof w->cookie, "%s=%s", w->idp->cfg->cookie.name, sess->cookie);
     for (int i = 0; i < w->ntabs; i++) { /* the first start also fetches discovery */
         w->pending++;
         if (rc_client_start(w->tabs[i].client, op_done, w) != RC_OK)
@@ -190,25 +188,6 @@ static int do_logout(hr_world *w, json_t *step)
     return wait_ops(w, "logout");
 }
 
-static void revoke_grants(hr_world *w, const char *sub)
-{
-    for (size_t i = 0; i < w->idp->store.n_families; i++) {
-        idp_family *f = w->idp->store.families[i];
-        if (!sub || !strcmp(sub, f->sub))
-            idp_family_revoke(f, "grant revoked by an administrator");
-    }
-}
-
-static void end_sessions(hr_world *w, const char *sub)
-{
-    size_t pos = 0;
-    const char *key;
-    void *v;
-    while (cm_map_next(&w->idp->store.sessions, &pos, &key, &v))
-        if (!sub || !strcmp(sub, ((idp_session *)v)->sub))
-            idp_session_end(w->idp, v);
-}
-
 /* Steps that act on the IdP directly, as its control API would. */
 static int do_idp_step(hr_world *w, const char *what, json_t *step)
 {
@@ -216,24 +195,22 @@ static int do_idp_step(hr_world *w, const char *what, json_t *step)
     int rc = 0;
     const char *sub = json_string_value(json_object_get(step, "sub"));
     if (!strcmp(what, "fault"))
-        rc = idp_faults_add(w->idp, json_object_get(step, "rule"), err, sizeof err, NULL);
+        rc = idp_server_add_fault(w->idp, json_object_get(step, "rule"), err, sizeof err);
     else if (!strcmp(what, "clear_faults"))
-        idp_faults_clear(w->idp);
+        idp_server_clear_faults(w->idp);
     else if (!strcmp(what, "rotate_keys")) {
         json_t *ov = json_object_get(step, "overlap");
-        rc = idp_keys_rotate(&w->idp->keys, cm_clock_now(w->clock),
-                             ov ? (int64_t)(json_number_value(ov) * 1000)
-                                : w->idp->cfg->key_overlap_ms);
+        rc = idp_server_rotate_keys(w->idp, ov ? json_number_value(ov) : -1);
     } else if (!strcmp(what, "revoke_grant"))
-        revoke_grants(w, sub);
+        json_decref(idp_server_revoke_grants(w->idp, NULL, sub, NULL));
     else if (!strcmp(what, "end_sessions"))
-        end_sessions(w, sub);
+        json_decref(idp_server_end_sessions(w->idp, sub));
     else if (!strcmp(what, "preset"))
-        rc = idp_preset_apply(w->idp, json_string_value(json_object_get(step, "name")), err,
-                              sizeof err);
+        rc = idp_server_apply_preset(w->idp, json_string_value(json_object_get(step, "name")), err,
+                                     sizeof err);
     else if (!strcmp(what, "client"))
-        rc = idp_client_patch(w->idp->cfg, "demo-spa", json_object_get(step, "settings"), err,
-                              sizeof err);
+        rc = idp_server_patch_client(w->idp, "demo-spa", json_object_get(step, "settings"), err,
+                                     sizeof err);
     if (rc != 0)
         snprintf(w->error, sizeof w->error, "%s step: %s", what, err);
     return rc ? -1 : 0;
@@ -245,10 +222,8 @@ static int exec_step(hr_world *w, const char *what, json_t *step)
     json_t *msg;
     if (!strcmp(what, "login")) {
         const char *sub = json_string_value(json_object_get(step, "sub"));
-        idp_session *sess = idp_session_create(w->idp, sub ? sub : "alice", cm_clock_now(w->clock));
-        if (!sess)
+        if (idp_server_login(w->idp, sub ? sub : "alice", w->cookie, sizeof w->cookie) != 0)
             return -1;
-        snprintf(w->cookie, sizeof w->cookie, "%s=%s", w->idp->cfg->cookie.name, sess->cookie);
         msg = json_pack("{s:s, s:s, s:b}", "type", "login", "cookie", w->cookie, "silent_cookie",
                         !w->cookies_blocked);
     } else if (!strcmp(what, "use")) {

@@ -2,6 +2,7 @@
 #include "world.h"
 
 #include <event2/event.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -260,19 +261,15 @@ static int setup_idp(hr_world *w, json_t *scn, uint64_t seed)
      * cookie a cross-site iframe may carry (BROWSER.md) */
     idp_options opts = {.signing_key = shared_signing_key(),
                         .issuer = w->browser ? "http://localhost:{port}" : NULL};
-    if (idp_config_demo(&cfg) == 0) {
-        size_t k;
-        json_t *name;
-        json_t *omit = json_object_get(idp, "discovery_omit");
-        cfg->discovery_omit.items = calloc(json_array_size(omit) + 1, sizeof(char *));
-        json_array_foreach(omit, k, name) cfg->discovery_omit.items[cfg->discovery_omit.n++] =
-            strdup(json_string_value(name));
-        if (w->browser) {
-            free(cfg->cookie.same_site);
-            cfg->cookie.same_site = strdup("None");
-            cfg->cookie.secure = 1;
-        }
+    json_t *top = json_pack("{s:O*}", "discovery_omit", json_object_get(idp, "discovery_omit"));
+    if (w->browser)
+        json_object_set_new(top, "cookie",
+                            json_pack("{s:s, s:b}", "same_site", "None", "secure", 1));
+    if (idp_config_demo(&cfg) == 0 && idp_config_set(cfg, top, err, sizeof err) != 0) {
+        idp_config_free(cfg);
+        cfg = NULL;
     }
+    json_decref(top);
     if (!cfg ||
         idp_server_new(w->base, w->clock, cm_rng_seeded(&w->idp_rng, seed), cfg, &opts, &w->idp,
                        err, sizeof err) != 0 ||
@@ -284,14 +281,14 @@ static int setup_idp(hr_world *w, json_t *scn, uint64_t seed)
     json_t *v;
     json_array_foreach(json_object_get(idp, "presets"), i, v)
     {
-        idp_preset_apply(w->idp, json_string_value(v), err, sizeof err);
+        idp_server_apply_preset(w->idp, json_string_value(v), err, sizeof err);
     }
     json_t *settings = json_object_get(idp, "client");
     if (settings)
-        idp_client_patch(w->idp->cfg, "demo-spa", settings, err, sizeof err);
+        idp_server_patch_client(w->idp, "demo-spa", settings, err, sizeof err);
     json_array_foreach(json_object_get(scn, "faults"), i, v)
     {
-        idp_faults_add(w->idp, v, err, sizeof err, NULL);
+        idp_server_add_fault(w->idp, v, err, sizeof err);
     }
     return 0;
 }

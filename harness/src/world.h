@@ -6,7 +6,7 @@
 #include <jansson.h>
 
 #include "cm_virtclock.h"
-#include "idp_int.h"
+#include "mock_idp.h"
 #include "renew_core.h"
 
 #define HR_MAX_TABS 4

@@ -4,6 +4,7 @@
 #ifndef MOCK_IDP_H
 #define MOCK_IDP_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +53,46 @@ typedef struct idp_options {
                                * or reads an answer; 0: 10 */
     double idle_timeout;      /* ... between requests; 0: 120 */
 } idp_options;
+
+/* ---- in-process control -------------------------------------------------------------
+ * What the control API (docs/control-api.md) does, as functions: for an embedding program
+ * that drives the IdP on its own loop, as the harness does. They take no lock: call them
+ * from the loop's thread of a server without worker loops. */
+
+/** A session for configured user @p sub at the IdP's now; its cookie ("name=value") into
+ * @p cookie. 0, or -1 (unknown user, no memory). */
+int idp_server_login(idp_server *s, const char *sub, char *cookie, size_t n);
+/** Revoke live grants as an administrator: the family labelled @p family, @p sub's, or
+ * @p client_id's (NULL matches any). Returns the labels revoked (new array). */
+json_t *idp_server_revoke_grants(idp_server *s, const char *family, const char *sub,
+                                 const char *client_id);
+/** End every session, or @p sub's ("logged out elsewhere"); returns their labels. */
+json_t *idp_server_end_sessions(idp_server *s, const char *sub);
+/** Add a fault rule (validated whole; nothing is added on error, the reason in @p err). */
+int idp_server_add_fault(idp_server *s, json_t *rule, char *err, size_t n);
+void idp_server_clear_faults(idp_server *s);
+/** Rotate the signing key; the old one stays in /jwks for @p overlap_s seconds (< 0: the
+ * config's key_overlap). */
+int idp_server_rotate_keys(idp_server *s, double overlap_s);
+int idp_server_apply_preset(idp_server *s, const char *name, char *err, size_t n);
+/** Change a client's settings (config format); an invalid patch changes nothing. */
+int idp_server_patch_client(idp_server *s, const char *client_id, json_t *patch, char *err,
+                            size_t n);
+/** The trace entries, oldest first (new array). */
+json_t *idp_server_trace(idp_server *s);
+
+/* ---- validation without a server (the scenario loader) --------------------------- */
+/** The presets, as GET /_mock/presets answers (new reference). */
+json_t *idp_presets(void);
+/** 0 when @p rule is a valid fault rule, else -1 with "/pointer: reason" in @p err. */
+int idp_fault_rule_check(json_t *rule, char *err, size_t n);
+/** Apply top-level settings of the config format (issuer, cookie, lifetimes,
+ * discovery_omit, ...; not clients, users or faults) to a config not yet served: 0, or an
+ * idp_status with "/pointer: reason" in @p err (the config is then to be freed). */
+int idp_config_set(idp_config *cfg, json_t *settings, char *err, size_t n);
+/** idp_server_patch_client on a config not yet served. */
+int idp_config_patch_client(idp_config *cfg, const char *client_id, json_t *patch, char *err,
+                            size_t n);
 
 /** A short English description of an idp_status. */
 const char *idp_strerror(int status);

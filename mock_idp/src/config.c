@@ -454,6 +454,19 @@ static int config_check(idp_config *cfg, load_ctx *cx)
     return 0;
 }
 
+int idp_config_set(idp_config *cfg, json_t *settings, char *err, size_t errlen)
+{
+    load_ctx cx = {.err = err, .errlen = errlen};
+    if (!json_is_object(settings))
+        return fail(&cx, "", "expected an object of settings");
+    static const char *const LISTS[] = {"clients", "users", "faults"};
+    for (int i = 0; i < 3; i++)
+        if (json_object_get(settings, LISTS[i]))
+            return fail(&cx, "", "\"%s\" is not a setting here", LISTS[i]);
+    int rc = parse_fields(TOP_FIELDS, settings, cfg, &cx, "");
+    return rc ? rc : config_check(cfg, &cx);
+}
+
 int idp_config_parse(const char *file, const char *text, size_t len, idp_config **out, char *err,
                      size_t errlen)
 {

@@ -294,16 +294,8 @@ static void grants_revoke(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body
     const char *fam = json_string_value(json_object_get(body, "family"));
     const char *sub = json_string_value(json_object_get(body, "sub"));
     const char *cid = json_string_value(json_object_get(body, "client_id"));
-    json_t *revoked = json_array();
-    for (size_t i = 0; i < s->store.n_families; i++) {
-        idp_family *f = s->store.families[i];
-        if ((fam && strcmp(fam, f->label)) || (sub && strcmp(sub, f->sub)) ||
-            (cid && strcmp(cid, f->client_id)) || f->revoked)
-            continue;
-        idp_family_revoke(f, "grant revoked by an administrator");
-        json_array_append_new(revoked, json_string(f->label));
-    }
-    idp_resp_json(rs, 200, json_pack("{s:o}", "revoked", revoked));
+    idp_resp_json(rs, 200,
+                  json_pack("{s:o}", "revoked", idp_server_revoke_grants(s, fam, sub, cid)));
 }
 
 /* "Logged out elsewhere": end every session, or a user's. */
@@ -311,18 +303,7 @@ static void sessions_end(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
 {
     (void)rq;
     const char *sub = json_string_value(json_object_get(body, "sub"));
-    json_t *ended = json_array();
-    size_t pos = 0;
-    const char *key;
-    void *v;
-    while (cm_map_next(&s->store.sessions, &pos, &key, &v)) {
-        idp_session *sess = v;
-        if (sub && strcmp(sub, sess->sub) != 0)
-            continue;
-        json_array_append_new(ended, json_string(sess->label));
-        idp_session_end(s, sess); /* removal leaves a tombstone: iteration stays valid */
-    }
-    idp_resp_json(rs, 200, json_pack("{s:o}", "ended", ended));
+    idp_resp_json(rs, 200, json_pack("{s:o}", "ended", idp_server_end_sessions(s, sub)));
 }
 
 static const control_route ROUTES[] = {

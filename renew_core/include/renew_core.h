@@ -23,6 +23,10 @@
 extern "C" {
 #endif
 
+/* What the shared library exports: exactly the functions declared with RC_EXTERN here
+ * (and CM_EXTERN in cm_clock.h and cm_rng.h); renew_core/exports.txt lists them. */
+#define RC_EXTERN CM_EXTERN
+
 struct event_base;
 
 /** Errors. Codes only grow at the end. */
@@ -61,11 +65,11 @@ enum rc_status {
 };
 
 /** A short English description of an rc_status. */
-const char *rc_strerror(int status);
+RC_EXTERN const char *rc_strerror(int status);
 /** The enum name ("RC_EINVALID_GRANT"), for logs and reports. */
-const char *rc_err_name(int status);
+RC_EXTERN const char *rc_err_name(int status);
 /** Whether an error is transient (retry with backoff) rather than terminal. */
-int rc_is_transient(int status);
+RC_EXTERN int rc_is_transient(int status);
 
 /* ---- transport ------------------------------------------------------------------- */
 
@@ -101,9 +105,9 @@ typedef struct rc_transport {
  * flight on @p clock; https verified against the system CAs or @p ca_file (NULL = system;
  * the system bundle is loaded on the first https request, @p ca_file at once).
  * Returns a transport to free with rc_transport_evhttp_free, or RC_E* through *out. */
-int rc_transport_evhttp_new(struct event_base *base, cm_clock *clock, const char *ca_file,
-                            rc_transport *out);
-void rc_transport_evhttp_free(rc_transport *t);
+RC_EXTERN int rc_transport_evhttp_new(struct event_base *base, cm_clock *clock, const char *ca_file,
+                                      rc_transport *out);
+RC_EXTERN void rc_transport_evhttp_free(rc_transport *t);
 
 /* ---- token store ------------------------------------------------------------------ */
 
@@ -116,9 +120,9 @@ typedef struct rc_tokens {
     uint64_t version; /* bumped by every save */
 } rc_tokens;
 
-void rc_tokens_dispose(rc_tokens *t);
+RC_EXTERN void rc_tokens_dispose(rc_tokens *t);
 /** Deep copy @p src into @p dst. Returns 0 or RC_ENOMEM. */
-int rc_tokens_copy(rc_tokens *dst, const rc_tokens *src);
+RC_EXTERN int rc_tokens_copy(rc_tokens *dst, const rc_tokens *src);
 
 typedef void (*rc_store_changed)(void *arg);
 
@@ -136,10 +140,10 @@ typedef struct rc_store {
 } rc_store;
 
 typedef struct rc_memory_store rc_memory_store;
-rc_memory_store *rc_memory_store_new(void);
-void rc_memory_store_free(rc_memory_store *m);
+RC_EXTERN rc_memory_store *rc_memory_store_new(void);
+RC_EXTERN void rc_memory_store_free(rc_memory_store *m);
 /** The rc_store face of a memory store (borrowed; the store must outlive its users). */
-rc_store rc_memory_store_iface(rc_memory_store *m);
+RC_EXTERN rc_store rc_memory_store_iface(rc_memory_store *m);
 
 /* ---- the client ------------------------------------------------------------------- */
 
@@ -223,42 +227,43 @@ typedef struct rc_client rc_client;
 
 /** Make a client. @p cfg strings are copied; @p env is copied, its pointers borrowed.
  * Returns 0 and the client in *out. */
-int rc_client_new(const rc_config *cfg, const rc_env *env, rc_client **out);
+RC_EXTERN int rc_client_new(const rc_config *cfg, const rc_env *env, rc_client **out);
 /** Free a client: pending requests are cancelled, no callback fires afterwards. */
-void rc_client_free(rc_client *c);
+RC_EXTERN void rc_client_free(rc_client *c);
 
 typedef void (*rc_done_cb)(void *arg, int status);
 /** Fetch and check discovery and the JWKS. */
-int rc_client_start(rc_client *c, rc_done_cb done, void *arg);
+RC_EXTERN int rc_client_start(rc_client *c, rc_done_cb done, void *arg);
 /** Log in with an IdP session cookie ("NAME=VALUE"): authorization code flow with PKCE
  * (prompt=none), code exchange, ID-token validation, tokens saved to the store. */
-int rc_client_login_with_cookie(rc_client *c, const char *cookie, rc_done_cb done, void *arg);
+RC_EXTERN int rc_client_login_with_cookie(rc_client *c, const char *cookie, rc_done_cb done,
+                                          void *arg);
 /** Adopt the session already in the store (another instance logged in), and keep it fresh. */
-int rc_client_attach(rc_client *c);
+RC_EXTERN int rc_client_attach(rc_client *c);
 
 typedef void (*rc_token_cb)(void *arg, int status, const char *access_token);
 /** "Use the token now": a valid access token, renewed first if it expires within the
  * renewal margin. Concurrent callers share one renewal. @p access_token is borrowed for
  * the callback's duration. */
-int rc_client_get_token(rc_client *c, rc_token_cb cb, void *arg);
+RC_EXTERN int rc_client_get_token(rc_client *c, rc_token_cb cb, void *arg);
 /** Tell the client a resource server answered @p http_status with @p www_authenticate:
  * 401 invalid_token forces one renewal (returns 1: retry the call once); 403 and others
  * return 0 (do not renew). */
-int rc_client_resource_error(rc_client *c, int http_status, const char *www_authenticate);
+RC_EXTERN int rc_client_resource_error(rc_client *c, int http_status, const char *www_authenticate);
 /** Log out: revoke the refresh token (then the access token) when the IdP advertises a
  * revocation endpoint; 503 is retried with backoff. The refresh token is never used again. */
-int rc_client_logout(rc_client *c, rc_done_cb done, void *arg);
+RC_EXTERN int rc_client_logout(rc_client *c, rc_done_cb done, void *arg);
 
 /** The current access token (borrowed), or NULL. */
-const char *rc_client_access_token(const rc_client *c);
+RC_EXTERN const char *rc_client_access_token(const rc_client *c);
 /** Its expiry (ms), 0 when unknown. */
-int64_t rc_client_expires_at(const rc_client *c);
+RC_EXTERN int64_t rc_client_expires_at(const rc_client *c);
 /** The ID token's validated claims as JSON text (borrowed), or NULL. */
-const char *rc_client_id_claims(const rc_client *c);
+RC_EXTERN const char *rc_client_id_claims(const rc_client *c);
 
 /** Blocking convenience for simple programs: run @p base until a fresh access token is
  * at hand (renewing if needed). *token_out gets a malloc'd copy. */
-int rc_fresh_token_blocking(rc_client *c, struct event_base *base, char **token_out);
+RC_EXTERN int rc_fresh_token_blocking(rc_client *c, struct event_base *base, char **token_out);
 
 #ifdef __cplusplus
 }

@@ -20,7 +20,7 @@ def prefix(tmp_path_factory):
 
 
 def test_install_puts_headers_libraries_and_pc_file(prefix):
-    for rel in ["include/renew_core.h", "include/cm_clock.h", "include/cm_rng.h",
+    for rel in ["include/renew_core/renew_core.h", "include/renew_core/cm_clock.h", "include/renew_core/cm_rng.h",
                 "lib/librenew_core.a", "lib/librenew_core.so", "lib/pkgconfig/renew_core.pc"]:
         assert (prefix / rel).exists(), rel
 
@@ -122,3 +122,14 @@ def test_https_issuer_verified_against_a_ca_file_and_refused_without_it(tmp_path
         assert trusted.stdout.splitlines()[-1] == "logged out (ok)"
     finally:
         assert idp.stop() == 0
+
+
+def test_the_shared_library_exports_exactly_its_public_api(prefix):
+    """nm -D against renew_core/exports.txt: the rc_ functions of renew_core.h and the
+    cm_ clock and RNG functions it documents, nothing of the internals."""
+    out = subprocess.run(["nm", "-D", "--defined-only", str(prefix / "lib/librenew_core.so")],
+                         capture_output=True, text=True, check=True).stdout
+    names = (line.split()[-1] for line in out.splitlines() if line.strip())
+    exported = sorted(n for n in names if not n.startswith("_"))  # sanitizer runtime glue
+    want = open(os.path.join(ROOT, "renew_core", "exports.txt")).read().split()
+    assert exported == want

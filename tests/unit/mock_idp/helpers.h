@@ -65,7 +65,8 @@ static inline void call(idp_server *s, idp_resp *rs, const char *method, const c
     }
     idp_header all[16];
     cr_assert(nh < 16);
-    memcpy(all, headers, nh * sizeof *headers);
+    if (nh)
+        memcpy(all, headers, nh * sizeof *headers);
     if (body && body[0] == '{' &&
         !idp_req_header(&(idp_req){.headers = all, .n_headers = nh}, "Content-Type"))
         all[nh++] = (idp_header){"Content-Type", "application/json"}; /* a control write */

@@ -1,5 +1,5 @@
 /* The one time interface of renewlab: "now", timers and in-flight accounting.
- * Nothing else reads the wall clock or arms a libevent timer directly (DESIGN.md). */
+ * Nothing else reads the wall clock or arms a libevent timer directly (docs/architecture.md). */
 #ifndef CM_CLOCK_H
 #define CM_CLOCK_H
 

@@ -1,5 +1,6 @@
 /* A virtual clock for deterministic runs: time moves only when the driver jumps it to
- * the next timer deadline, after real I/O has settled (DESIGN.md, "Virtual clock"). */
+ * the next timer deadline, after real I/O has settled (docs/architecture.md, "The virtual clock and
+ * its quiescence rule"). */
 #ifndef CM_VIRTCLOCK_H
 #define CM_VIRTCLOCK_H
 

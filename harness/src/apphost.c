@@ -1,5 +1,5 @@
 /* The app origin's HTTP server (see apphost.h). The page polls /commands?after=N and posts
- * each outcome to /event: both on its own origin, which always arrives (BROWSER.md). */
+ * each outcome to /event: both on its own origin, which always arrives (docs/browser.md). */
 #include "apphost.h"
 
 #include <event2/buffer.h>

@@ -1,4 +1,4 @@
-/* Launching and ending headless Chromium (see browser.h and shared/BROWSER.md). */
+/* Launching and ending headless Chromium (see browser.h and docs/browser.md). */
 #define _GNU_SOURCE
 #include "browser.h"
 

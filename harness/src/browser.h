@@ -1,6 +1,5 @@
 /* Headless Chromium for the browser targets: launched in its own process group with a
- * fresh profile, closed over the DevTools pipe, and never left behind (facts measured in
- * shared/BROWSER.md). */
+ * fresh profile, closed over the DevTools pipe, and never left behind (docs/browser.md). */
 #ifndef HR_BROWSER_H
 #define HR_BROWSER_H
 

@@ -3,11 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cm_form.h"
 #include "cm_strbuf.h"
 #include "probe.h"
-#include "rc_int.h"
+#include "renew_core.h"
 
 #define UNKNOWN_TOKEN "renewlab-probe-unknown-token"
 /* a valid S256 challenge (RFC 7636 appendix B): prompt=none requests must be well formed */
@@ -75,8 +76,8 @@ static void probe_jwks(probe *p)
 {
     const char *text = pb_jwks_text(p);
     json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
-    rc_jwks keys = {0};
-    int usable = text && rc_jwks_parse(text, strlen(text), &keys) == RC_OK ? (int)keys.n : 0;
+    int usable = text ? rc_jwks_usable_keys(text, strlen(text)) : 0;
+    usable = usable > 0 ? usable : 0;
     size_t i, n = json_array_size(json_object_get(doc, "keys")), kids = 0;
     json_t *k;
     json_array_foreach(json_object_get(doc, "keys"), i, k) kids += jstr(k, "kid") != NULL;
@@ -86,7 +87,6 @@ static void probe_jwks(probe *p)
         pb_row(p, "jwks", usable ? "usable" : "unusable", usable > 0 && kids == n,
                "%zu keys, %d usable by renew_core, %zu with kid%s", n, usable, kids,
                kids < n && n > 1 ? " (several keys without kid: clients must try each)" : "");
-    rc_jwks_dispose(&keys);
     json_decref(doc);
 }
 
@@ -101,28 +101,18 @@ static void check_refreshed_id_token(probe *p, json_t *login, const pb_resp *r)
                "none returned (allowed: §12.2 makes it optional)");
         return;
     }
-    rc_jwt jwt = {0}, orig = {0};
-    rc_jwks keys = {0};
-    int rc = rc_jwt_parse(idt, &jwt);
     const char *text = pb_jwks_text(p);
-    if (rc == RC_OK)
-        rc = text ? rc_jwks_parse(text, strlen(text), &keys) : RC_EJWKS;
-    if (rc == RC_OK)
-        rc = rc_jwt_verify(&jwt, &keys);
-    int have_orig =
-        jstr(login, "id_token") && rc_jwt_parse(jstr(login, "id_token"), &orig) == RC_OK;
-    if (rc == RC_OK) {
-        rc_idt_expect e = {.issuer = pb_options(p)->issuer,
+    const char *orig = jstr(login, "id_token");
+    rc_id_token_check c = {.issuer = pb_options(p)->issuer,
                            .client_id = pb_options(p)->client_id,
-                           .original = have_orig ? orig.claims : NULL,
+                           .original_id_token = orig,
                            .now_ms = (int64_t)time(NULL) * 1000,
                            .skew_ms = 60000};
-        rc = rc_idt_check_claims(jwt.claims, jstr(jwt.header, "alg"), &e);
-    }
+    int rc = text ? rc_id_token_validate(idt, text, &c) : RC_EJWKS;
+    int have_orig = orig != NULL;
     pb_row(p, "id_token_on_refresh", rc == RC_OK ? "yes, conforms" : "yes, refused by the core",
            rc == RC_OK, "%s%s", rc == RC_OK ? "signature and claims checked" : rc_err_name(rc),
            have_orig ? " (§12.2 against the login's ID token)" : " (no login ID token to compare)");
-    rc_jwt_dispose(&jwt), rc_jwt_dispose(&orig), rc_jwks_dispose(&keys);
 }
 
 /* The old token was accepted right after rotation: grace window, or no reuse detection. */

@@ -258,7 +258,7 @@ static int setup_idp(hr_world *w, json_t *scn, uint64_t seed)
     char err[300];
     json_t *idp = json_object_get(scn, "idp");
     /* browsers: the IdP on another site than the app (localhost vs 127.0.0.1), with a
-     * cookie a cross-site iframe may carry (BROWSER.md) */
+     * cookie a cross-site iframe may carry (docs/browser.md) */
     idp_options opts = {.signing_key = shared_signing_key(),
                         .issuer = w->browser ? "http://localhost:{port}" : NULL};
     json_t *top = json_pack("{s:O*}", "discovery_omit", json_object_get(idp, "discovery_omit"));

@@ -1,5 +1,5 @@
 /* Presets: named bundles of client settings and fault rules that reproduce real IdP
- * behaviours (../shared/SCENARIOS.md). Each applies to every client. */
+ * behaviours (each names its source; README "Presets"). Each applies to every client. */
 #include "idp_int.h"
 
 #include <string.h>
@@ -38,7 +38,8 @@ static const preset PRESETS[] = {
      "OIDC Core §11; oidc-client-ts#1429", "{\"refresh\": {\"require_offline_access\": true}}",
      NULL},
     {"no-refresh-tokens", "the IdP never issues refresh tokens: iframe renewal only",
-     "SCENARIOS.md (iframe-only IdPs)", "{\"refresh\": {\"issue\": false}}", NULL},
+     "IdPs that renew in an iframe only (no refresh tokens for SPAs)",
+     "{\"refresh\": {\"issue\": false}}", NULL},
 };
 
 static const preset *find(const char *name)

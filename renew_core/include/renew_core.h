@@ -265,6 +265,30 @@ RC_EXTERN const char *rc_client_id_claims(const rc_client *c);
  * at hand (renewing if needed). *token_out gets a malloc'd copy. */
 RC_EXTERN int rc_fresh_token_blocking(rc_client *c, struct event_base *base, char **token_out);
 
+/* ---- validation outside a client ---------------------------------------------------
+ * The checks a client runs, for validators (renewlab probe checks an IdP's tokens with
+ * them): the same code, so a validator's verdict is the library's. */
+
+/** How many keys of the JWKS document @p text (@p len bytes) renew_core can use (RSA,
+ * P-256, Ed25519 public keys), or RC_EJWKS when it is not a JWKS at all. */
+RC_EXTERN int rc_jwks_usable_keys(const char *text, size_t len);
+
+typedef struct rc_id_token_check {
+    const char *issuer, *client_id; /* required */
+    const char *nonce;              /* the nonce the login sent; NULL: none expected */
+    const char *access_token;       /* checked against at_hash when the token has one */
+    const char *original_id_token;  /* on refresh: the login's ID token, for OIDC Core §12.2
+                                     * (same sub, azp, auth_time...); NULL: none to compare */
+    int64_t now_ms, skew_ms;        /* the time to check exp and iat against, and the slack */
+} rc_id_token_check;
+
+/** Validate @p id_token as a client would: the signature with a key of the JWKS document
+ * @p jwks_text (RS256, ES256 or EdDSA matching the key; never none or HS*), then the claims
+ * of OIDC Core §3.1.3.7 and, with original_id_token, §12.2. RC_OK, or the RC_E* code of the
+ * first failure (rc_err_name names it). */
+RC_EXTERN int rc_id_token_validate(const char *id_token, const char *jwks_text,
+                                   const rc_id_token_check *c);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,4 +1,4 @@
-"""The mock-idp command-line contract (DESIGN.md): output line, exit codes, config errors, TLS."""
+"""The mock-idp command-line contract (README: exit codes): output line, exit codes, config errors, TLS."""
 import json
 import signal
 import subprocess

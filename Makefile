@@ -57,10 +57,10 @@ asan-test: deps
 
 TSAN_BUILD ?= build-tsan
 TSAN_SUITES = test_workers.py test_refresh.py test_faults.py test_fault_rules.py test_control.py \
-  test_hardening.py test_http_property.py
-# The suites that start a standalone mock-idp, run again under ASan with 4 worker loops.
-STANDALONE_SUITES = $(TSAN_SUITES) test_bad_input.py test_code_flow.py test_observe.py \
-  test_hardening_files.py
+  test_http_property.py
+# The suites that start a standalone mock-idp, run again under ASan with 4 worker loops
+# (test_hardening_files.py starts its own 4-worker IdP for the trace-order test).
+STANDALONE_SUITES = $(TSAN_SUITES) test_bad_input.py test_code_flow.py test_observe.py
 
 # mock-idp built with ThreadSanitizer, serving from 4 worker loops: a data race stops the
 # server (halt_on_error), and the fixtures assert on its exit status.

@@ -4,6 +4,10 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 PYTEST ?= /usr/bin/python3 -m pytest
+# The e2e suites mostly wait on sockets and child processes, so pytest-xdist runs two
+# test files per core; a file stays on one worker (its module fixtures are set up once).
+PYTEST_WORKERS ?= $(shell echo $$(( $(JOBS) * 2 )))
+PYTEST_PAR = -n $(PYTEST_WORKERS) --dist loadfile
 
 .PHONY: all deps build run run-browser demo test unit e2e asan-test tsan-test valgrind-test soak fuzz fuzz-smoke clean format
 
@@ -40,7 +44,7 @@ unit: build
 	ctest --test-dir $(BUILD) --output-on-failure
 
 e2e: build
-	RENEWLAB_BUILD=$(abspath $(BUILD)) MOCK_IDP_BIN=$(abspath $(BUILD))/bin/mock-idp $(PYTEST) -q tests/e2e
+	RENEWLAB_BUILD=$(abspath $(BUILD)) MOCK_IDP_BIN=$(abspath $(BUILD))/bin/mock-idp $(PYTEST) -q $(PYTEST_PAR) tests/e2e
 
 test: unit e2e
 
@@ -51,9 +55,9 @@ asan-test: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure
 	RENEWLAB_BUILD=$(abspath $(ASAN_BUILD)) MOCK_IDP_BIN=$(abspath $(ASAN_BUILD))/bin/mock-idp \
-	  RENEWLAB_SANITIZED=1 $(PYTEST) -q tests/e2e
+	  RENEWLAB_SANITIZED=1 $(PYTEST) -q $(PYTEST_PAR) tests/e2e
 	cd tests/e2e && RENEWLAB_BUILD=$(abspath $(ASAN_BUILD)) MOCK_IDP_BIN=$(abspath $(ASAN_BUILD))/bin/mock-idp \
-	  RENEWLAB_SANITIZED=1 RENEWLAB_IDP_WORKERS=4 $(PYTEST) -q -p no:cacheprovider $(STANDALONE_SUITES)
+	  RENEWLAB_SANITIZED=1 RENEWLAB_IDP_WORKERS=4 $(PYTEST) -q -p no:cacheprovider $(PYTEST_PAR) $(STANDALONE_SUITES)
 
 TSAN_BUILD ?= build-tsan
 TSAN_SUITES = test_workers.py test_refresh.py test_faults.py test_fault_rules.py test_control.py \
@@ -70,7 +74,7 @@ tsan-test: deps
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target mock-idp
 	cd tests/e2e && TSAN_OPTIONS="halt_on_error=1 exitcode=66" RENEWLAB_IDP_WORKERS=4 \
 	  MOCK_IDP_BIN=$(abspath $(TSAN_BUILD))/bin/mock-idp RENEWLAB_SANITIZED=1 \
-	  $(PYTEST) -q -p no:cacheprovider $(TSAN_SUITES)
+	  $(PYTEST) -q -p no:cacheprovider $(PYTEST_PAR) $(TSAN_SUITES)
 
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 15
@@ -78,23 +82,14 @@ FUZZ_SECONDS ?= 15
 FUZZ_HTTP_SECONDS ?= $(FUZZ_SECONDS)
 FUZZ_TARGETS = form b64url jwt jwks config scenario http exec_proto
 
-# libFuzzer (clang), each target for FUZZ_SECONDS over a copy of its seed corpus; a crash
-# fails the run and leaves crash-* in $(FUZZ_BUILD)/findings: add it to tests/fuzz/corpus.
+# libFuzzer (clang), each target for FUZZ_SECONDS over a copy of its seed corpus, JOBS
+# targets at a time; a crash fails the run and leaves crash-* in $(FUZZ_BUILD)/findings: add it to tests/fuzz/corpus.
 fuzz-smoke: deps
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DRENEWLAB_FUZZ=ON -DRENEWLAB_WERROR=ON \
 	  -DRENEWLAB_TESTS=OFF >/dev/null
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
-	@mkdir -p $(FUZZ_BUILD)/findings
-	@for t in $(FUZZ_TARGETS); do \
-	  rm -rf $(FUZZ_BUILD)/work-$$t && cp -r tests/fuzz/corpus/$$t $(FUZZ_BUILD)/work-$$t && \
-	  secs=$(FUZZ_SECONDS); [ $$t = http ] && secs=$(FUZZ_HTTP_SECONDS); \
-	  echo "fuzz_$$t: $$secs s" && \
-	  ASAN_OPTIONS=detect_leaks=1 $(FUZZ_BUILD)/bin/fuzz_$$t $(FUZZ_BUILD)/work-$$t \
-	    -max_total_time=$$secs -timeout=10 -max_len=8192 -rss_limit_mb=2048 -print_final_stats=0 \
-	    -artifact_prefix=$(FUZZ_BUILD)/findings/$$t- 2>$(FUZZ_BUILD)/fuzz_$$t.log \
-	  || { tail -40 $(FUZZ_BUILD)/fuzz_$$t.log; echo "fuzz: 0 passed, 1 failed"; exit 1; }; \
-	done
-	@echo "fuzz: $(words $(FUZZ_TARGETS)) passed, 0 failed"
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_HTTP_SECONDS=$(FUZZ_HTTP_SECONDS) \
+	  scripts/fuzz-smoke.sh $(FUZZ_BUILD) $(JOBS) $(FUZZ_TARGETS)
 
 # The documented longer run: FUZZ_SECONDS=600 make fuzz
 fuzz: fuzz-smoke

@@ -2,12 +2,13 @@
 # Install what renewlab needs on a Debian machine, only what is missing.
 # Used by `make run` and `make test`; safe to run again. chromium renders the HTML
 # report in a test and runs the browser targets; python3-junitparser reads JUnit; npm
-# installs the pinned oidc-client-ts for the browser target.
+# installs the pinned oidc-client-ts for the browser target; pytest-xdist runs the e2e
+# files in parallel.
 set -euo pipefail
 
 PACKAGES=(cmake make gcc pkg-config openssl
           libevent-dev libjansson-dev libssl-dev libcriterion-dev
-          python3 python3-pytest python3-jwt python3-cryptography python3-junitparser
+          python3 python3-pytest python3-pytest-xdist python3-jwt python3-cryptography python3-junitparser
           chromium)
 
 missing=()

@@ -80,7 +80,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 15
 # the request-path fuzzer (whole requests through the dispatcher) gets longer
 FUZZ_HTTP_SECONDS ?= $(FUZZ_SECONDS)
-FUZZ_TARGETS = form b64url jwt jwks config scenario http exec_proto
+FUZZ_TARGETS = form b64url jwt jwks config scenario http exec_proto frame
 
 # libFuzzer (clang), each target for FUZZ_SECONDS over a copy of its seed corpus, JOBS
 # targets at a time; a crash fails the run and leaves crash-* in $(FUZZ_BUILD)/findings: add it to tests/fuzz/corpus.

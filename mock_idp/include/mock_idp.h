@@ -49,9 +49,10 @@ typedef struct idp_options {
                                * thread but the caller's; 0 or 1: one loop, on the caller's base. Needs
                                * evthread_use_pthreads() before that event_base was made, and a real
                                * clock: the harness's virtual clock runs one loop */
-    double request_timeout;   /* seconds a connection may be silent while it sends a request
-                               * or reads an answer; 0: 10 */
-    double idle_timeout;      /* ... between requests; 0: 120 */
+    double header_timeout;    /* seconds from a request's first byte to the end of its head;
+                               * 0: 10 */
+    double body_timeout;      /* ... from the end of its head to the end of its body; 0: 30 */
+    double idle_timeout;      /* ... a connection may idle between requests; 0: 120 */
 } idp_options;
 
 /* ---- in-process control -------------------------------------------------------------

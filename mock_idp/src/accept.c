@@ -23,8 +23,9 @@ static void accept_again(evutil_socket_t fd, short what, void *arg)
         evconnlistener_enable(evhttp_bound_socket_get_listener(l->bound));
 }
 
-/* The listener's error callback gets evhttp's argument, not ours: which loop a listener
- * belongs to is kept here (a loop for each worker thread at most). */
+/* The listener's error callback gets evhttp's argument, not ours, and a connection's
+ * first bytes only its bufferevent: which loop a listener (and an evhttp) belongs to is
+ * kept here (a loop for each worker thread at most). */
 static struct {
     pthread_mutex_t lock;
     struct evconnlistener *lev[IDP_MAX_LOOPS];
@@ -44,6 +45,17 @@ static void listener_register(struct evconnlistener *lev, idp_loop *l)
         break;
     }
     pthread_mutex_unlock(&listeners.lock);
+}
+
+idp_loop *idp_loop_of_http(const struct evhttp *http)
+{
+    idp_loop *l = NULL;
+    pthread_mutex_lock(&listeners.lock);
+    for (size_t i = 0; i < IDP_MAX_LOOPS && !l; i++)
+        if (listeners.loop[i] && listeners.loop[i]->http == http)
+            l = listeners.loop[i];
+    pthread_mutex_unlock(&listeners.lock);
+    return l;
 }
 
 static idp_loop *listener_loop(struct evconnlistener *lev)

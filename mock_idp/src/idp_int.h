@@ -6,6 +6,7 @@
 #include <event2/util.h>
 
 struct bufferevent;
+struct evhttp_connection;
 struct evhttp_request;
 #include <jansson.h>
 #include <pthread.h>
@@ -357,6 +358,7 @@ typedef struct idp_loop {
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     struct idp_held *held;   /* answers held or hung by fault rules on this loop */
+    struct idp_conn *conns;  /* connections that have sent a byte (conn.c) */
     struct event *resume_ev; /* worker loops: accept again after a turn (loop.c) */
     int draining;            /* report to the server when no held answer is left */
     struct event *accept_ev; /* out of descriptors: accept again after a pause */
@@ -380,8 +382,8 @@ struct idp_server {
     idp_loop loop0;
     idp_loop *workers; /* worker loops (standalone, --workers N > 1) */
     size_t n_workers;
-    size_t workers_wanted;                       /* from idp_options.workers */
-    int64_t request_timeout_ms, idle_timeout_ms; /* connections' silence bounds (conn.c) */
+    size_t workers_wanted;                                       /* from idp_options.workers */
+    int64_t header_timeout_ms, body_timeout_ms, idle_timeout_ms; /* connections (conn.c) */
     /* Shared state is guarded by `lock`. Every request holds `gate` shared; the control
      * API and eviction hold it exclusively. Signing (the costly part) runs with `lock`
      * released but `gate` held, so nothing a signer points to can be freed meanwhile. */
@@ -431,13 +433,24 @@ void idp_accept_unwatch(idp_loop *l);
 
 /* stream.c */
 /** Answer @p req with the trace document of @p rs->stream, in chunks. */
-void idp_stream_start(struct evhttp_request *req, idp_resp *rs);
+void idp_stream_start(idp_loop *l, struct evhttp_request *req, idp_resp *rs);
 
 /* conn.c */
-/** New connections of @p l get the request timeout. */
+struct bufferevent;
+struct evhttp_connection;
+typedef struct idp_conn idp_conn;
+typedef void idp_conn_close_fn(struct evhttp_connection *evcon, void *arg);
+/** New connections of @p l may idle for the idle timeout before their first byte. */
 void idp_conn_defaults(idp_loop *l);
-/** A request came in: the idle timeout applies once its answer is out. */
+/** Watch a new connection's bytes (its framing and deadlines); returns @p bev. */
+struct bufferevent *idp_conn_watch(struct bufferevent *bev);
+/** A request came in: no deadline runs until its answer is out. */
 void idp_conn_busy(idp_loop *l, struct evhttp_request *req);
+/** Call @p fn when @p evcon closes (NULL: no longer); evhttp's close callback is conn.c's. */
+void idp_conn_on_close(idp_loop *l, struct evhttp_connection *evcon, idp_conn_close_fn *fn,
+                       void *arg);
+/** The loop serving @p http (accept.c), or NULL. */
+idp_loop *idp_loop_of_http(const struct evhttp *http);
 
 /* workers.c */
 /** Start @p n - 1 worker loops beside loop 0, accepting from its listening socket. */

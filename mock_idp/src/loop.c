@@ -145,7 +145,7 @@ static void held_unlink(idp_held *h)
         l->held = h->next;
     if (h->next)
         h->next->prev = h->prev;
-    evhttp_connection_set_closecb(h->evcon, NULL, NULL);
+    idp_conn_on_close(l, h->evcon, NULL, NULL);
     if (h->timer)
         l->clock->timer_cancel(l->clock->ctx, h->timer);
     if (h->drop)
@@ -219,7 +219,7 @@ static void hold(idp_loop *l, struct evhttp_request *req, idp_resp *rs)
     if (l->held)
         l->held->prev = h;
     l->held = h;
-    evhttp_connection_set_closecb(h->evcon, held_on_close, h);
+    idp_conn_on_close(l, h->evcon, held_on_close, h);
     held_inflight(h, -1);
     if (h->rs.disposition == IDP_HOLD) {
         h->timer = l->clock->timer_start(l->clock->ctx, h->rs.delay_ms, held_on_timer, h);
@@ -265,7 +265,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         idp_unlock(s);
     }
     if (rs.stream)
-        idp_stream_start(req, &rs);
+        idp_stream_start(l, req, &rs);
     else if (rs.disposition == IDP_SEND)
         send_resp(req, &rs);
     else
@@ -332,10 +332,10 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
         event_active(l->resume_ev, 0, 0);
     }
     if (!l->s->ssl_ctx)
-        return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+        return idp_conn_watch(bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE));
     SSL *ssl = SSL_new(l->s->ssl_ctx);
-    return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                          BEV_OPT_CLOSE_ON_FREE);
+    return idp_conn_watch(bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                         BEV_OPT_CLOSE_ON_FREE));
 }
 
 int idp_loop_serve(idp_loop *l, evutil_socket_t fd)

@@ -33,8 +33,8 @@ static void usage(FILE *out)
         out,
         "usage: mock-idp [--listen HOST:PORT] [--issuer URL] [--config FILE] [--preset NAME]...\n"
         "                [--seed N] [--trace-out FILE] [--control-secret S]\n"
-        "                [--tls-cert F --tls-key F] [--workers N] [--request-timeout S]\n"
-        "                [--idle-timeout S]\n"
+        "                [--tls-cert F --tls-key F] [--workers N] [--header-timeout S]\n"
+        "                [--body-timeout S] [--idle-timeout S]\n"
         "\n"
         "A mock OpenID Connect provider for token-renewal testing.\n"
         "  --listen HOST:PORT   address to bind (default 127.0.0.1:9400; port 0 = any free)\n"
@@ -60,10 +60,11 @@ static void usage(FILE *out)
         "                       else ~/.cache/renewlab)\n"
         "  --workers N          event loops serving requests, each on its own thread\n"
         "                       (default: one per core); state and trace are shared\n"
-        "  --request-timeout S  seconds a connection may be silent while it sends a request\n"
-        "                       or reads an answer (10)\n"
-        "  --idle-timeout S     ... and between requests (120); an answer a fault rule\n"
-        "                       holds is never cut by these\n"
+        "  --header-timeout S   seconds from a request's first byte to the end of its\n"
+        "                       head (10)\n"
+        "  --body-timeout S     ... from there to the end of its body (30)\n"
+        "  --idle-timeout S     ... a connection may idle between requests (120); an answer\n"
+        "                       a fault rule holds is never cut by these\n"
         "  --help, --version\n"
         "Once listening it prints \"mock-idp listening issuer=URL\". On SIGINT/SIGTERM it\n"
         "stops accepting, lets answers held by fault rules finish for 2 s (then 503) and\n"
@@ -113,7 +114,8 @@ static int parse_args(int argc, char **argv, cli *c)
                                              {"version", no_argument, 0, 'V'},
                                              {"workers", required_argument, 0, 'W'},
                                              {"trace-memory", required_argument, 0, 'B'},
-                                             {"request-timeout", required_argument, 0, 'T'},
+                                             {"header-timeout", required_argument, 0, 'T'},
+                                             {"body-timeout", required_argument, 0, 'Y'},
                                              {"idle-timeout", required_argument, 0, 'I'},
                                              {0, 0, 0, 0}};
     int ch;
@@ -184,7 +186,11 @@ static int parse_args(int argc, char **argv, cli *c)
             break;
         }
         case 'T':
-            if (parse_timeout("--request-timeout", optarg, &c->opts.request_timeout) != 0)
+            if (parse_timeout("--header-timeout", optarg, &c->opts.header_timeout) != 0)
+                return -1;
+            break;
+        case 'Y':
+            if (parse_timeout("--body-timeout", optarg, &c->opts.body_timeout) != 0)
                 return -1;
             break;
         case 'I':

@@ -106,7 +106,8 @@ static int server_init(idp_server *s, const idp_options *o, char *err, size_t er
         s->issuer = make_issuer(s->issuer_template, 0, NULL, 0);
     if (o->control_secret)
         s->control_secret = strdup(o->control_secret);
-    s->request_timeout_ms = o->request_timeout > 0 ? llround(o->request_timeout * 1000) : 10000;
+    s->header_timeout_ms = o->header_timeout > 0 ? llround(o->header_timeout * 1000) : 10000;
+    s->body_timeout_ms = o->body_timeout > 0 ? llround(o->body_timeout * 1000) : 30000;
     s->idle_timeout_ms = o->idle_timeout > 0 ? llround(o->idle_timeout * 1000) : 120000;
     s->trace.cap = o->trace_limit;
     s->trace.max_bytes = o->trace_bytes;

@@ -10,6 +10,7 @@
  * has left: memory stays small however large the ring, and the trace lock is held only
  * while a chunk is copied. */
 typedef struct idp_stream {
+    idp_loop *loop;
     struct evhttp_request *req;
     struct evhttp_connection *evcon;
     idp_trace *trace;
@@ -20,7 +21,7 @@ typedef struct idp_stream {
 
 static void stream_free(idp_stream *st)
 {
-    evhttp_connection_set_closecb(st->evcon, NULL, NULL);
+    idp_conn_on_close(st->loop, st->evcon, NULL, NULL);
     free(st);
 }
 
@@ -56,21 +57,22 @@ static void stream_next(struct evhttp_connection *evcon, void *arg)
         evbuffer_free(buf);
 }
 
-void idp_stream_start(struct evhttp_request *req, idp_resp *rs)
+void idp_stream_start(idp_loop *l, struct evhttp_request *req, idp_resp *rs)
 {
     idp_stream *st = calloc(1, sizeof *st);
     if (!st) {
         evhttp_send_error(req, 503, NULL);
         return;
     }
-    *st = (idp_stream){.req = req,
+    *st = (idp_stream){.loop = l,
+                       .req = req,
                        .evcon = evhttp_request_get_connection(req),
                        .trace = rs->stream,
                        .cursor = rs->cursor};
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     for (size_t i = 0; i < rs->n_headers; i++)
         evhttp_add_header(out, rs->headers[i].name, rs->headers[i].value);
-    evhttp_connection_set_closecb(st->evcon, stream_on_close, st);
+    idp_conn_on_close(l, st->evcon, stream_on_close, st);
     if (req->major == 1 && req->minor > 1)
         req->minor = 1;
     evhttp_send_reply_start(req, 200, "OK");

@@ -389,7 +389,7 @@ def closes_by_itself(idp, data):
 
 
 def test_silent_half_sent_and_idle_connections_are_closed(start_idp):
-    idp = start_idp("--request-timeout", "0.5", "--idle-timeout", "1")
+    idp = start_idp("--header-timeout", "0.5", "--body-timeout", "0.5", "--idle-timeout", "1")
     assert closes_by_itself(idp, b"") == b""
     assert closes_by_itself(idp, b"GET /jwks HTTP/1.1\r\nHost: 127.0.0.1\r\n") == b""
     assert closes_by_itself(idp, b"POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -399,8 +399,60 @@ def test_silent_half_sent_and_idle_connections_are_closed(start_idp):
     still_serves(idp)
 
 
+def drip(idp, head, body=b"", pace=0.1, limit=None):
+    """Send @p head, then @p body a byte at a time, a byte each time @p pace seconds pass
+    without the server closing. Returns (bytes sent before it closed, what it answered);
+    the server never stays silent for @p pace, so only a deadline can close it."""
+    import select
+    s = socket.create_connection(("127.0.0.1", idp.port), timeout=10)
+    data = head + body
+    limit = len(data) if limit is None else limit
+    sent, out = 0, b""
+    try:
+        while sent < len(data) and sent < limit:
+            n = len(head) if sent == 0 and head else 1
+            s.sendall(data[sent:sent + n])
+            sent += n
+            if select.select([s], [], [], pace)[0]:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return sent, out
+                out += chunk
+        s.settimeout(10)
+        while chunk := s.recv(65536):
+            out += chunk
+        return sent, out
+    except (BrokenPipeError, ConnectionResetError):
+        return sent, out
+    finally:
+        s.close()
+
+
+def test_a_head_sent_a_byte_at_a_time_is_cut_at_the_header_deadline(start_idp):
+    idp = start_idp("--header-timeout", "0.5", "--idle-timeout", "60")
+    head = b"GET /jwks HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n"
+    sent, out = drip(idp, b"", head)
+    assert out == b"" and sent < len(head), "never silent, yet cut by the header deadline"
+    still_serves(idp)
+
+
+def test_a_body_has_its_own_deadline_from_the_end_of_the_head(start_idp):
+    body = b'{"advance": 1}' + b" " * 16
+    head = (b"POST /_mock/clock HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+            b"\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body))
+    idp = start_idp("--header-timeout", "0.3", "--body-timeout", "20")
+    sent, out = drip(idp, head, body)  # 30 bytes over ~3 s: well past the header deadline
+    assert sent == len(head) + len(body) and out.startswith(b"HTTP/1.1 200"), out[:80]
+    short = start_idp("--header-timeout", "20", "--body-timeout", "0.5")
+    before = short.now()
+    sent, out = drip(short, head, body)
+    assert out == b"" and sent < len(head) + len(body), "cut at the body deadline"
+    assert short.now() - before < 30, "the cut request changed nothing"
+    still_serves(short)
+
+
 def test_an_answer_held_by_a_fault_rule_is_never_cut_by_the_timeouts(start_idp):
-    idp = start_idp("--request-timeout", "0.5", "--idle-timeout", "0.5")
+    idp = start_idp("--header-timeout", "0.5", "--body-timeout", "0.5", "--idle-timeout", "0.5")
     idp.control("POST", "faults", {"match": {"endpoint": "jwks"},
                                    "action": {"type": "latency", "seconds": 2}})
     r = idp.get("/jwks")
@@ -408,10 +460,40 @@ def test_an_answer_held_by_a_fault_rule_is_never_cut_by_the_timeouts(start_idp):
 
 
 def test_bad_timeout_flags_are_usage_errors():
-    for flag, value in (("--request-timeout", "0"), ("--idle-timeout", "x"),
-                        ("--request-timeout", "1e9")):
+    for flag, value in (("--header-timeout", "0"), ("--idle-timeout", "x"),
+                        ("--body-timeout", "1e9"), ("--request-timeout", "1")):
         rc, err = run_bin(flag, value)
-        assert rc == 2 and flag in err
+        assert rc == 2 and flag in err, (flag, err)
+
+
+def chunked(path, chunks, trailer=b""):
+    head = (b"POST " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+            b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+    return head + b"".join(chunks) + b"0;end=1\r\n" + trailer + b"\r\n"
+
+
+def test_chunk_extensions_are_ignored_as_rfc_9112_says(idp):
+    """RFC 9112 §7.1.1: a recipient ignores chunk extensions it does not understand."""
+    before = idp.now()
+    req = chunked(b"/_mock/clock", [b"4;a=b\r\n{\"ad\r\n", b"6\t; q=\"x;y\"\r\nvance\"\r\n",
+                                    b"5 ;c\r\n: 60}\r\n"], b"X-Trailer: 1\r\n")
+    s = socket.create_connection(("127.0.0.1", idp.port), timeout=10)
+    for i in range(len(req)):  # a byte at a time: the extensions straddle every read
+        s.sendall(req[i:i + 1])
+    s.shutdown(socket.SHUT_WR)
+    out = b""
+    while chunk := s.recv(65536):
+        out += chunk
+    s.close()
+    assert out.startswith(b"HTTP/1.1 200"), out[:200]
+    assert idp.now() - before >= 60
+
+
+def test_pipelined_requests_after_a_chunked_one_are_each_answered(idp):
+    first = chunked(b"/_mock/clock", [b"e;x=1\r\n{\"advance\": 1}\r\n"])
+    out = raw(idp, first + first + b"GET /jwks HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   b"Connection: close\r\n\r\n")
+    assert out.count(b"HTTP/1.1 200") == 3, out[:400]
 
 
 def test_out_of_descriptors_pauses_accept_instead_of_spinning():

@@ -149,7 +149,8 @@ def fingerprint(idp):
 
 @pytest.fixture
 def target():
-    idp = MockIdp("--request-timeout", "0.1", "--idle-timeout", "0.1", "--seed", "7")
+    idp = MockIdp("--header-timeout", "0.1", "--body-timeout", "0.1", "--idle-timeout", "0.1",
+                  "--seed", "7")
     yield idp
     assert idp.stop() == 0, "mock-idp exited with an error (a sanitizer report?)"
 

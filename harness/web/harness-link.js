@@ -92,12 +92,8 @@
       var cfg = await (await fetch('/config.json')).json();
       link.config = cfg;
       window.renewlabConfig = cfg;
-      if (cfg.target === 'oidc-client-ts') {
-        await loadScript('/lib/oidc-client-ts.js');
-        await loadScript('/web/octs-client.js');
-      } else {
-        await loadScript('/web/iframe-client.js');
-      }
+      for (var i = 0; i < cfg.scripts.length; i++) // the page client's, from its manifest
+        await loadScript(cfg.scripts[i]);
       var client = window.renewlabMakeClient(cfg, link);
       await client.init();
       link.post({event: 'ready', path: location.pathname});

@@ -34,3 +34,59 @@ def test_harness_and_reports_include_no_other_modules_src():
                 reaches.append(f"{rel}: -I{d}")
     assert checked > 20, "the build compiled the harness and the reports"
     assert reaches == [], "\n".join(reaches)
+
+
+def local_includes(path):
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith('#include "'):
+                yield line.split('"')[1]
+
+
+def harness_files(folder):
+    base = os.path.join(ROOT, "harness", folder)
+    for dirpath, _, names in os.walk(base):
+        for n in names:
+            if n.endswith((".c", ".h")):
+                yield os.path.join(dirpath, n)
+
+
+def headers_of(folder):
+    return {os.path.basename(p) for p in harness_files(folder) if p.endswith(".h")}
+
+
+PUBLIC = {"harness.h", "mock_idp.h", "renew_core.h", "rp_report.h"}
+
+
+def is_public(name):
+    return name in PUBLIC or name.startswith(("cm_", "rp_"))
+
+
+def test_the_runner_meets_targets_only_at_target_h():
+    """harness/run includes target.h of the targets, nothing else of theirs."""
+    targets = headers_of("targets") - {"target.h"}
+    bad = [f"{os.path.relpath(p, ROOT)}: {h}" for p in harness_files("run")
+           for h in local_includes(p) if h in targets]
+    assert bad == [], "\n".join(bad)
+    assert any("target.h" in local_includes(p) for p in harness_files("run"))
+
+
+def test_targets_include_nothing_of_the_runner():
+    run = headers_of("run")
+    bad = [f"{os.path.relpath(p, ROOT)}: {h}" for p in harness_files("targets")
+           for h in local_includes(p) if h in run]
+    assert bad == [], "\n".join(bad)
+
+
+def test_the_runner_has_no_branch_on_the_kind_of_target():
+    """steps.c and its neighbours call the interface: no target's name or symbols."""
+    words = ("hr_target_core", "hr_target_exec", "hr_target_page", '"exec', '"iframe',
+             '"oidc-client-ts"', '"page', "hr_page", "hr_exec", "hr_browser", "rc_client_")
+    bad = []
+    for p in harness_files("run"):
+        if os.path.basename(p) in ("observe.c", "judge.c", "explain.c", "scenario.c"):
+            continue  # they read traces and scenario files, where "core" is data
+        text = open(p).read()
+        bad += [f"{os.path.relpath(p, ROOT)}: {w}" for w in words if w in text]
+    assert bad == [], "\n".join(bad)

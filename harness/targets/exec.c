@@ -21,9 +21,11 @@
 #include "cm_virtclock.h"
 #include "exec_proto.h"
 #include "harness.h"
-#include "world.h"
+#include "target.h"
 
 #define STDERR_KEEP 20
+
+typedef struct hr_exec hr_exec;
 
 struct hr_exec {
     hr_world *w;
@@ -359,63 +361,82 @@ static int settled(void *arg)
     return *x->broken || (x->hello && x->runnable == 0);
 }
 
+/* The adapter broke: its reason becomes the run's error (1), or 0. */
+static int broken(hr_exec *x)
+{
+    if (!*x->broken)
+        return 0;
+    snprintf(x->w->error, sizeof x->w->error, "%s", x->broken);
+    return 1;
+}
+
 /* Real-time waits: until the adapter said hello, or until its commands are done. */
 static int hello_state(hr_world *w, void *arg)
 {
-    (void)arg;
-    return hr_exec_broken(w) ? -1 : w->exec->hello != NULL;
+    (void)w;
+    hr_exec *x = arg;
+    return broken(x) ? -1 : x->hello != NULL;
 }
 
 static int done_state(hr_world *w, void *arg)
 {
-    (void)arg;
-    return hr_exec_broken(w) ? -1 : w->pending == 0;
+    return broken(arg) ? -1 : w->pending == 0;
 }
 
 static int broken_state(hr_world *w, void *arg)
 {
-    (void)arg;
-    return hr_exec_broken(w) ? -1 : 0;
+    (void)w;
+    return broken(arg) ? -1 : 0;
 }
 
-/* Whether the adapter can run this scenario on this clock: the reason in w->skip, or a
- * restart in real time (w->want_real) for an adapter that reads the wall clock. */
-static void decide(hr_world *w, hr_exec *x)
+/* Real-time exec: run the loop until the commands under way are done (1), @p limit_ms
+ * passes (0; with @p until_done 0 this is a plain wait), or the adapter broke (-1). */
+static int wait_real(hr_exec *x, int64_t limit_ms, int until_done)
+{
+    return hr_world_wait_real(x->w, until_done ? done_state : broken_state, x, limit_ms);
+}
+
+/* Whether the adapter can run this scenario on this clock: HR_OPEN_SKIP with the reason
+ * in w->skip, HR_OPEN_REAL for an adapter that reads the wall clock, or 0. (Missing
+ * capabilities the runner tells from exec_caps.) */
+static int decide(hr_world *w, hr_exec *x)
 {
     char buf[160];
-    const char *why = hr_proto_missing(x->hello, w->scn, buf, sizeof buf);
+    const char *why = NULL;
     double total = 0;
     size_t i;
     json_t *step;
     json_array_foreach(json_object_get(w->scn, "steps"), i, step) total +=
         json_number_value(json_object_get(step, "seconds"));
-    if (!why && !w->real_time && !hr_proto_has(x->hello, "virtual_clock")) {
+    if (!w->real_time && !hr_proto_has(x->hello, "virtual_clock")) {
         if (hr_proto_has(x->hello, "real_clock"))
-            w->want_real = 1;
-        else
-            why = "needs capability virtual_clock or real_clock";
-    } else if (!why && w->real_time && total > HR_REAL_TIME_MAX_SECONDS) {
+            return HR_OPEN_REAL;
+        why = "needs capability virtual_clock or real_clock";
+    } else if (w->real_time && total > HR_REAL_TIME_MAX_SECONDS) {
         snprintf(buf, sizeof buf,
                  "the scenario advances %.0f s; a real-time adapter runs scenarios of at most "
                  "%d s (capability virtual_clock for the rest)",
                  total, HR_REAL_TIME_MAX_SECONDS);
         why = buf;
     }
-    if (why)
-        snprintf(w->skip, sizeof w->skip, "%s", why);
+    if (!why)
+        return 0;
+    snprintf(w->skip, sizeof w->skip, "%s", why);
+    return HR_OPEN_SKIP;
 }
 
-int hr_exec_open(hr_world *w, const char *cmd)
+static int exec_open(hr_world *w, const char *cmd, void **self)
 {
     hr_exec *x = calloc(1, sizeof *x);
+    *self = x;
+    if (x)
+        x->w = w;
     if (!x || !(x->stderr_tail = json_array())) {
-        free(x);
         snprintf(w->error, sizeof w->error, "out of memory");
         return -1;
     }
     x->w = w;
     cm_map_init(&x->http);
-    w->exec = x;
     if (spawn(x, cmd) != 0) {
         snprintf(w->error, sizeof w->error, "cannot start the adapter \"%.200s\"", cmd);
         return -1;
@@ -424,38 +445,104 @@ int hr_exec_open(hr_world *w, const char *cmd)
                            HR_PROTO_VERSION, "issuer", w->client_issuer, "client",
                            client_settings(w), "clock", w->real_time ? "real" : "virtual"));
     if (w->real_time) {
-        if (hr_world_wait_real(w, hello_state, NULL, 5000) == 0)
+        if (hr_world_wait_real(w, hello_state, x, 5000) == 0)
             fail(x, "no \"hello\" within 5 s", NULL);
     } else {
         int rc = cm_loop_run(w->base, w->clock, settled, x, cm_clock_now(w->clock), 5000);
         if (!*x->broken && (rc == CM_LOOP_STUCK || !x->hello))
             fail(x, "no \"hello\" and \"idle\" within 5 s", NULL);
     }
-    if (hr_exec_broken(w))
+    if (broken(x))
         return -1;
-    decide(w, x);
-    return 0;
+    return decide(w, x);
 }
 
-int hr_exec_wait_real(hr_world *w, int64_t limit_ms, int until_done)
+static unsigned exec_caps(void *self)
 {
-    return hr_world_wait_real(w, until_done ? done_state : broken_state, NULL, limit_ms);
+    hr_exec *x = self;
+    return hr_caps_of(json_object_get(x->hello, "capabilities"));
 }
 
-int hr_exec_broken(hr_world *w)
+static hr_clock_kind exec_clock(void *self)
 {
-    if (!w->exec || !*w->exec->broken)
-        return 0;
-    snprintf(w->error, sizeof w->error, "%s", w->exec->broken);
-    return 1;
+    return ((hr_exec *)self)->w->real_time ? HR_CLOCK_WALL : HR_CLOCK_VIRTUAL;
 }
 
-void hr_exec_command(hr_world *w, json_t *msg)
+static const char *exec_catalogue(const char *arg)
 {
-    hr_exec *x = w->exec;
+    (void)arg;
+    return "core"; /* a client under test runs the core catalogue */
+}
+
+/* ---- steps: protocol commands, counted in w->pending until "done" ---------------------- */
+
+static void command(hr_exec *x, json_t *msg)
+{
     json_object_set_new(msg, "seq", json_integer(++x->seq));
-    w->pending++;
+    x->w->pending++;
     send_line(x, msg);
+}
+
+static int command_and_wait(hr_exec *x, json_t *msg, const char *what)
+{
+    hr_world *w = x->w;
+    command(x, msg);
+    if (w->real_time) {
+        int64_t limit = (int64_t)(hr_client_num(w, "request_timeout", 10) * 1000) * 8 + 5000;
+        int rc = wait_real(x, limit, 1);
+        if (rc == 0)
+            snprintf(w->error, sizeof w->error, "%s did not complete within %lld s", what,
+                     (long long)(limit / 1000));
+        return rc == 1 ? 0 : -1;
+    }
+    int rc = hr_world_wait_ops(w, what);
+    return broken(x) ? -1 : rc;
+}
+
+static int exec_login(void *self, json_t *step)
+{
+    hr_exec *x = self;
+    hr_world *w = x->w;
+    const char *sub = json_string_value(json_object_get(step, "sub"));
+    if (idp_server_login(w->idp, sub ? sub : "alice", w->cookie, sizeof w->cookie) != 0)
+        return -1;
+    return command_and_wait(x,
+                            json_pack("{s:s, s:s, s:b}", "type", "login", "cookie", w->cookie,
+                                      "silent_cookie", !w->cookies_blocked),
+                            "login");
+}
+
+static int exec_use(void *self, json_t *step)
+{
+    json_t *count = json_object_get(step, "count");
+    return command_and_wait(self,
+                            json_pack("{s:s, s:I}", "type", "use_token", "count",
+                                      count ? json_integer_value(count) : (json_int_t)1),
+                            "use");
+}
+
+static int exec_api_call(void *self, json_t *step)
+{
+    hr_exec *x = self;
+    const char *path = json_string_value(json_object_get(step, "path"));
+    char url[600];
+    snprintf(url, sizeof url, "%s%s", idp_server_issuer(x->w->idp), path ? path : "/resource");
+    return command_and_wait(x, json_pack("{s:s, s:s}", "type", "api_call", "url", url), "api_call");
+}
+
+static int exec_logout(void *self, json_t *step)
+{
+    (void)step;
+    return command_and_wait(self, json_pack("{s:s}", "type", "logout"), "logout");
+}
+
+static int exec_advance(void *self, int64_t ms)
+{
+    hr_exec *x = self;
+    if (x->w->real_time) /* a real-time adapter: the wall clock passes */
+        return wait_real(x, ms, 0) < 0 ? -1 : 0;
+    int rc = hr_world_advance(x->w, ms);
+    return broken(x) ? -1 : rc;
 }
 
 /* Reap within @p ms; 1 when gone. */
@@ -470,11 +557,12 @@ static int reap(pid_t pid, int ms)
     return 0;
 }
 
-void hr_exec_close(hr_world *w)
+static void exec_close(void *self)
 {
-    hr_exec *x = w->exec;
+    hr_exec *x = self;
     if (!x)
         return;
+    hr_world *w = x->w;
     size_t pos = 0;
     const char *key;
     void *v;
@@ -504,5 +592,19 @@ void hr_exec_close(hr_world *w)
     json_decref(x->hello);
     json_decref(x->stderr_tail);
     free(x);
-    w->exec = NULL;
 }
+
+const hr_target_ops hr_target_exec = {
+    .name = "exec",
+    .arg = "COMMAND",
+    .catalogue = exec_catalogue,
+    .open = exec_open,
+    .caps = exec_caps,
+    .clock = exec_clock,
+    .login = exec_login,
+    .use = exec_use,
+    .api_call = exec_api_call,
+    .logout = exec_logout,
+    .advance = exec_advance,
+    .close = exec_close,
+};

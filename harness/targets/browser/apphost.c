@@ -21,6 +21,8 @@ struct hr_apphost {
     json_t *commands; /* every command so far: [{seq, do, ...}] */
     hr_app_event_cb on_event;
     void *arg;
+    char *client_dir;  /* the page client's folder, served at /client/ */
+    json_t *libraries; /* its npm files: name -> path under the web folder */
 };
 
 const char *hr_web_dir(void)
@@ -36,11 +38,7 @@ static const struct {
     {"/callback", "app.html", "text/html; charset=utf-8"},
     {"/silent-callback", "silent.html", "text/html; charset=utf-8"},
     {"/web/harness-link.js", "harness-link.js", "text/javascript"},
-    {"/web/iframe-client.js", "iframe-client.js", "text/javascript"},
-    {"/web/octs-client.js", "octs-client.js", "text/javascript"},
     {"/web/oidc-util.js", "oidc-util.js", "text/javascript"},
-    {"/lib/oidc-client-ts.js", "node_modules/oidc-client-ts/dist/browser/oidc-client-ts.js",
-     "text/javascript"},
 };
 
 static void reply(struct evhttp_request *rq, int status, const char *type, struct evbuffer *body)
@@ -63,10 +61,11 @@ static void reply_json(struct evhttp_request *rq, int status, json_t *v)
         evbuffer_free(b);
 }
 
-static void serve_file(struct evhttp_request *rq, const char *file, const char *type)
+static void serve_file(struct evhttp_request *rq, const char *dir, const char *file,
+                       const char *type)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s", hr_web_dir(), file);
+    snprintf(path, sizeof path, "%s/%s", dir, file);
     FILE *f = fopen(path, "rb");
     struct evbuffer *b = evbuffer_new();
     char chunk[8192];
@@ -81,6 +80,22 @@ static void serve_file(struct evhttp_request *rq, const char *file, const char *
         reply(rq, 404, "text/plain", b);
     }
     evbuffer_free(b);
+}
+
+/* A file name of the client's folder: one component, no dot first. */
+static int plain(const char *name)
+{
+    return *name && *name != '.' && !strchr(name, '/') && strlen(name) < 100;
+}
+
+static const char *type_of(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (dot && !strcmp(dot, ".html"))
+        return "text/html; charset=utf-8";
+    if (dot && !strcmp(dot, ".json"))
+        return "application/json";
+    return "text/javascript";
 }
 
 static void serve_commands(hr_apphost *h, struct evhttp_request *rq, const char *query)
@@ -141,7 +156,13 @@ static void on_request(struct evhttp_request *rq, void *arg)
         return reply_json(rq, 200, h->config ? h->config : json_null());
     for (size_t i = 0; m == EVHTTP_REQ_GET && i < sizeof FILES / sizeof FILES[0]; i++)
         if (!strcmp(path, FILES[i].path))
-            return serve_file(rq, FILES[i].file, FILES[i].type);
+            return serve_file(rq, hr_web_dir(), FILES[i].file, FILES[i].type);
+    const char *name = strrchr(path, '/') + 1;
+    if (m == EVHTTP_REQ_GET && h->client_dir && !strncmp(path, "/client/", 8) && plain(name))
+        return serve_file(rq, h->client_dir, name, type_of(name));
+    const char *lib = json_string_value(json_object_get(h->libraries, name));
+    if (m == EVHTTP_REQ_GET && lib && !strncmp(path, "/lib/", 5) && plain(name))
+        return serve_file(rq, hr_web_dir(), lib, type_of(name));
     evhttp_send_error(rq, 404, NULL);
 }
 
@@ -190,10 +211,20 @@ void hr_apphost_command(hr_apphost *h, json_t *cmd)
     json_array_append_new(h->commands, cmd);
 }
 
+void hr_apphost_set_client(hr_apphost *h, const char *dir, json_t *libraries)
+{
+    free(h->client_dir);
+    h->client_dir = strdup(dir);
+    json_decref(h->libraries);
+    h->libraries = json_incref(libraries);
+}
+
 void hr_apphost_free(hr_apphost *h)
 {
     if (!h)
         return;
+    free(h->client_dir);
+    json_decref(h->libraries);
     if (h->http)
         evhttp_free(h->http);
     json_decref(h->config);

@@ -1,5 +1,6 @@
-/* Browser targets (iframe, oidc-client-ts): the app origin, one headless Chromium per run
- * with a fresh profile, and the steps played through the page on virtual time: the page's
+/* The page target: a page client (page_clients.h: iframe, oidc-client-ts, ...) in the app
+ * origin, a tab of the shared headless Chromium, and the steps played through the page on
+ * virtual time: the page's
  * clock runs in short slices (DevTools virtual time budgets) and the IdP's virtual clock
  * follows it after each slice. */
 #include <event2/event.h>
@@ -13,7 +14,8 @@
 #include "cm_clock.h"
 #include "cm_strbuf.h"
 #include "cm_virtclock.h"
-#include "world.h"
+#include "page_clients.h"
+#include "target.h"
 
 /* limits in virtual time */
 #define LOAD_LIMIT_MS 15000  /* launch to the app page ready */
@@ -32,7 +34,9 @@
 #define NET_SLICE_MS 1
 #define NET_STALL_REAL_MS 300
 
-struct hr_page {
+typedef struct hr_page {
+    hr_world *w;
+    hr_page_client client;
     hr_apphost *app;
     hr_browser_tab tab;        /* in the run's shared browser */
     struct event *devtools_ev; /* the browser's DevTools pipe has something to read */
@@ -44,7 +48,11 @@ struct hr_page {
     long posts_sent;           /* ... that it started, when last looked */
     int64_t post_news_ms;      /* when one last started or arrived (real ms) */
     char page_error[400];      /* a script failure in the page */
-};
+    int launched;              /* this run launched the shared browser */
+} hr_page;
+
+/* The page target's state, from inside its world. */
+#define PAGE(w) ((hr_page *)(w)->target)
 
 static double num(json_t *obj, const char *key, double dflt)
 {
@@ -69,7 +77,7 @@ static int64_t event_time(hr_world *w, json_t *ev)
 static void on_page_event(void *arg, json_t *ev)
 {
     hr_world *w = arg;
-    hr_page *p = w->page;
+    hr_page *p = PAGE(w);
     p->posts++;
     p->post_news_ms = cm_wallclock_ms();
     const char *name = json_string_value(json_object_get(ev, "event"));
@@ -102,7 +110,7 @@ typedef int (*page_cond)(hr_world *w, long arg);
 /* The browser exited on its own: w->error says how, with the last line it logged. */
 static int browser_gone(hr_world *w)
 {
-    hr_page *p = w->page;
+    hr_page *p = PAGE(w);
     int status = 0;
     if (!hr_browser_tab_gone(&p->tab, &status))
         return 0;
@@ -123,8 +131,8 @@ typedef struct page_wait {
 static int page_state(hr_world *w, void *arg)
 {
     page_wait *pw = arg;
-    if (*w->page->page_error) {
-        snprintf(w->error, sizeof w->error, "%s", w->page->page_error);
+    if (*PAGE(w)->page_error) {
+        snprintf(w->error, sizeof w->error, "%s", PAGE(w)->page_error);
         return -1;
     }
     if (browser_gone(w))
@@ -135,7 +143,7 @@ static int page_state(hr_world *w, void *arg)
 static int slice_spent(hr_world *w, void *arg)
 {
     (void)arg;
-    int spent = hr_browser_tab_budget_spent(&w->page->tab);
+    int spent = hr_browser_tab_budget_spent(&PAGE(w)->tab);
     if (spent < 0 && !browser_gone(w))
         snprintf(w->error, sizeof w->error, "the browser closed its DevTools pipe");
     return spent;
@@ -163,8 +171,8 @@ static int posts_under_way(hr_page *p)
  * clock, so it must move). */
 static int requests_under_way(hr_world *w)
 {
-    int n = hr_browser_tab_requests(&w->page->tab, NET_STALL_REAL_MS);
-    return n > idp_server_holding(w->idp) || posts_under_way(w->page);
+    int n = hr_browser_tab_requests(&PAGE(w)->tab, NET_STALL_REAL_MS);
+    return n > idp_server_holding(w->idp) || posts_under_way(PAGE(w));
 }
 
 /* Let the page's virtual time run @p ms, serving its requests meanwhile; then the IdP's
@@ -172,7 +180,7 @@ static int requests_under_way(hr_world *w)
 static int run_slice(hr_world *w, int64_t ms)
 {
     char err[300];
-    if (hr_browser_tab_budget(&w->page->tab, ms, err, sizeof err) != 0) {
+    if (hr_browser_tab_budget(&PAGE(w)->tab, ms, err, sizeof err) != 0) {
         if (!browser_gone(w))
             snprintf(w->error, sizeof w->error, "%s", err);
         return -1;
@@ -204,7 +212,7 @@ static int wait_page(hr_world *w, page_cond cond, long arg, int64_t limit_ms)
         int64_t left = end - cm_clock_now(w->clock);
         if (rc != 0 || left <= 0)
             return rc;
-        int64_t slice = w->page->crawl || requests_under_way(w) ? NET_SLICE_MS : SLICE_MS;
+        int64_t slice = PAGE(w)->crawl || requests_under_way(w) ? NET_SLICE_MS : SLICE_MS;
         if (run_slice(w, left < slice ? left : slice) != 0)
             return -1;
     }
@@ -212,12 +220,12 @@ static int wait_page(hr_world *w, page_cond cond, long arg, int64_t limit_ms)
 
 static int page_ready(hr_world *w, long n)
 {
-    return w->page->ready >= n;
+    return PAGE(w)->ready >= n;
 }
 
 static int command_done(hr_world *w, long seq)
 {
-    return w->page->done_seq >= seq;
+    return PAGE(w)->done_seq >= seq;
 }
 
 static int event_since(hr_world *w, long from)
@@ -232,16 +240,16 @@ static int event_since(hr_world *w, long from)
 
 /* ---- setup ---------------------------------------------------------------------------- */
 
-static json_t *page_config(hr_world *w, const char *origin)
+static json_t *page_settings(hr_world *w, const char *origin)
 {
     json_t *cl = json_object_get(w->scn, "client");
     const char *scope = json_string_value(json_object_get(cl, "scope"));
     json_t *methods = json_object_get(cl, "methods");
     return json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:o, s:f, s:f, s:i, s:f, s:f, s:f, s:f, s:b, s:b, s:f}",
-        "target", w->target, "issuer", idp_server_issuer(w->idp), "origin", origin, "client_id",
-        "demo-spa", "scope", scope ? scope : "openid profile offline_access api", "methods",
-        methods ? json_incref(methods) : json_pack("[s]", "refresh"), "renew_before",
+        "target", PAGE(w)->client.name, "issuer", idp_server_issuer(w->idp), "origin", origin,
+        "client_id", "demo-spa", "scope", scope ? scope : "openid profile offline_access api",
+        "methods", methods ? json_incref(methods) : json_pack("[s]", "refresh"), "renew_before",
         num(cl, "renew_before", 60), "request_timeout", num(cl, "request_timeout", 10),
         "max_retries", (int)num(cl, "max_retries", 4), "backoff_initial",
         num(cl, "backoff_initial", 1), "backoff_max", num(cl, "backoff_max", 60), "min_interval",
@@ -249,6 +257,13 @@ static json_t *page_config(hr_world *w, const char *origin)
         !json_is_false(json_object_get(cl, "revoke_on_logout")), "monitor_session",
         json_is_true(json_object_get(cl, "monitor_session")), "check_interval",
         num(cl, "check_interval", 1));
+}
+
+static json_t *page_config(hr_world *w, const char *origin)
+{
+    json_t *config = page_settings(w, origin);
+    json_object_set_new(config, "scripts", hr_page_client_scripts(&PAGE(w)->client));
+    return config;
 }
 
 /* The client's redirect URIs point at this run's app origin. */
@@ -269,31 +284,36 @@ static int register_origin(hr_world *w, const char *origin)
 
 static int library_installed(hr_world *w)
 {
-    char path[300];
-    snprintf(path, sizeof path, "%.200s/node_modules/oidc-client-ts/dist/browser/oidc-client-ts.js",
-             hr_web_dir());
-    if (strcmp(w->target, "oidc-client-ts") != 0 || access(path, R_OK) == 0)
+    char path[600];
+    if (!hr_page_client_missing(&PAGE(w)->client, hr_web_dir(), path, sizeof path))
         return 1;
     snprintf(w->error, sizeof w->error,
-             "oidc-client-ts is not installed (%s): run scripts/setup-deps.sh", path);
+             "%.60s is not installed (%.280s): run scripts/setup-deps.sh", PAGE(w)->client.name,
+             path);
     return 0;
 }
 
-int hr_page_open(hr_world *w)
+static int page_open(hr_world *w, const char *spec, void **self)
 {
     hr_page *p = calloc(1, sizeof *p);
     char err[300];
+    *self = p;
     if (!p) {
         snprintf(w->error, sizeof w->error, "out of memory");
         return -1;
     }
-    w->page = p;
+    p->w = w;
+    if (hr_page_client_load(spec, &p->client, err, sizeof err) != 0) {
+        snprintf(w->error, sizeof w->error, "%s", err);
+        return -1;
+    }
     if (!library_installed(w))
         return -1;
     if (hr_apphost_new(w->base, on_page_event, w, &p->app, err, sizeof err) != 0) {
         snprintf(w->error, sizeof w->error, "%s", err);
         return -1;
     }
+    hr_apphost_set_client(p->app, p->client.dir, json_object_get(p->client.manifest, "libraries"));
     const char *origin = hr_apphost_origin(p->app);
     if (register_origin(w, origin) != 0)
         return -1;
@@ -302,7 +322,7 @@ int hr_page_open(hr_world *w)
     snprintf(url, sizeof url, "%s/", origin);
     int rc_open = hr_browser_tab_open(&p->tab, url, w->cookies_blocked, cm_clock_now(w->clock), err,
                                       sizeof err);
-    w->browser_launched = p->tab.launched;
+    p->launched = p->tab.launched;
     if (rc_open != 0) {
         snprintf(w->error, sizeof w->error, "%s", err);
         return -1;
@@ -330,12 +350,12 @@ int hr_page_open(hr_world *w)
  * every 250 ms of its time. */
 static void page_command(hr_world *w, json_t *cmd)
 {
-    hr_apphost_command(w->page->app, cmd); /* numbers it; the page may also fetch it */
+    hr_apphost_command(PAGE(w)->app, cmd); /* numbers it; the page may also fetch it */
     char *text = json_dumps(cmd, JSON_COMPACT);
     cm_strbuf js;
     cm_strbuf_init(&js);
     cm_strbuf_printf(&js, "window.renewlab && window.renewlab.push(%s)", text ? text : "null");
-    hr_browser_tab_eval(&w->page->tab, js.data ? js.data : "");
+    hr_browser_tab_eval(&PAGE(w)->tab, js.data ? js.data : "");
     cm_strbuf_dispose(&js);
     free(text);
 }
@@ -377,38 +397,99 @@ static int page_login(hr_world *w, json_t *step)
     return 0;
 }
 
-int hr_page_step(hr_world *w, const char *what, json_t *step)
+static int page_login_op(void *self, json_t *step)
 {
-    if (!strcmp(what, "login"))
-        return page_login(w, step);
-    if (!strcmp(what, "advance")) /* the page's virtual time, and the IdP's with it */
-        return wait_page(w, NULL, 0,
-                         (int64_t)(json_number_value(json_object_get(step, "seconds")) * 1000)) < 0
-                   ? -1
-                   : 0;
-    json_t *cmd = json_deep_copy(step);
-    return send_and_wait(w, cmd, step_limit_ms(w), what);
+    return page_login(((hr_page *)self)->w, step);
 }
 
-int hr_page_finish(hr_world *w)
+/* use, api_call, logout: the step itself is the page's command */
+static int page_command_op(void *self, json_t *step)
 {
-    if (w->page->hijacked) /* no app page is left to answer */
+    hr_world *w = ((hr_page *)self)->w;
+    return send_and_wait(w, json_deep_copy(step), step_limit_ms(w),
+                         json_string_value(json_object_get(step, "do")));
+}
+
+static int page_advance(void *self, int64_t ms) /* the page's virtual time, and the IdP's */
+{
+    return wait_page(((hr_page *)self)->w, NULL, 0, ms) < 0 ? -1 : 0;
+}
+
+static int page_finish(void *self)
+{
+    hr_page *p = self;
+    if (p->hijacked) /* no app page is left to answer */
         return 0;
-    w->page->crawl = 1; /* the steps are over: flushing its events takes no time of its own */
-    return send_and_wait(w, json_pack("{s:s}", "do", "finish"), FINISH_LIMIT_MS, "finish");
+    p->crawl = 1; /* the steps are over: flushing its events takes no time of its own */
+    return send_and_wait(p->w, json_pack("{s:s}", "do", "finish"), FINISH_LIMIT_MS, "finish");
 }
 
-void hr_page_close(hr_world *w)
+/* What the browser logged (console lines, refused frames), and whether this run launched
+ * it. */
+static void page_report(void *self, json_t *r)
 {
-    hr_page *p = w->page;
+    hr_page *p = self;
+    json_t *console =
+        p && p->tab.browser ? hr_browser_console(p->tab.browser, p->tab.log_from) : NULL;
+    json_object_set_new(r, "console", console ? console : json_array());
+    json_object_set_new(r, "browser_launched", json_boolean(p && p->launched));
+}
+
+static void page_close(void *self)
+{
+    hr_page *p = self;
     if (!p)
         return;
     if (p->devtools_ev)
         event_free(p->devtools_ev);
-    json_decref(w->console);
-    w->console = p->tab.browser ? hr_browser_console(p->tab.browser, p->tab.log_from) : NULL;
     hr_browser_tab_close(&p->tab);
     hr_apphost_free(p->app);
+    hr_page_client_dispose(&p->client);
     free(p);
-    w->page = NULL;
 }
+
+static unsigned page_caps(void *self)
+{
+    return hr_caps_of(json_object_get(((hr_page *)self)->client.manifest, "capabilities"));
+}
+
+static hr_clock_kind page_clock(void *self)
+{
+    (void)self;
+    return HR_CLOCK_BROWSER;
+}
+
+static int page_check(const char *spec, char *err, size_t n)
+{
+    hr_page_client c;
+    if (hr_page_client_load(spec, &c, err, n) != 0)
+        return -1;
+    hr_page_client_dispose(&c);
+    return 0;
+}
+
+/* A page client runs the scenarios that name it: a folder's name, or its manifest's. */
+static const char *page_catalogue(const char *spec)
+{
+    const char *slash = strrchr(spec, '/');
+    return slash ? slash + 1 : spec;
+}
+
+const hr_target_ops hr_target_page = {
+    .name = "page",
+    .arg = "DIR",
+    .cross_site = 1,
+    .check = page_check,
+    .catalogue = page_catalogue,
+    .open = page_open,
+    .caps = page_caps,
+    .clock = page_clock,
+    .login = page_login_op,
+    .use = page_command_op,
+    .api_call = page_command_op,
+    .logout = page_command_op,
+    .advance = page_advance,
+    .finish = page_finish,
+    .report = page_report,
+    .close = page_close,
+};

@@ -1,5 +1,5 @@
 /* The application origin of the browser targets: a small libevent HTTP server on
- * http://127.0.0.1:PORT serving the app page, the callback pages, the client scripts,
+ * http://127.0.0.1:PORT serving the app page, the callback pages, the page client's files,
  * the run's configuration, and the harness link (commands out, events in). */
 #ifndef HR_APPHOST_H
 #define HR_APPHOST_H
@@ -23,6 +23,9 @@ int hr_apphost_new(struct event_base *base, hr_app_event_cb on_event, void *arg,
 const char *hr_apphost_origin(const hr_apphost *h);
 /** What /config.json answers (@p config taken over). */
 void hr_apphost_set_config(hr_apphost *h, json_t *config);
+/** Serve the page client's folder @p dir at /client/FILE, and its @p libraries (borrowed:
+ * file name -> path under the web folder, for npm packages) at /lib/NAME. */
+void hr_apphost_set_client(hr_apphost *h, const char *dir, json_t *libraries);
 /** Queue a command for the page (@p cmd taken over); it gets the next sequence number. */
 void hr_apphost_command(hr_apphost *h, json_t *cmd);
 /** Stop listening and free. NULL is a no-op. */

@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "browser.h"
+#include "target.h"
 #include "harness.h"
 #include "reports.h"
 
@@ -43,8 +43,9 @@ static void usage(FILE *out)
             "       renewlab judge [--checks A,B] [--client ID] [--max-trace-mb N] [--json F]\n"
             "                      [--junit F] [--html F] TRACE\n"
             "       renewlab probe --issuer URL --client-id ID [...]   (renewlab probe --help)\n"
-            "Targets: core (default), iframe, oidc-client-ts (headless Chromium), exec:COMMAND\n"
-            "(a client speaking docs/exec-protocol.md). Scenarios: scenarios/ by default.\n"
+            "Targets (docs/targets.md): core (default), exec:COMMAND (a client speaking\n"
+            "docs/exec-protocol.md), page:DIR or the name of a folder of harness/web/clients\n"
+            "(iframe, oidc-client-ts: headless Chromium). Scenarios: scenarios/ by default.\n"
             "Exit: 0 all passed, 1 some failed, 2 usage or scenario error, 3 infrastructure.\n");
 }
 
@@ -188,7 +189,7 @@ static void worker(json_t *runs, int k, int jobs, uint64_t seed, int fd, pid_t p
         json_decref(r);
     }
     fclose(out);
-    hr_browser_pool_close();
+    hr_targets_release();
     _exit(0);
 }
 
@@ -293,7 +294,7 @@ static int cmd_run(opts *o)
             rpt_term_line(stdout, r, color);
             json_array_set_new(results, i, r);
         }
-        hr_browser_pool_close();
+        hr_targets_release();
     }
     for (size_t i = 0; i < json_array_size(results); i++) /* a worker that died */
         if (json_is_null(json_array_get(results, i)))
@@ -423,18 +424,20 @@ static int parse_opts(int argc, char **argv, opts *o)
     opterr = 0;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
-        case 't':
-            if (o->ntargets == MAX_TARGETS ||
-                (strcmp(optarg, "core") && strcmp(optarg, "iframe") &&
-                 strcmp(optarg, "oidc-client-ts") && (strncmp(optarg, "exec:", 5) || !optarg[5]))) {
-                fprintf(stderr,
-                        "renewlab: unknown target \"%s\" (core, iframe, oidc-client-ts, "
-                        "exec:COMMAND)\n",
-                        optarg);
+        case 't': {
+            hr_target_ref ref;
+            char err[400];
+            if (o->ntargets == MAX_TARGETS) {
+                fprintf(stderr, "renewlab: at most %d targets\n", MAX_TARGETS);
+                return -1;
+            }
+            if (hr_target_resolve(optarg, &ref, err, sizeof err) != 0) {
+                fprintf(stderr, "renewlab: %s\n", err);
                 return -1;
             }
             o->targets[o->ntargets++] = optarg;
             break;
+        }
         case 'f':
             o->filter = optarg;
             break;
@@ -507,7 +510,7 @@ static int parse_opts(int argc, char **argv, opts *o)
  * (browsers also have PR_SET_PDEATHSIG, which covers SIGKILL). */
 static void on_stop_signal(int sig)
 {
-    hr_browser_kill_all();
+    hr_targets_kill_all();
     signal(sig, SIG_DFL);
     raise(sig);
 }

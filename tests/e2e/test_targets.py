@@ -1,0 +1,74 @@
+"""The target interface from the outside (docs/targets.md): one --target syntax, page
+clients as folders with a manifest, and a new browser client added as a folder only."""
+import json
+import os
+import shutil
+
+from conftest import ROOT
+from harness_util import renewlab, run_json, scenario, write_scenario
+
+WEB = os.path.join(ROOT, "harness", "web")
+
+
+def test_one_syntax_and_its_errors_are_usage_errors():
+    for spec, says in (("page", "page:DIR"), ("exec:", "exec:COMMAND"), ("core:x", "no argument"),
+                       ("bogus", "core, exec:COMMAND, page:DIR, iframe, oidc-client-ts")):
+        r = renewlab("run", "--target", spec)
+        assert r.returncode == 2 and says in r.stderr, (spec, r.stderr)
+
+
+def client_folder(tmp_path, manifest, name="mine"):
+    d = tmp_path / name
+    d.mkdir()
+    (d / "manifest.json").write_text(manifest)
+    shutil.copy(os.path.join(WEB, "clients", "iframe", "client.js"), d / "client.js")
+    return d
+
+
+def test_a_bad_manifest_is_a_usage_error_naming_the_file_and_line(tmp_path):
+    d = client_folder(tmp_path, '{\n  "name": "mine",\n  "scripts": [client.js]\n}\n')
+    r = renewlab("run", "--target", f"page:{d}")
+    assert r.returncode == 2 and "manifest.json:3:" in r.stderr, r.stderr
+    for body, says in (('{"name": "m", "scripts": ["client.js"], "capabilities": ["teleport"]}',
+                        "/capabilities/0: unknown capability"),
+                       ('{"name": "m", "scripts": ["../x.js"], "capabilities": []}', "/scripts/0"),
+                       ('{"name": "m", "capabilities": []}', "/scripts")):
+        (d / "manifest.json").write_text(body)
+        r = renewlab("run", "--target", f"page:{d}")
+        assert r.returncode == 2 and says in r.stderr, (body, r.stderr)
+
+
+def test_page_dir_runs_a_client_folder_as_its_name(tmp_path):
+    path = write_scenario(tmp_path, scenario("sr_state_mismatch"))
+    r, rep = run_json(tmp_path, "--target", f"page:{WEB}/clients/iframe", path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    run = rep["runs"][0]
+    assert run["verdict"] == "pass" and run["clock"] == "browser-virtual", run.get("reason")
+
+
+def test_a_new_browser_client_is_a_folder_only(tmp_path):
+    """A copy of the web folder with one more client in it: no C change, no registry line."""
+    web = tmp_path / "web"
+    shutil.copytree(WEB, web, ignore=shutil.ignore_patterns("node_modules"))
+    os.symlink(os.path.join(WEB, "node_modules"), web / "node_modules")
+    d = web / "clients" / "my-client"
+    shutil.copytree(web / "clients" / "iframe", d)
+    m = json.loads((d / "manifest.json").read_text())
+    (d / "manifest.json").write_text(json.dumps({**m, "name": "my-client"}))
+    scn = scenario("sr_state_mismatch")
+    scn["targets"] = ["my-client"]
+    path = write_scenario(tmp_path, scn)
+    env_web = os.environ.get("RENEWLAB_WEB_DIR")
+    os.environ["RENEWLAB_WEB_DIR"] = str(web)
+    try:
+        r, rep = run_json(tmp_path, "--target", "my-client", path)
+        listed = renewlab("run", "--target", "nope").stderr
+    finally:
+        if env_web is None:
+            del os.environ["RENEWLAB_WEB_DIR"]
+        else:
+            os.environ["RENEWLAB_WEB_DIR"] = env_web
+    assert "my-client" in listed
+    assert r.returncode == 0, r.stdout + r.stderr
+    run = rep["runs"][0]
+    assert run["target"] == "my-client" and run["verdict"] == "pass", run.get("reason")

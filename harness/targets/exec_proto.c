@@ -106,24 +106,3 @@ int hr_proto_has(json_t *hello, const char *cap)
                        c) if (!strcmp(json_string_value(c), cap)) return 1;
     return 0;
 }
-
-const char *hr_proto_missing(json_t *hello, json_t *scn, char *buf, size_t n)
-{
-    json_t *cl = json_object_get(scn, "client");
-    json_t *methods = json_object_get(cl, "methods");
-    size_t i;
-    json_t *m;
-    if (json_array_size(json_object_get(cl, "misbehave")))
-        return "the scenario configures deliberate bugs of renew_core (a negative control)";
-    json_t *tabs = json_object_get(cl, "tabs");
-    if (tabs && json_integer_value(tabs) > 1)
-        return "several client instances sharing storage are not part of protocol 1";
-    if (!methods && !hr_proto_has(hello, "refresh"))
-        return "needs capability refresh";
-    json_array_foreach(methods, i, m) if (!hr_proto_has(hello, json_string_value(m)))
-    {
-        snprintf(buf, n, "needs capability %s", json_string_value(m));
-        return buf;
-    }
-    return NULL;
-}

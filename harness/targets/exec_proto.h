@@ -15,9 +15,5 @@
 json_t *hr_proto_parse(const char *line, size_t len, char *err, size_t errlen);
 /** Whether the adapter's @p hello declares capability @p cap. */
 int hr_proto_has(json_t *hello, const char *cap);
-/** The adapter's capabilities a scenario needs but @p hello lacks, as a reason to skip
- * ("needs capability silent: ..."), or NULL when it can run. @p hello and @p scn borrowed;
- * the result is static or written into @p buf. */
-const char *hr_proto_missing(json_t *hello, json_t *scn, char *buf, size_t n);
 
 #endif

@@ -55,6 +55,12 @@ void pb_row(probe *p, const char *name, const char *value, int ok, const char *f
 const char *pb_value(probe *p, const char *name);
 /** The probes, in order (probe_checks.c). */
 void pb_run_all(probe *p);
+/** A probe of @p o's IdP with its discovery document and JWKS fetched, or NULL with the
+ * reason in @p err (probe_http.c). */
+probe *pb_open(const pb_opts *o, char *err, size_t errlen);
+/** The matrix rows so far (borrowed). */
+json_t *pb_rows(probe *p);
+void pb_close(probe *p);
 
 /** Run every probe against @p o; returns the matrix (new reference) or NULL with the
  * reason (an infrastructure failure: the issuer cannot be reached at all). */

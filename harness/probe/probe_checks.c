@@ -421,3 +421,15 @@ void pb_run_all(probe *p)
     probe_prompt_none(p);
     probe_lifetime(p);
 }
+
+json_t *hr_probe(const pb_opts *o, char *err, size_t errlen)
+{
+    probe *p = pb_open(o, err, errlen);
+    if (!p)
+        return NULL;
+    pb_run_all(p);
+    json_t *out = json_pack("{s:s, s:s, s:O}", "issuer", o->issuer, "client_id", o->client_id,
+                            "capabilities", pb_rows(p));
+    pb_close(p);
+    return out;
+}

@@ -244,25 +244,40 @@ static int fetch_discovery(probe *p, char *err, size_t n)
     return 0;
 }
 
-json_t *hr_probe(const pb_opts *o, char *err, size_t errlen)
+probe *pb_open(const pb_opts *o, char *err, size_t errlen)
 {
-    probe p = {.o = *o};
-    p.base = event_base_new();
-    p.clock = p.base ? cm_realclock_new(p.base) : NULL;
-    p.rows = json_array();
-    json_t *out = NULL;
-    if (!p.clock || rc_transport_evhttp_new(p.base, p.clock, o->ca_file, &p.http) != RC_OK) {
-        snprintf(err, errlen, "cannot set up HTTP (CA file %s?)", o->ca_file ? o->ca_file : "-");
-    } else if (fetch_discovery(&p, err, errlen) == 0) {
-        pb_run_all(&p);
-        out = json_pack("{s:s, s:s, s:O}", "issuer", o->issuer, "client_id", o->client_id,
-                        "capabilities", p.rows);
+    probe *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
     }
-    if (p.http.ctx)
-        rc_transport_evhttp_free(&p.http);
-    json_decref(p.meta), json_decref(p.jwks), json_decref(p.rows);
-    cm_realclock_free(p.clock);
-    if (p.base)
-        event_base_free(p.base);
-    return out;
+    p->o = *o;
+    p->base = event_base_new();
+    p->clock = p->base ? cm_realclock_new(p->base) : NULL;
+    p->rows = json_array();
+    if (!p->clock || rc_transport_evhttp_new(p->base, p->clock, o->ca_file, &p->http) != RC_OK) {
+        snprintf(err, errlen, "cannot set up HTTP (CA file %s?)", o->ca_file ? o->ca_file : "-");
+    } else if (fetch_discovery(p, err, errlen) == 0) {
+        return p;
+    }
+    pb_close(p);
+    return NULL;
+}
+
+json_t *pb_rows(probe *p)
+{
+    return p->rows;
+}
+
+void pb_close(probe *p)
+{
+    if (!p)
+        return;
+    if (p->http.ctx)
+        rc_transport_evhttp_free(&p->http);
+    json_decref(p->meta), json_decref(p->jwks), json_decref(p->rows);
+    cm_realclock_free(p->clock);
+    if (p->base)
+        event_base_free(p->base);
+    free(p);
 }

@@ -131,11 +131,6 @@ const idp_fault *idp_faults_select(idp_server *s, idp_req *rq, idp_resp *rs, con
     return chosen;
 }
 
-const idp_fault *idp_fault_active(const idp_server *s, idp_fault_kind kind)
-{
-    return s->active_fault && s->active_fault->kind == kind ? s->active_fault : NULL;
-}
-
 static void answer_status(idp_resp *rs, const idp_fault *f)
 {
     int status = (int)idp_fault_num(f, "status", 500);

@@ -215,6 +215,27 @@ int idp_store_over_limits(const idp_store *st);
  * (in batches of a tenth), so a long-running IdP's memory stays bounded. */
 void idp_store_enforce_limits(idp_server *s);
 void idp_store_dispose(idp_store *st);
+/* Inside the store's part (store.c, mint.c, evict.c): freeing, keys, values. */
+void idp_store_token_free(idp_token *t);
+void idp_store_family_free(idp_family *f);
+void idp_store_session_free(idp_session *s);
+void idp_store_code_free(idp_code *c);
+/** The token map's key of a long value from its SHA-256: "#" and its base64url
+ * (values.c). */
+void idp_value_key_of_hash(const unsigned char md[32], char key[48]);
+/** The token map's key for @p value: short values as they are, long ones (JWTs) hashed. */
+void idp_value_key(const char *value, char key[48]);
+/** A fresh random token value (malloc'd), or NULL. */
+char *idp_value_random(idp_server *s);
+/** An ID token to mint with an access token (its at_hash from it), in the same signing
+ * window (mint.c). */
+typedef struct id_companion {
+    const char *nonce;
+    char *jwt; /* out */
+} id_companion;
+/** The value of access token @p t (a signed JWT, or opaque), and @p idc's ID token when
+ * given; t->key is set for a JWT (mint.c). NULL when out of memory. */
+char *idp_mint_access_value(idp_server *s, const idp_client *c, idp_token *t, id_companion *idc);
 
 /* ---- trace ------------------------------------------------------------------------ */
 
@@ -410,6 +431,13 @@ struct idp_server {
     void *drained_arg;
 };
 
+/** The fault rule applied to the request being handled when it is of @p kind, else NULL
+ * (inline: minting reads it without depending on fault_apply.c). */
+static inline const idp_fault *idp_fault_active(const idp_server *s, idp_fault_kind kind)
+{
+    return s->active_fault && s->active_fault->kind == kind ? s->active_fault : NULL;
+}
+
 /* loop.c: the libevent adapter of one loop */
 /** Serve HTTP on @p l from the listening socket @p fd (taken over). */
 int idp_loop_serve(idp_loop *l, evutil_socket_t fd);
@@ -452,7 +480,7 @@ void idp_conn_on_close(idp_loop *l, struct evhttp_connection *evcon, idp_conn_cl
 /** The loop serving @p http (accept.c), or NULL. */
 idp_loop *idp_loop_of_http(const struct evhttp *http);
 
-/* workers.c */
+/* workers.c (and sync.c: the locks, the drain report) */
 /** Start @p n - 1 worker loops beside loop 0, accepting from its listening socket. */
 int idp_workers_start(idp_server *s, size_t n);
 /** Tell every worker loop to drain / stop (from the main thread). */
@@ -466,6 +494,8 @@ void idp_unlock(idp_server *s);
  * gate. */
 void idp_unlock_state(idp_server *s);
 void idp_unlock_gate(idp_server *s);
+/** On loop 0 (an event's callback, @p arg the server): no loop holds answers any longer. */
+void idp_loops_drained(evutil_socket_t fd, short what, void *arg);
 
 typedef void (*idp_handler)(idp_server *s, idp_req *rq, idp_resp *rs);
 
@@ -501,7 +531,7 @@ const idp_client *idp_client_authenticate(idp_server *s, idp_req *rq, idp_resp *
 /** Look up a live access token from an Authorization: Bearer header; on failure the
  * RFC 6750 error is already in @p rs. */
 idp_token *idp_bearer_token(idp_server *s, idp_req *rq, idp_resp *rs);
-/** Token lifecycle (store.c). */
+/** Token lifecycle (store.c; tokens are minted in mint.c). */
 idp_session *idp_session_create(idp_server *s, const char *sub, int64_t now_ms);
 idp_session *idp_session_find(idp_server *s, const char *cookie, int64_t now_ms);
 void idp_session_end(idp_server *s, idp_session *sess);
@@ -527,7 +557,7 @@ void idp_store_reset(idp_server *s);
  * NULL); @p nonce NULL = none. Caller frees. */
 char *idp_id_token(idp_server *s, const idp_family *fam, const idp_client *c,
                    const char *access_token, const char *nonce, int64_t now_ms);
-/** Scope helpers (space-separated lists). */
+/** Scope helpers (space-separated lists; scope.c). */
 int idp_scope_has(const char *scope, const char *item);
 int idp_scope_subset(const char *sub, const char *super);
 /** Whether every item of @p scope is among the client's allowed scopes. */
@@ -549,8 +579,6 @@ const idp_fault *idp_faults_select(idp_server *s, idp_req *rq, idp_resp *rs, con
 int idp_fault_before(idp_server *s, idp_req *rq, idp_resp *rs, const idp_fault *f);
 /** Apply the parts of @p f that act on the handler's answer. */
 void idp_fault_after(idp_server *s, idp_req *rq, idp_resp *rs, const idp_fault *f);
-/** The active rule when it is of @p kind, else NULL. */
-const idp_fault *idp_fault_active(const idp_server *s, idp_fault_kind kind);
 
 /* presets.c */
 json_t *idp_presets_list(void);

@@ -9,54 +9,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 
-void idp_lock(idp_server *s, int exclusive)
-{
-    if (exclusive)
-        pthread_rwlock_wrlock(&s->gate);
-    else
-        pthread_rwlock_rdlock(&s->gate);
-    pthread_mutex_lock(&s->lock);
-}
-
-void idp_unlock_state(idp_server *s)
-{
-    pthread_mutex_unlock(&s->lock);
-}
-
-void idp_unlock_gate(idp_server *s)
-{
-    pthread_rwlock_unlock(&s->gate);
-}
-
-void idp_unlock(idp_server *s)
-{
-    idp_unlock_state(s);
-    idp_unlock_gate(s);
-}
-
-/* On loop 0: the last draining loop was a worker. */
-static void on_workers_drained(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what;
-    idp_server *s = arg;
-    if (s->drained && atomic_load(&s->loops_draining) == 0) {
-        void (*drained)(void *) = s->drained;
-        s->drained = NULL;
-        drained(s->drained_arg);
-    }
-}
-
-void idp_loop_drained(idp_loop *l)
-{
-    idp_server *s = l->s;
-    if (atomic_fetch_sub(&s->loops_draining, 1) != 1)
-        return;
-    if (l == &s->loop0)
-        on_workers_drained(-1, 0, s);
-    else
-        event_active(s->drained_ev, EV_TIMEOUT, 0);
-}
-
 /* On a worker: the main thread set `command`. */
 static void on_command(evutil_socket_t fd, short what, void *arg)
 {
@@ -104,7 +56,7 @@ static int worker_init(idp_server *s, idp_loop *l)
 
 int idp_workers_start(idp_server *s, size_t n)
 {
-    s->drained_ev = event_new(s->base, -1, 0, on_workers_drained, s);
+    s->drained_ev = event_new(s->base, -1, 0, idp_loops_drained, s);
     s->workers = calloc(n - 1, sizeof *s->workers);
     if (!s->drained_ev || !s->workers)
         return IDP_ENOMEM;

@@ -1,79 +1,10 @@
-/* The client: configuration, discovery and JWKS, events, renewal scheduling, tokens. */
+/* The client: configuration, discovery and JWKS, tokens (events: env.c; renewal
+ * scheduling: renew.c). */
 #include "client_int.h"
 
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
-
-int64_t rc_now(const rc_client *c)
-{
-    return cm_clock_now(c->env.clock);
-}
-
-void rc_timer_cancel(rc_client *c, cm_timer **t)
-{
-    if (*t)
-        c->env.clock->timer_cancel(c->env.clock->ctx, *t);
-    *t = NULL;
-}
-
-void rc_random_token(rc_client *c, char *out, size_t n)
-{
-    if (cm_rng_token(&c->env.rng, 32, out, n) != 0)
-        snprintf(out, n, "rng-failed");
-}
-
-typedef struct rc_queued_event {
-    rc_event ev;
-    char *method, *detail; /* owned copies */
-    struct rc_queued_event *next;
-} rc_queued_event;
-
-static void free_queued(rc_queued_event *q)
-{
-    free(q->method);
-    free(q->detail);
-    free(q);
-}
-
-static void deliver_events(void *arg)
-{
-    rc_client *c = arg;
-    c->event_timer = NULL;
-    while (c->events) {
-        rc_queued_event *q = c->events;
-        c->events = q->next;
-        if (!c->events)
-            c->events_tail = &c->events;
-        c->env.on_event(c->env.event_arg, &q->ev);
-        free_queued(q);
-    }
-}
-
-void rc_emit(rc_client *c, rc_event_type type, int status, int transient, const char *method,
-             const char *detail)
-{
-    if (!c->env.on_event)
-        return;
-    rc_queued_event *q = calloc(1, sizeof *q);
-    if (!q)
-        return;
-    q->method = rc_strdup(method);
-    q->detail = rc_strdup(detail);
-    q->ev = (rc_event){.type = type,
-                       .time_ms = rc_now(c),
-                       .status = status,
-                       .transient = transient,
-                       .method = q->method,
-                       .detail = q->detail,
-                       .expires_at_ms = c->tok.expires_at_ms};
-    if (!c->events_tail)
-        c->events_tail = &c->events;
-    *c->events_tail = q;
-    c->events_tail = &q->next;
-    if (!c->event_timer)
-        c->event_timer = c->env.clock->timer_start(c->env.clock->ctx, 0, deliver_events, c);
-}
 
 static void defaults(rc_config *cfg)
 {
@@ -133,12 +64,7 @@ void rc_client_free(rc_client *c)
     rc_renewals_cancel(c, RC_ELOGGED_OUT);
     rc_calls_cancel(c, NULL);
     rc_timer_cancel(c, &c->renew_timer);
-    rc_timer_cancel(c, &c->event_timer);
-    while (c->events) {
-        rc_queued_event *q = c->events;
-        c->events = q->next;
-        free_queued(q);
-    }
+    rc_events_dispose(c);
     if (c->env.store.watch)
         c->env.store.watch(c->env.store.ctx, c, NULL, NULL);
     if (c->env.store.unlock)
@@ -232,38 +158,6 @@ int rc_client_start(rc_client *c, rc_done_cb done, void *arg)
     }
     c->op = op;
     return RC_OK;
-}
-
-/* ---- scheduling --------------------------------------------------------------------- */
-
-static void on_renew_timer(void *arg)
-{
-    rc_client *c = arg;
-    c->renew_timer = NULL;
-    rc_renew_start(c, NULL);
-}
-
-void rc_schedule_renewal(rc_client *c)
-{
-    rc_timer_cancel(c, &c->renew_timer);
-    if (!c->has_session || c->logged_out || !c->tok.expires_at_ms)
-        return; /* unknown lifetime: renew when a resource server answers 401 */
-    int64_t now = rc_now(c), due;
-    if (c->cfg.misbehave & RC_BAD_RENEW_AFTER_EXPIRY) {
-        due = c->tok.expires_at_ms + 1000;
-    } else {
-        int64_t jitter = 0;
-        if (c->cfg.jitter_ms > 0) {
-            double u = cm_rng_unit(&c->env.rng);
-            jitter = (int64_t)((u < 0 ? 0 : u) * (double)c->cfg.jitter_ms);
-        }
-        due = c->tok.expires_at_ms - c->cfg.renew_before_ms - jitter;
-        /* a lifetime shorter than the margin must not turn into a renewal loop */
-        if (due < c->last_renewal_ms + c->cfg.min_interval_ms)
-            due = c->last_renewal_ms + c->cfg.min_interval_ms;
-    }
-    c->renew_timer =
-        c->env.clock->timer_start(c->env.clock->ctx, due > now ? due - now : 0, on_renew_timer, c);
 }
 
 /* ---- tokens ------------------------------------------------------------------------- */

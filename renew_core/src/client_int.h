@@ -52,13 +52,14 @@ struct rc_client {
     cm_timer *event_timer;
 };
 
-/* client.c */
+/* env.c: clock, randomness, events */
 void rc_emit(rc_client *c, rc_event_type type, int status, int transient, const char *method,
              const char *detail);
-void rc_schedule_renewal(rc_client *c);
 int64_t rc_now(const rc_client *c);
 void rc_random_token(rc_client *c, char *out, size_t n); /* 32 random bytes, base64url */
 void rc_timer_cancel(rc_client *c, cm_timer **t);
+/** Drop the events not yet delivered (the client is freed). */
+void rc_events_dispose(rc_client *c);
 
 /* exchange.c */
 /** Send a request; @p cb gets the answer, RC_ETIMEOUT or RC_ETRANSPORT. Returns 0 or an
@@ -112,8 +113,10 @@ int rc_check_id_token(rc_client *c, const char *id_token, const rc_idt_expect *e
 /* renew.c */
 void rc_renew_start(rc_client *c, rc_waiter *w); /* w may be NULL */
 void rc_renewals_cancel(rc_client *c, int status);
+/** Arm the renewal timer from the token's expiry and the policy (none without a session). */
+void rc_schedule_renewal(rc_client *c);
 
-/* login.c */
+/* authorize.c */
 /** Build a prompt=none authorization URL with fresh state, nonce and PKCE. */
 char *rc_authorize_url(rc_client *c, char *state, char *nonce, char *verifier);
 /** Handle the callback URL of an authorization: checks state, exchanges the code. */

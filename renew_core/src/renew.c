@@ -345,3 +345,35 @@ void rc_renewals_cancel(rc_client *c, int status)
     while (c->renewals)
         complete(c->renewals, status);
 }
+
+/* ---- scheduling --------------------------------------------------------------------- */
+
+static void on_renew_timer(void *arg)
+{
+    rc_client *c = arg;
+    c->renew_timer = NULL;
+    rc_renew_start(c, NULL);
+}
+
+void rc_schedule_renewal(rc_client *c)
+{
+    rc_timer_cancel(c, &c->renew_timer);
+    if (!c->has_session || c->logged_out || !c->tok.expires_at_ms)
+        return; /* unknown lifetime: renew when a resource server answers 401 */
+    int64_t now = rc_now(c), due;
+    if (c->cfg.misbehave & RC_BAD_RENEW_AFTER_EXPIRY) {
+        due = c->tok.expires_at_ms + 1000;
+    } else {
+        int64_t jitter = 0;
+        if (c->cfg.jitter_ms > 0) {
+            double u = cm_rng_unit(&c->env.rng);
+            jitter = (int64_t)((u < 0 ? 0 : u) * (double)c->cfg.jitter_ms);
+        }
+        due = c->tok.expires_at_ms - c->cfg.renew_before_ms - jitter;
+        /* a lifetime shorter than the margin must not turn into a renewal loop */
+        if (due < c->last_renewal_ms + c->cfg.min_interval_ms)
+            due = c->last_renewal_ms + c->cfg.min_interval_ms;
+    }
+    c->renew_timer =
+        c->env.clock->timer_start(c->env.clock->ctx, due > now ? due - now : 0, on_renew_timer, c);
+}

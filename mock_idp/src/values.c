@@ -1,0 +1,35 @@
+/* Token values and the keys the store finds them by (token values are never kept in
+ * the trace or the state; long ones, JWTs, are kept as their hash). */
+#include "idp_int.h"
+
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cm_b64url.h"
+
+void idp_value_key_of_hash(const unsigned char md[32], char key[48])
+{
+    key[0] = '#';
+    cm_b64url_encode(md, SHA256_DIGEST_LENGTH, key + 1);
+}
+
+void idp_value_key(const char *value, char key[48])
+{
+    size_t n = strlen(value);
+    if (n < 48) {
+        memcpy(key, value, n + 1);
+        return;
+    }
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    idp_sha256(value, n, md);
+    idp_value_key_of_hash(md, key);
+}
+
+char *idp_value_random(idp_server *s)
+{
+    char buf[64];
+    if (cm_rng_token(&s->rng, 32, buf, sizeof buf) != 0)
+        return NULL;
+    return strdup(buf);
+}

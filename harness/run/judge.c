@@ -21,19 +21,30 @@ const char *const HR_CHECKS[] = {"renewed_before_expiry",
 
 typedef struct judge_ctx {
     json_t *trace, *events, *steps;
-    json_t *evidence; /* array being filled by the current check */
+    json_t *evidence; /* the current check's evidence in words, for the reports */
+    json_t *findings; /* ... and structured: {kind, seq: [the trace entries it cites]} */
 } judge_ctx;
 
-static void evidence(judge_ctx *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void evidence(judge_ctx *j, const char *fmt, ...)
+/* One piece of evidence: its @p kind, the trace entries @p a and @p b it cites (either may
+ * be NULL), and the words. The first ten of a check are kept: enough to see the pattern. */
+static void evidence(judge_ctx *j, const char *kind, json_t *a, json_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void evidence(judge_ctx *j, const char *kind, json_t *a, json_t *b, const char *fmt, ...)
 {
     char buf[400];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (json_array_size(j->evidence) < 10) /* enough to see the pattern */
-        json_array_append_new(j->evidence, json_string(buf));
+    if (json_array_size(j->evidence) >= 10)
+        return;
+    json_array_append_new(j->evidence, json_string(buf));
+    json_t *seq = json_array();
+    if (a)
+        json_array_append(seq, json_object_get(a, "seq"));
+    if (b)
+        json_array_append(seq, json_object_get(b, "seq"));
+    json_array_append_new(j->findings, json_pack("{s:s, s:o}", "kind", kind, "seq", seq));
 }
 
 /* Time of the first step of kind @p what, or -1. */
@@ -76,7 +87,8 @@ static void renewed_before_expiry(judge_ctx *j)
         if (prev) {
             double expiry = hr_t(prev) + json_number_value(json_object_get(prev, "expires_in"));
             if (hr_t(e) >= expiry && (end < 0 || expiry <= end))
-                evidence(j, "%s issued at %gs expired at %gs; the next token (%s) came only at %gs",
+                evidence(j, "expired_before_renewal", prev, e,
+                         "%s issued at %gs expired at %gs; the next token (%s) came only at %gs",
                          hr_issued_at(prev), hr_t(prev), expiry, hr_issued_at(e), hr_t(e));
         }
         prev = e;
@@ -105,7 +117,8 @@ static void no_concurrent_refresh(judge_ctx *j)
             if (k <= i || !hr_is_refresh(b) || strcmp(hr_str(a, "family"), hr_str(b, "family")))
                 continue;
             if (hr_t(b) < answered || (hr_t(b) == hr_t(a) && !transient_status(hr_status(a))))
-                evidence(j, "refresh #%lld (%s) at %gs while #%lld (%s, sent at %gs) was under way",
+                evidence(j, "concurrent_refresh", a, b,
+                         "refresh #%lld (%s) at %gs while #%lld (%s, sent at %gs) was under way",
                          json_integer_value(json_object_get(b, "seq")), hr_str(b, "presented"),
                          hr_t(b), json_integer_value(json_object_get(a, "seq")),
                          hr_str(a, "presented"), hr_t(a));
@@ -120,7 +133,8 @@ static void no_reuse_of_rotated_token(judge_ctx *j)
     json_array_foreach(j->trace, i, e)
     {
         if (json_is_true(json_object_get(e, "reuse_detected")))
-            evidence(j, "at %gs %s was presented again after rotation; the IdP revoked %s", hr_t(e),
+            evidence(j, "rotated_token_reused", e, NULL,
+                     "at %gs %s was presented again after rotation; the IdP revoked %s", hr_t(e),
                      hr_str(e, "presented"), hr_str(e, "family"));
     }
 }
@@ -137,7 +151,8 @@ static void no_retry_after_invalid_grant(judge_ctx *j)
                            b) if (k > i && hr_is_refresh(b) &&
                                   !strcmp(hr_str(a, "presented"), hr_str(b, "presented")))
         {
-            evidence(j, "%s got invalid_grant at %gs and was sent again at %gs",
+            evidence(j, "invalid_grant_retried", a, b,
+                     "%s got invalid_grant at %gs and was sent again at %gs",
                      hr_str(a, "presented"), hr_t(a), hr_t(b));
         }
     }
@@ -158,13 +173,16 @@ static void backoff_on_5xx(judge_ctx *j)
                 hr_t(e) - hr_t(prev) - json_number_value(json_object_get(prev, "held_for"));
             double ra = json_number_value(json_object_get(prev, "retry_after"));
             if (gap < 1.0)
-                evidence(j, "retry %gs after a %d at %gs (less than 1 s)", gap, hr_status(prev),
+                evidence(j, "retry_within_1s", prev, e,
+                         "retry %gs after a %d at %gs (less than 1 s)", gap, hr_status(prev),
                          hr_t(prev));
             else if (ra > 0 && gap < ra)
-                evidence(j, "retry after %gs, but Retry-After asked for %gs (at %gs)", gap, ra,
+                evidence(j, "retry_before_retry_after", prev, e,
+                         "retry after %gs, but Retry-After asked for %gs (at %gs)", gap, ra,
                          hr_t(prev));
             else if (last_gap > 0 && gap < last_gap)
-                evidence(j, "retry gaps shrank: %gs after %gs (at %gs)", gap, last_gap, hr_t(e));
+                evidence(j, "retry_gaps_shrank", prev, e,
+                         "retry gaps shrank: %gs after %gs (at %gs)", gap, last_gap, hr_t(e));
             last_gap = gap;
         } else {
             last_gap = -1;
@@ -173,8 +191,8 @@ static void backoff_on_5xx(judge_ctx *j)
     }
 }
 
-/* The refresh token issued last before @p t, or NULL. */
-static const char *live_refresh_token(judge_ctx *j, double t)
+/* The refresh token issued last before @p t, or NULL; *@p by: the entry that issued it. */
+static const char *live_refresh_token(judge_ctx *j, double t, json_t **by)
 {
     const char *rt = NULL;
     size_t i;
@@ -183,8 +201,10 @@ static const char *live_refresh_token(judge_ctx *j, double t)
     {
         json_t *issued = json_object_get(e, "issued");
         const char *second = json_string_value(json_array_get(issued, 1));
-        if (hr_t(e) <= t && hr_status(e) == 200 && second && !strncmp(second, "rt#", 3))
+        if (hr_t(e) <= t && hr_status(e) == 200 && second && !strncmp(second, "rt#", 3)) {
             rt = second;
+            *by = e;
+        }
     }
     return rt;
 }
@@ -193,10 +213,11 @@ static void revoked_on_logout(judge_ctx *j)
 {
     double out = step_time(j, "logout");
     if (out < 0) {
-        evidence(j, "the scenario has no logout step");
+        evidence(j, "no_logout_step", NULL, NULL, "the scenario has no logout step");
         return;
     }
-    const char *rt = live_refresh_token(j, out);
+    json_t *issuer = NULL;
+    const char *rt = live_refresh_token(j, out, &issuer);
     int revoked = 0;
     size_t i;
     json_t *e;
@@ -204,7 +225,8 @@ static void revoked_on_logout(judge_ctx *j)
         j->trace, i, e) if (hr_t(e) >= out && !strcmp(hr_str(e, "endpoint"), "revoke") && rt &&
                             !strcmp(hr_str(e, "presented"), rt) && hr_status(e) == 200) revoked = 1;
     if (rt && !revoked)
-        evidence(j, "logout at %gs, but the refresh token %s was never revoked", out, rt);
+        evidence(j, "not_revoked", issuer, NULL,
+                 "logout at %gs, but the refresh token %s was never revoked", out, rt);
 }
 
 static void no_refresh_after_logout(judge_ctx *j)
@@ -212,9 +234,9 @@ static void no_refresh_after_logout(judge_ctx *j)
     double out = step_time(j, "logout");
     size_t i;
     json_t *e;
-    json_array_foreach(j->trace, i, e) if (out >= 0 && hr_t(e) >= out && hr_is_refresh(e))
-        evidence(j, "logout at %gs, then %s was sent to refresh at %gs", out,
-                 hr_str(e, "presented"), hr_t(e));
+    json_array_foreach(j->trace, i, e) if (out >= 0 && hr_t(e) >= out && hr_is_refresh(e)) evidence(
+        j, "refresh_after_logout", e, NULL, "logout at %gs, then %s was sent to refresh at %gs",
+        out, hr_str(e, "presented"), hr_t(e));
 }
 
 static int terminal_answer(json_t *e)
@@ -235,12 +257,14 @@ static void session_dropped_on_terminal_error(judge_ctx *j)
         double inter = event_time(j, "interaction_required", hr_t(e));
         /* without the client's events (observe mode) only its requests can be judged */
         if (j->events && lost < 0 && inter < 0)
-            evidence(j, "%s at %gs, but the client kept its session", hr_str(e, "error"), hr_t(e));
+            evidence(j, "session_kept", e, NULL, "%s at %gs, but the client kept its session",
+                     hr_str(e, "error"), hr_t(e));
         json_array_foreach(j->trace, k,
                            later) if (k > i && hr_is_refresh(later) &&
                                       !strcmp(hr_str(later, "family"), hr_str(e, "family")))
         {
-            evidence(j, "after %s at %gs the client still refreshed at %gs", hr_str(e, "error"),
+            evidence(j, "refreshed_after_terminal_error", e, later,
+                     "after %s at %gs the client still refreshed at %gs", hr_str(e, "error"),
                      hr_t(e), hr_t(later));
             break;
         }
@@ -262,8 +286,8 @@ static void no_request_with_expired_token(judge_ctx *j)
         {
             double expiry = hr_t(iss) + json_number_value(json_object_get(iss, "expires_in"));
             if (hr_t(e) >= expiry)
-                evidence(j, "%s sent to %s at %gs, expired at %gs", hr_str(e, "presented"), ep,
-                         hr_t(e), expiry);
+                evidence(j, "expired_token_sent", iss, e, "%s sent to %s at %gs, expired at %gs",
+                         hr_str(e, "presented"), ep, hr_t(e), expiry);
         }
     }
 }
@@ -281,7 +305,8 @@ static void renewal_rate_bounded(judge_ctx *j)
         json_array_foreach(j->trace, k, b) n +=
             k >= i && hr_is_refresh(b) && hr_t(b) < hr_t(a) + 60;
         if (n > 20) {
-            evidence(j, "%d refresh requests within 60 s from %gs", n, hr_t(a));
+            evidence(j, "renewal_storm", a, NULL, "%d refresh requests within 60 s from %gs", n,
+                     hr_t(a));
             return;
         }
     }
@@ -302,12 +327,14 @@ static const check_fn CHECK_FNS[] = {renewed_before_expiry,
 static json_t *run_check(judge_ctx *j, const char *name)
 {
     j->evidence = json_array();
+    j->findings = json_array();
     for (size_t i = 0; HR_CHECKS[i]; i++)
         if (!strcmp(HR_CHECKS[i], name))
             CHECK_FNS[i](j);
-    json_t *r = json_pack("{s:s, s:s, s:b, s:o}", "kind", "trace", "name", name, "passed",
-                          json_array_size(j->evidence) == 0, "evidence", j->evidence);
-    j->evidence = NULL;
+    json_t *r = json_pack("{s:s, s:s, s:b, s:o, s:o}", "kind", "trace", "name", name, "passed",
+                          json_array_size(j->evidence) == 0, "evidence", j->evidence, "findings",
+                          j->findings);
+    j->evidence = j->findings = NULL;
     return r;
 }
 

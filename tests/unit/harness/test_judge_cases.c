@@ -18,7 +18,7 @@
 
 typedef struct judge_case {
     char check[64];
-    char name[96];
+    char name[256];
 } judge_case;
 
 static size_t list_cases(judge_case *out, size_t cap)

@@ -47,7 +47,7 @@ static void listener_register(struct evconnlistener *lev, idp_loop *l)
     pthread_mutex_unlock(&listeners.lock);
 }
 
-idp_loop *idp_loop_of_http(const struct evhttp *http)
+idp_loop *Idp_loop_of_http(const struct evhttp *http)
 {
     idp_loop *l = NULL;
     pthread_mutex_lock(&listeners.lock);
@@ -89,7 +89,7 @@ static void on_accept_error(struct evconnlistener *lev, void *arg)
     }
 }
 
-int idp_accept_watch(idp_loop *l)
+int Idp_accept_watch(idp_loop *l)
 {
     if (!(l->accept_ev = evtimer_new(l->base, accept_again, l)))
         return IDP_ENOMEM;
@@ -99,7 +99,7 @@ int idp_accept_watch(idp_loop *l)
     return 0;
 }
 
-void idp_accept_unwatch(idp_loop *l)
+void Idp_accept_unwatch(idp_loop *l)
 {
     if (l->bound)
         listener_register(evhttp_bound_socket_get_listener(l->bound), NULL);
@@ -108,7 +108,7 @@ void idp_accept_unwatch(idp_loop *l)
     l->accept_ev = NULL;
 }
 
-evutil_socket_t idp_listen_socket(const char *host, int port, char *err, size_t errlen)
+evutil_socket_t Idp_listen_socket(const char *host, int port, char *err, size_t errlen)
 {
     struct evutil_addrinfo hints = {.ai_family = AF_UNSPEC,
                                     .ai_socktype = SOCK_STREAM,

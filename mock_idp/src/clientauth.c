@@ -45,19 +45,19 @@ static int parse_basic(const char *hdr, char **id, char **secret)
 
 static const idp_client *fail(idp_resp *rs, int status, const char *error, const char *desc)
 {
-    idp_resp_oauth_error(rs, status, error, desc);
+    Idp_resp_oauth_error(rs, status, error, desc);
     return NULL;
 }
 
 static const idp_client *check(idp_server *s, idp_resp *rs, const char *id, const char *secret,
                                int used_basic, int require_confidential)
 {
-    const idp_client *c = idp_config_client(s->cfg, id);
+    const idp_client *c = Idp_config_client(s->cfg, id);
     if (rs->trace && id)
         json_object_set_new(rs->trace, "client_id", cm_json_text(id));
     if (!c)
         return fail(rs, 401, OIDC_ERR_INVALID_CLIENT, "unknown client");
-    if (c->secret && !idp_str_equal_ct(secret, c->secret))
+    if (c->secret && !Idp_str_equal_ct(secret, c->secret))
         return fail(rs, 401, OIDC_ERR_INVALID_CLIENT,
                     secret ? "client authentication failed" : "client secret required");
     if (!c->secret && (secret || used_basic))
@@ -67,10 +67,10 @@ static const idp_client *check(idp_server *s, idp_resp *rs, const char *id, cons
     return c;
 }
 
-const idp_client *idp_client_authenticate(idp_server *s, idp_req *rq, idp_resp *rs,
+const idp_client *Idp_client_authenticate(idp_server *s, idp_req *rq, idp_resp *rs,
                                           int require_confidential)
 {
-    const char *hdr = idp_req_header(rq, "Authorization");
+    const char *hdr = Idp_req_header(rq, "Authorization");
     const char *form_id = cm_form_get(&rq->form, "client_id");
     const char *form_secret = cm_form_get(&rq->form, "client_secret");
     if (hdr && strncasecmp(hdr, "Basic ", 6) == 0) {

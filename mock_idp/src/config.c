@@ -263,7 +263,7 @@ static int client_grants(idp_client *c, json_t *obj, load_ctx *cx, const char *p
     return 0;
 }
 
-int idp_url_clean(const char *url)
+int Idp_url_clean(const char *url)
 {
     for (const unsigned char *p = (const unsigned char *)url; *p; p++)
         if (*p <= 0x20 || *p == 0x7f) /* CR, LF, space, controls: header injection */
@@ -277,7 +277,7 @@ static int url_origin(const char *url, char *out, size_t n)
     const char *rest = strncmp(url, "https://", 8) == 0  ? url + 8
                        : strncmp(url, "http://", 7) == 0 ? url + 7
                                                          : NULL;
-    if (!rest || !*rest || strchr(url, '#') || !idp_url_clean(url))
+    if (!rest || !*rest || strchr(url, '#') || !Idp_url_clean(url))
         return -1;
     size_t hostlen = strcspn(rest, "/?");
     if (hostlen == 0 || (size_t)(rest - url) + hostlen >= n)
@@ -306,7 +306,7 @@ static int client_check(idp_config *cfg, idp_client *c, load_ctx *cx, const char
     char origin[256];
     if (!c->client_id || !*c->client_id)
         return fail(cx, ptr, "client_id is required");
-    const idp_client *same = idp_config_client(cfg, c->client_id);
+    const idp_client *same = Idp_config_client(cfg, c->client_id);
     if (same && same != c && !patching)
         return fail(cx, ptr, "duplicate client_id \"%s\"", c->client_id);
     if ((c->grants & IDP_GT_CLIENT_CREDENTIALS) && !c->secret)
@@ -323,7 +323,7 @@ static int client_check(idp_config *cfg, idp_client *c, load_ctx *cx, const char
         c->allowed_origins.items = calloc(c->redirect_uris.n + 1, sizeof(char *));
         for (size_t i = 0; c->allowed_origins.items && i < c->redirect_uris.n; i++) {
             url_origin(c->redirect_uris.items[i], origin, sizeof origin);
-            if (!idp_strlist_has(&c->allowed_origins, origin))
+            if (!Idp_strlist_has(&c->allowed_origins, origin))
                 c->allowed_origins.items[c->allowed_origins.n++] = strdup(origin);
         }
     }
@@ -385,7 +385,7 @@ static int load_users(idp_config *cfg, json_t *arr, load_ctx *cx)
             return rc;
         if (!u->sub || !*u->sub)
             return fail(cx, ptr, "sub is required");
-        if (idp_config_user(cfg, u->sub) != u)
+        if (Idp_config_user(cfg, u->sub) != u)
             return fail(cx, ptr, "duplicate user \"%s\"", u->sub);
         if (!u->password)
             u->password = strdup(u->sub);
@@ -405,7 +405,7 @@ static int load_faults(idp_config *cfg, json_t *arr, load_ctx *cx)
     json_array_foreach(arr, i, rule)
     {
         char why[300], ptr[350];
-        idp_fault *f = idp_fault_parse(rule, "x", why, sizeof why);
+        idp_fault *f = Idp_fault_parse(rule, "x", why, sizeof why);
         if (!f) {
             const char *colon = strstr(why, ": ");
             snprintf(ptr, sizeof ptr, "/faults/%zu%.*s", i, colon ? (int)(colon - why) : 0, why);
@@ -413,7 +413,7 @@ static int load_faults(idp_config *cfg, json_t *arr, load_ctx *cx)
                 ptr[strlen(ptr) - 1] = '\0';
             return fail(cx, ptr, "%s", colon ? colon + 2 : why);
         }
-        idp_fault_free(f);
+        Idp_fault_free(f);
     }
     cfg->faults = json_incref(arr);
     return 0;
@@ -433,7 +433,7 @@ static void config_defaults(idp_config *cfg)
 static int config_check(idp_config *cfg, load_ctx *cx)
 {
     idp_alg alg;
-    if (idp_alg_parse(cfg->signing_alg ? cfg->signing_alg : "", &alg) != 0)
+    if (Idp_alg_parse(cfg->signing_alg ? cfg->signing_alg : "", &alg) != 0)
         return fail(cx, "/signing_alg", "unknown algorithm (RS256, ES256, EdDSA)");
     const char *ss = cfg->cookie.same_site ? cfg->cookie.same_site : "";
     if (strcmp(ss, "Lax") && strcmp(ss, "Strict") && strcmp(ss, "None"))
@@ -447,7 +447,7 @@ static int config_check(idp_config *cfg, load_ctx *cx)
                     "a cookie name is 1 to 64 token characters (RFC 6265 §4.1.1)");
     if (cfg->issuer &&
         ((strncmp(cfg->issuer, "http://", 7) && strncmp(cfg->issuer, "https://", 8)) ||
-         !idp_url_clean(cfg->issuer)))
+         !Idp_url_clean(cfg->issuer)))
         return fail(cx, "/issuer",
                     "the issuer must be an http(s) URL without spaces or control "
                     "characters");
@@ -555,7 +555,7 @@ void idp_config_free(idp_config *cfg)
     free(cfg);
 }
 
-const idp_client *idp_config_client(const idp_config *cfg, const char *client_id)
+const idp_client *Idp_config_client(const idp_config *cfg, const char *client_id)
 {
     for (size_t i = 0; client_id && i < cfg->n_clients; i++)
         if (cfg->clients[i].client_id && strcmp(cfg->clients[i].client_id, client_id) == 0)
@@ -563,7 +563,7 @@ const idp_client *idp_config_client(const idp_config *cfg, const char *client_id
     return NULL;
 }
 
-const idp_user *idp_config_user(const idp_config *cfg, const char *sub)
+const idp_user *Idp_config_user(const idp_config *cfg, const char *sub)
 {
     for (size_t i = 0; sub && i < cfg->n_users; i++)
         if (cfg->users[i].sub && strcmp(cfg->users[i].sub, sub) == 0)
@@ -571,7 +571,7 @@ const idp_user *idp_config_user(const idp_config *cfg, const char *sub)
     return NULL;
 }
 
-int idp_strlist_has(const idp_strlist *l, const char *s)
+int Idp_strlist_has(const idp_strlist *l, const char *s)
 {
     for (size_t i = 0; s && i < l->n; i++)
         if (strcmp(l->items[i], s) == 0)
@@ -598,11 +598,11 @@ static void client_copy(idp_client *dst, const idp_client *src)
     strlist_copy(&dst->scopes, &src->scopes);
 }
 
-int idp_client_patch(idp_config *cfg, const char *client_id, json_t *patch, char *err,
+int Idp_client_patch(idp_config *cfg, const char *client_id, json_t *patch, char *err,
                      size_t errlen)
 {
     load_ctx cx = {.err = err, .errlen = errlen};
-    idp_client *c = (idp_client *)idp_config_client(cfg, client_id);
+    idp_client *c = (idp_client *)Idp_config_client(cfg, client_id);
     if (!c) {
         snprintf(err, errlen, "/: unknown client \"%s\"", client_id ? client_id : "");
         return IDP_ECONFIG;
@@ -628,7 +628,7 @@ int idp_client_patch(idp_config *cfg, const char *client_id, json_t *patch, char
     return 0;
 }
 
-json_t *idp_client_describe(const idp_client *c)
+json_t *Idp_client_describe(const idp_client *c)
 {
     json_t *grants = json_array();
     if (c->grants & IDP_GT_CODE)
@@ -640,19 +640,19 @@ json_t *idp_client_describe(const idp_client *c)
     const idp_refresh_policy *r = &c->refresh;
     json_t *refresh = json_pack(
         "{s:b, s:b, s:b, s:o, s:o, s:o, s:b, s:b}", "issue", r->issue, "rotation", r->rotation,
-        "reuse_detection", r->reuse_detection, "reuse_grace", idp_seconds(r->reuse_grace_ms),
-        "absolute_lifetime", idp_seconds(r->absolute_ms), "idle_lifetime", idp_seconds(r->idle_ms),
+        "reuse_detection", r->reuse_detection, "reuse_grace", Idp_seconds(r->reuse_grace_ms),
+        "absolute_lifetime", Idp_seconds(r->absolute_ms), "idle_lifetime", Idp_seconds(r->idle_ms),
         "require_offline_access", r->require_offline_access, "id_token", r->id_token);
     return json_pack(
         "{s:s, s:b, s:o, s:b, s:b, s:b, s:b, s:o, s:b, s:o, s:o}", "client_id", c->client_id,
         "confidential", c->secret != NULL, "grant_types", grants, "require_consent",
         c->require_consent, "require_pkce", c->require_pkce, "introspect_any", c->introspect_any,
         "end_session_revokes", c->end_session_revokes, "access_token_lifetime",
-        idp_seconds(c->access_token_ms), "opaque_access_tokens", c->opaque_access_tokens,
-        "id_token_lifetime", idp_seconds(c->id_token_ms), "refresh", refresh);
+        Idp_seconds(c->access_token_ms), "opaque_access_tokens", c->opaque_access_tokens,
+        "id_token_lifetime", Idp_seconds(c->id_token_ms), "refresh", refresh);
 }
 
-idp_client *idp_clients_snapshot(const idp_config *cfg)
+idp_client *Idp_clients_snapshot(const idp_config *cfg)
 {
     idp_client *copy = calloc(cfg->n_clients + 1, sizeof *copy);
     for (size_t i = 0; copy && i < cfg->n_clients; i++)
@@ -660,7 +660,7 @@ idp_client *idp_clients_snapshot(const idp_config *cfg)
     return copy;
 }
 
-void idp_clients_restore(idp_config *cfg, const idp_client *snapshot)
+void Idp_clients_restore(idp_config *cfg, const idp_client *snapshot)
 {
     for (size_t i = 0; snapshot && i < cfg->n_clients; i++) {
         client_free(&cfg->clients[i]);
@@ -668,7 +668,7 @@ void idp_clients_restore(idp_config *cfg, const idp_client *snapshot)
     }
 }
 
-void idp_clients_snapshot_free(idp_client *snapshot, size_t n)
+void Idp_clients_snapshot_free(idp_client *snapshot, size_t n)
 {
     for (size_t i = 0; snapshot && i < n; i++)
         client_free(&snapshot[i]);

@@ -7,7 +7,7 @@
  * A connection's bytes pass the framing scanner (frame.h) as they arrive, before libevent
  * reads them. Its state (idp_conn) is made at its first byte, when evhttp's connection
  * is known, and freed by evhttp's close callback, which this file owns: the held-answer
- * and trace-stream code register theirs here (idp_conn_on_close). */
+ * and trace-stream code register theirs here (Idp_conn_on_close). */
 #include "frame.h"
 #include "idp_int.h"
 
@@ -23,7 +23,7 @@ struct idp_conn {
     struct event *deadline; /* the header or body deadline */
     idp_frame frame;
     int busy; /* a request is being answered */
-    idp_conn_close_fn *on_close;
+    Idp_conn_close_fn *on_close;
     void *on_close_arg;
     struct idp_conn *prev, *next; /* l->conns */
 };
@@ -48,7 +48,7 @@ static void set_bound(struct evhttp_connection *evcon, int64_t ms)
     evhttp_connection_set_timeout_tv(evcon, &tv);
 }
 
-void idp_conn_defaults(idp_loop *l)
+void Idp_conn_defaults(idp_loop *l)
 {
     struct timeval tv = tv_of(l->s->idle_timeout_ms); /* until a first byte */
     evhttp_set_timeout_tv(l->http, &tv);
@@ -122,7 +122,7 @@ static void scan(idp_conn *c, struct evbuffer *buf, size_t from)
         int n = evbuffer_peek(buf, (ev_ssize_t)left, &pos, v, 8);
         for (int i = 0; i < n && i < 8 && left > 0; i++) {
             size_t len = v[i].iov_len < left ? v[i].iov_len : left;
-            events |= idp_frame_scan(&c->frame, v[i].iov_base, len);
+            events |= Idp_frame_scan(&c->frame, v[i].iov_base, len);
             left -= len;
             evbuffer_ptr_set(buf, &pos, len, EVBUFFER_PTR_ADD);
         }
@@ -149,7 +149,7 @@ static void on_first_input(struct evbuffer *buf, const struct evbuffer_cb_info *
         return;
     bufferevent_getcb(bev, NULL, NULL, NULL, &cbarg);
     struct evhttp_connection *evcon = cbarg;
-    idp_loop *l = evcon ? idp_loop_of_http(evhttp_connection_get_server(evcon)) : NULL;
+    idp_loop *l = evcon ? Idp_loop_of_http(evhttp_connection_get_server(evcon)) : NULL;
     idp_conn *c = l ? calloc(1, sizeof *c) : NULL;
     if (c && !(c->deadline = evtimer_new(l->base, on_deadline, c))) {
         free(c);
@@ -162,13 +162,13 @@ static void on_first_input(struct evbuffer *buf, const struct evbuffer_cb_info *
     if (l->conns)
         l->conns->prev = c;
     l->conns = c;
-    idp_frame_reset(&c->frame);
+    Idp_frame_reset(&c->frame);
     evhttp_connection_set_closecb(evcon, on_close, c);
     evbuffer_add_cb(buf, on_input, c);
     on_input(buf, info, c);
 }
 
-struct bufferevent *idp_conn_watch(struct bufferevent *bev)
+struct bufferevent *Idp_conn_watch(struct bufferevent *bev)
 {
     if (bev)
         evbuffer_add_cb(bufferevent_get_input(bev), on_first_input, bev);
@@ -182,7 +182,7 @@ static void on_answered(struct evhttp_request *req, void *arg)
     idp_conn *c = arg;
     (void)req;
     c->busy = 0;
-    idp_frame_reset(&c->frame);
+    Idp_frame_reset(&c->frame);
     set_bound(c->evcon, c->l->s->idle_timeout_ms);
     struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
     if (bev && evbuffer_get_length(bufferevent_get_input(bev)) > 0)
@@ -196,7 +196,7 @@ static void on_answered_untracked(struct evhttp_request *req, void *arg)
         set_bound(evcon, *(const int64_t *)arg);
 }
 
-void idp_conn_busy(idp_loop *l, struct evhttp_request *req)
+void Idp_conn_busy(idp_loop *l, struct evhttp_request *req)
 {
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     idp_conn *c = evcon ? conn_find(l, evcon) : NULL;
@@ -211,7 +211,7 @@ void idp_conn_busy(idp_loop *l, struct evhttp_request *req)
     evhttp_request_set_on_complete_cb(req, on_answered, c);
 }
 
-void idp_conn_on_close(idp_loop *l, struct evhttp_connection *evcon, idp_conn_close_fn *fn,
+void Idp_conn_on_close(idp_loop *l, struct evhttp_connection *evcon, Idp_conn_close_fn *fn,
                        void *arg)
 {
     idp_conn *c = conn_find(l, evcon);

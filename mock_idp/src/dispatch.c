@@ -20,19 +20,19 @@ typedef struct route {
 #define POST_ONLY "POST, OPTIONS"
 
 static const route ROUTES[] = {
-    {"/.well-known/openid-configuration", "discovery", idp_h_discovery, CORS_PUBLIC, 0, READ},
-    {"/jwks", "jwks", idp_h_jwks, CORS_PUBLIC, 0, READ},
-    {"/authorize", "authorize", idp_h_authorize, CORS_NONE, 0, FORM},
-    {"/login", "login", idp_h_login_form, CORS_NONE, 0, FORM},
-    {"/consent", "consent", idp_h_consent_form, CORS_NONE, 0, FORM},
-    {"/token", "token", idp_h_token, CORS_CLIENT, 0, POST_ONLY},
-    {"/revoke", "revoke", idp_h_revoke, CORS_CLIENT, 0, POST_ONLY},
-    {"/introspect", "introspect", idp_h_introspect, CORS_CLIENT, 0, POST_ONLY},
-    {"/userinfo", "userinfo", idp_h_userinfo, CORS_CLIENT, 0, FORM},
-    {"/end_session", "end_session", idp_h_end_session, CORS_NONE, 0, FORM},
-    {"/check_session", "check_session", idp_h_check_session, CORS_NONE, 1, READ},
-    {"/resource", "resource", idp_h_resource, CORS_CLIENT, 1, FORM},
-    {"/_mock/", "control", idp_h_control, CORS_NONE, 1, NULL}, /* its own routes */
+    {"/.well-known/openid-configuration", "discovery", Idp_h_discovery, CORS_PUBLIC, 0, READ},
+    {"/jwks", "jwks", Idp_h_jwks, CORS_PUBLIC, 0, READ},
+    {"/authorize", "authorize", Idp_h_authorize, CORS_NONE, 0, FORM},
+    {"/login", "login", Idp_h_login_form, CORS_NONE, 0, FORM},
+    {"/consent", "consent", Idp_h_consent_form, CORS_NONE, 0, FORM},
+    {"/token", "token", Idp_h_token, CORS_CLIENT, 0, POST_ONLY},
+    {"/revoke", "revoke", Idp_h_revoke, CORS_CLIENT, 0, POST_ONLY},
+    {"/introspect", "introspect", Idp_h_introspect, CORS_CLIENT, 0, POST_ONLY},
+    {"/userinfo", "userinfo", Idp_h_userinfo, CORS_CLIENT, 0, FORM},
+    {"/end_session", "end_session", Idp_h_end_session, CORS_NONE, 0, FORM},
+    {"/check_session", "check_session", Idp_h_check_session, CORS_NONE, 1, READ},
+    {"/resource", "resource", Idp_h_resource, CORS_CLIENT, 1, FORM},
+    {"/_mock/", "control", Idp_h_control, CORS_NONE, 1, NULL}, /* its own routes */
 };
 
 /* Whether @p method is one of the comma-separated @p list. */
@@ -53,12 +53,12 @@ static int method_listed(const char *list, const char *method)
 static int method_answered(const route *r, const idp_req *rq, idp_resp *rs)
 {
     if (!method_listed(r->methods, rq->method)) {
-        idp_resp_oauth_error(rs, 405, OIDC_ERR_INVALID_REQUEST, "method not allowed here");
-        idp_resp_header(rs, "Allow", r->methods);
+        Idp_resp_oauth_error(rs, 405, OIDC_ERR_INVALID_REQUEST, "method not allowed here");
+        Idp_resp_header(rs, "Allow", r->methods);
         return 1;
     }
     if (strcmp(rq->method, "OPTIONS") == 0) {
-        idp_resp_header(rs, "Allow", r->methods);
+        Idp_resp_header(rs, "Allow", r->methods);
         rs->status = 204;
         return 1;
     }
@@ -87,7 +87,7 @@ static const route *find_route(const char *path)
 static int origin_allowed(const idp_server *s, const char *origin)
 {
     for (size_t i = 0; i < s->cfg->n_clients; i++)
-        if (idp_strlist_has(&s->cfg->clients[i].allowed_origins, origin))
+        if (Idp_strlist_has(&s->cfg->clients[i].allowed_origins, origin))
             return 1;
     return 0;
 }
@@ -95,28 +95,28 @@ static int origin_allowed(const idp_server *s, const char *origin)
 /* Adds CORS headers; returns 1 when the request was a preflight and is answered. */
 static int apply_cors(idp_server *s, const route *r, const idp_req *rq, idp_resp *rs)
 {
-    const char *origin = idp_req_header(rq, "Origin");
+    const char *origin = Idp_req_header(rq, "Origin");
     if (!origin || r->cors == CORS_NONE)
         return 0;
     int allowed = r->cors == CORS_PUBLIC || origin_allowed(s, origin);
     int preflight = strcmp(rq->method, "OPTIONS") == 0 &&
-                    idp_req_header(rq, "Access-Control-Request-Method") != NULL;
+                    Idp_req_header(rq, "Access-Control-Request-Method") != NULL;
     if (allowed) {
         /* public metadata is readable by any origin; client endpoints echo one allowed
          * origin and never combine a wildcard with credentials (Fetch standard) */
-        idp_resp_header(rs, "Access-Control-Allow-Origin", r->cors == CORS_PUBLIC ? "*" : origin);
+        Idp_resp_header(rs, "Access-Control-Allow-Origin", r->cors == CORS_PUBLIC ? "*" : origin);
         if (r->cors == CORS_CLIENT)
-            idp_resp_header(rs, "Vary", "Origin");
+            Idp_resp_header(rs, "Vary", "Origin");
     }
     if (!preflight)
         return 0;
     if (!allowed) {
-        idp_resp_oauth_error(rs, 403, OIDC_ERR_INVALID_REQUEST, "origin not allowed by any client");
+        Idp_resp_oauth_error(rs, 403, OIDC_ERR_INVALID_REQUEST, "origin not allowed by any client");
         return 1;
     }
-    idp_resp_header(rs, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-    idp_resp_header(rs, "Access-Control-Allow-Headers", "Authorization, Content-Type, DPoP");
-    idp_resp_header(rs, "Access-Control-Max-Age", "600");
+    Idp_resp_header(rs, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    Idp_resp_header(rs, "Access-Control-Allow-Headers", "Authorization, Content-Type, DPoP");
+    Idp_resp_header(rs, "Access-Control-Max-Age", "600");
     rs->status = 204;
     return 1;
 }
@@ -170,9 +170,9 @@ static int host_allowed(const idp_server *s, const char *hdr)
 /* CSRF: a control write must be JSON, and not sent by another site's page. */
 static const char *write_problem(const idp_server *s, const idp_req *rq)
 {
-    const char *origin = idp_req_header(rq, "Origin");
-    const char *site = idp_req_header(rq, "Sec-Fetch-Site");
-    const char *ctype = idp_req_header(rq, "Content-Type");
+    const char *origin = Idp_req_header(rq, "Origin");
+    const char *site = Idp_req_header(rq, "Sec-Fetch-Site");
+    const char *ctype = Idp_req_header(rq, "Content-Type");
     char own[256];
     if (origin && (origin_of(s->issuer, own, sizeof own) != 0 || strcasecmp(origin, own) != 0))
         return "control writes from another origin are refused";
@@ -189,22 +189,22 @@ static const char *write_problem(const idp_server *s, const idp_req *rq)
  * rebinding (docs/hardening.md). */
 static int control_allowed(idp_server *s, const idp_req *rq, idp_resp *rs)
 {
-    const char *host = idp_req_header(rq, "Host");
+    const char *host = Idp_req_header(rq, "Host");
     int write = strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0;
     const char *why = write ? write_problem(s, rq) : NULL;
     if (why) {
-        idp_resp_json(rs, strstr(why, "Content-Type") ? 415 : 403,
+        Idp_resp_json(rs, strstr(why, "Content-Type") ? 415 : 403,
                       json_pack("{s:s}", "error", why));
         return 0;
     }
     if (s->control_secret) {
-        if (idp_str_equal_ct(idp_req_header(rq, "X-Mock-Control-Secret"), s->control_secret))
+        if (Idp_str_equal_ct(Idp_req_header(rq, "X-Mock-Control-Secret"), s->control_secret))
             return 1;
-        idp_resp_json(rs, 401, json_pack("{s:s}", "error", "control secret missing or wrong"));
+        Idp_resp_json(rs, 401, json_pack("{s:s}", "error", "control secret missing or wrong"));
         return 0;
     }
     if (host && !host_allowed(s, host)) {
-        idp_resp_json(rs, 403,
+        Idp_resp_json(rs, 403,
                       json_pack("{s:s}", "error",
                                 "control API: Host is neither the issuer's nor a "
                                 "loopback name (set --control-secret to allow it)"));
@@ -212,11 +212,11 @@ static int control_allowed(idp_server *s, const idp_req *rq, idp_resp *rs)
     }
     if (rq->peer_loopback)
         return 1;
-    idp_resp_json(rs, 403, json_pack("{s:s}", "error", "control API answers loopback only"));
+    Idp_resp_json(rs, 403, json_pack("{s:s}", "error", "control API answers loopback only"));
     return 0;
 }
 
-int idp_return_to_allowed(const idp_server *s, const char *url)
+int Idp_return_to_allowed(const idp_server *s, const char *url)
 {
     char want[256], own[256];
     if (!url || origin_of(url, want, sizeof want) != 0 || strchr(url, '\r') || strchr(url, '\n'))
@@ -244,7 +244,7 @@ static int params_ok(const idp_req *rq, idp_resp *rs)
         return 1;
     snprintf(desc, sizeof desc, "%s%s%s", cm_form_strerror(status), bad ? ": " : "",
              bad ? bad : "");
-    idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_REQUEST, desc);
+    Idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_REQUEST, desc);
     return 0;
 }
 
@@ -263,10 +263,10 @@ static void serve(idp_server *s, const route *r, idp_req *rq, idp_resp *rs)
     /* recorded for every request, also those a fault rule answers without the handler */
     note_param(rq, rs, "grant_type");
     note_param(rq, rs, "client_id");
-    const idp_fault *f = idp_faults_select(s, rq, rs, r->endpoint);
+    const idp_fault *f = Idp_faults_select(s, rq, rs, r->endpoint);
     if (apply_cors(s, r, rq, rs) || method_answered(r, rq, rs))
         ; /* preflight, or a method the route does not take, answered */
-    else if (f && idp_fault_before(s, rq, rs, f))
+    else if (f && Idp_fault_before(s, rq, rs, f))
         ; /* the rule answered (or dropped) before the handler */
     else if (params_ok(rq, rs)) {
         s->active_fault = f;
@@ -274,19 +274,19 @@ static void serve(idp_server *s, const route *r, idp_req *rq, idp_resp *rs)
         s->active_fault = NULL;
     }
     if (f)
-        idp_fault_after(s, rq, rs, f);
+        Idp_fault_after(s, rq, rs, f);
 }
 
-void idp_dispatch(idp_server *s, idp_req *rq, idp_resp *rs)
+void Idp_dispatch(idp_server *s, idp_req *rq, idp_resp *rs)
 {
     int64_t real_start = cm_wallclock_ms();
     const route *r = find_route(rq->path);
-    int control = r && r->handler == idp_h_control;
+    int control = r && r->handler == Idp_h_control;
     json_t *entry =
-        control || s->trace_off ? NULL : idp_trace_begin(s, rq, r ? r->endpoint : "unknown");
+        control || s->trace_off ? NULL : Idp_trace_begin(s, rq, r ? r->endpoint : "unknown");
     rs->trace = entry;
     if (!r)
-        idp_resp_json(rs, 404, json_pack("{s:s}", "error", "not_found"));
+        Idp_resp_json(rs, 404, json_pack("{s:s}", "error", "not_found"));
     else if (control) {
         if (control_allowed(s, rq, rs) && params_ok(rq, rs))
             r->handler(s, rq, rs);
@@ -297,7 +297,7 @@ void idp_dispatch(idp_server *s, idp_req *rq, idp_resp *rs)
         rs->trace_pending = entry;
         rs->trace_real_start = real_start;
     } else {
-        idp_resp_materialize(rs);
-        idp_trace_end(s, entry, rs, real_start);
+        Idp_resp_materialize(rs);
+        Idp_trace_end(s, entry, rs, real_start);
     }
 }

@@ -25,11 +25,11 @@ static void evict_families(idp_server *s, size_t n)
         idp_code *c = v;
         if (c->family && c->family->evicted) {
             cm_map_remove(&st->codes, c->value);
-            idp_store_code_free(c);
+            Idp_store_code_free(c);
         }
     }
     for (size_t i = 0; i < n; i++)
-        idp_store_family_free(st->families[i]);
+        Idp_store_family_free(st->families[i]);
     memmove(st->families, st->families + n, (st->n_families - n) * sizeof *st->families);
     st->n_families -= n;
     st->evicted += n;
@@ -39,7 +39,7 @@ static void evict_loose(idp_store *st, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         cm_map_remove(&st->tokens, st->loose[i]->key);
-        idp_store_token_free(st->loose[i]);
+        Idp_store_token_free(st->loose[i]);
     }
     memmove(st->loose, st->loose + n, (st->n_loose - n) * sizeof *st->loose);
     st->n_loose -= n;
@@ -72,7 +72,7 @@ static void evict_sessions(idp_store *st, size_t n)
         idp_session *sess = v;
         if (sess->serial < below) {
             cm_map_remove(&st->sessions, sess->cookie);
-            idp_store_session_free(sess);
+            Idp_store_session_free(sess);
             st->evicted++;
         }
     }
@@ -88,20 +88,20 @@ static void evict_codes(idp_store *st, size_t n)
         idp_code *c = v;
         if (c->serial < below) {
             cm_map_remove(&st->codes, c->value);
-            idp_store_code_free(c);
+            Idp_store_code_free(c);
             st->evicted++;
         }
     }
 }
 
-int idp_store_over_limits(const idp_store *st)
+int Idp_store_over_limits(const idp_store *st)
 {
     size_t limit = limit_of(st);
     return st->n_families > limit || st->n_loose > limit || st->sessions.count > limit ||
            st->codes.count > limit || st->pending.count > limit;
 }
 
-void idp_store_enforce_limits(idp_server *s)
+void Idp_store_enforce_limits(idp_server *s)
 {
     idp_store *st = &s->store;
     size_t limit = limit_of(st), batch = limit / 10 ? limit / 10 : 1;

@@ -130,7 +130,7 @@ static int check_ranges(json_t *spec, char *err, size_t n)
     return 0;
 }
 
-idp_fault *idp_fault_parse(json_t *spec, const char *id_hint, char *err, size_t errlen)
+idp_fault *Idp_fault_parse(json_t *spec, const char *id_hint, char *err, size_t errlen)
 {
     if (!json_is_object(spec)) {
         cm_errf(err, errlen, "/: a fault rule must be a JSON object");
@@ -165,7 +165,7 @@ idp_fault *idp_fault_parse(json_t *spec, const char *id_hint, char *err, size_t 
     return f;
 }
 
-void idp_fault_free(idp_fault *f)
+void Idp_fault_free(idp_fault *f)
 {
     if (!f)
         return;
@@ -173,7 +173,7 @@ void idp_fault_free(idp_fault *f)
     free(f);
 }
 
-int idp_fault_retired(const idp_fault *f, int64_t now_ms)
+int Idp_fault_retired(const idp_fault *f, int64_t now_ms)
 {
     return (f->times && f->hits >= f->times) || (f->until_ms && now_ms >= f->until_ms);
 }
@@ -184,10 +184,10 @@ static int str_matches(json_t *match, const char *key, const char *value)
     return !want || (value && strcmp(want, value) == 0);
 }
 
-int idp_fault_fires(idp_fault *f, const idp_fault_subject *s, double unit)
+int Idp_fault_fires(idp_fault *f, const idp_fault_subject *s, double unit)
 {
     json_t *m = f->match;
-    if (idp_fault_retired(f, s->now_ms))
+    if (Idp_fault_retired(f, s->now_ms))
         return 0;
     if (!str_matches(m, "endpoint", s->endpoint) || !str_matches(m, "method", s->method) ||
         !str_matches(m, "grant_type", s->grant_type) ||
@@ -209,27 +209,27 @@ int idp_fault_fires(idp_fault *f, const idp_fault_subject *s, double unit)
     return !p || unit < json_number_value(p);
 }
 
-json_t *idp_fault_describe(const idp_fault *f, int64_t now_ms)
+json_t *Idp_fault_describe(const idp_fault *f, int64_t now_ms)
 {
     json_t *d = json_deep_copy(f->spec);
     json_object_set_new(d, "matched", json_integer(f->matched));
     json_object_set_new(d, "hits", json_integer(f->hits));
-    json_object_set_new(d, "active", json_boolean(!idp_fault_retired(f, now_ms)));
+    json_object_set_new(d, "active", json_boolean(!Idp_fault_retired(f, now_ms)));
     return d;
 }
 
-const char *idp_fault_str(const idp_fault *f, const char *key)
+const char *Idp_fault_str(const idp_fault *f, const char *key)
 {
     return json_string_value(json_object_get(f->action, key));
 }
 
-double idp_fault_num(const idp_fault *f, const char *key, double dflt)
+double Idp_fault_num(const idp_fault *f, const char *key, double dflt)
 {
     json_t *v = json_object_get(f->action, key);
     return v ? json_number_value(v) : dflt;
 }
 
-int idp_fault_bool(const idp_fault *f, const char *key)
+int Idp_fault_bool(const idp_fault *f, const char *key)
 {
     return json_is_true(json_object_get(f->action, key));
 }

@@ -56,18 +56,18 @@ typedef struct idp_fault_subject {
 
 /** Validate @p spec (borrowed) and build a rule. On error returns NULL and writes
  * "/json/pointer: reason" into @p err. @p id_hint names the rule when spec has no "id". */
-idp_fault *idp_fault_parse(json_t *spec, const char *id_hint, char *err, size_t errlen);
-void idp_fault_free(idp_fault *f);
+idp_fault *Idp_fault_parse(json_t *spec, const char *id_hint, char *err, size_t errlen);
+void Idp_fault_free(idp_fault *f);
 /** Whether the rule's match conditions hold (counting the match); @p unit is a draw in
  * [0,1) for the probability. Retired rules never fire. */
-int idp_fault_fires(idp_fault *f, const idp_fault_subject *subj, double unit);
+int Idp_fault_fires(idp_fault *f, const idp_fault_subject *subj, double unit);
 /** The rule as JSON for listing (new reference): spec plus matched/hits/active. */
-json_t *idp_fault_describe(const idp_fault *f, int64_t now_ms);
+json_t *Idp_fault_describe(const idp_fault *f, int64_t now_ms);
 /** Whether the rule is spent (times reached or past until). */
-int idp_fault_retired(const idp_fault *f, int64_t now_ms);
+int Idp_fault_retired(const idp_fault *f, int64_t now_ms);
 /** Action parameter helpers. */
-const char *idp_fault_str(const idp_fault *f, const char *key);
-double idp_fault_num(const idp_fault *f, const char *key, double dflt);
-int idp_fault_bool(const idp_fault *f, const char *key);
+const char *Idp_fault_str(const idp_fault *f, const char *key);
+double Idp_fault_num(const idp_fault *f, const char *key, double dflt);
+int Idp_fault_bool(const idp_fault *f, const char *key);
 
 #endif

@@ -1,6 +1,6 @@
 /* Applying fault rules to requests: which rule fires, and what it does before and after
  * the handler. In-handler effects (ID-token faults, clock skew, prompt=none ignored, ...)
- * are read by the handlers through idp_fault_active(). */
+ * are read by the handlers through Idp_fault_active(). */
 #include "idp_int.h"
 
 #include <math.h>
@@ -10,23 +10,23 @@
 
 #include "cm_json.h"
 
-int idp_faults_add(idp_server *s, json_t *spec, char *err, size_t errlen, const char **id)
+int Idp_faults_add(idp_server *s, json_t *spec, char *err, size_t errlen, const char **id)
 {
     char hint[32];
     snprintf(hint, sizeof hint, "fault#%lu", s->next_fault + 1);
-    idp_fault *f = idp_fault_parse(spec, hint, err, errlen);
+    idp_fault *f = Idp_fault_parse(spec, hint, err, errlen);
     if (!f)
         return -1;
     for (size_t i = 0; i < s->n_faults; i++) {
         if (strcmp(s->faults[i]->id, f->id) == 0) {
             snprintf(err, errlen, "/id: a rule \"%s\" exists already", f->id);
-            idp_fault_free(f);
+            Idp_fault_free(f);
             return -1;
         }
     }
     idp_fault **grown = realloc(s->faults, (s->n_faults + 1) * sizeof *grown);
     if (!grown) {
-        idp_fault_free(f);
+        Idp_fault_free(f);
         snprintf(err, errlen, "/: out of memory");
         return -1;
     }
@@ -38,11 +38,11 @@ int idp_faults_add(idp_server *s, json_t *spec, char *err, size_t errlen, const 
     return 0;
 }
 
-int idp_faults_remove(idp_server *s, const char *id)
+int Idp_faults_remove(idp_server *s, const char *id)
 {
     for (size_t i = 0; i < s->n_faults; i++) {
         if (strcmp(s->faults[i]->id, id) == 0) {
-            idp_fault_free(s->faults[i]);
+            Idp_fault_free(s->faults[i]);
             memmove(&s->faults[i], &s->faults[i + 1], (s->n_faults - i - 1) * sizeof *s->faults);
             s->n_faults--;
             return 0;
@@ -51,21 +51,21 @@ int idp_faults_remove(idp_server *s, const char *id)
     return -1;
 }
 
-void idp_faults_clear(idp_server *s)
+void Idp_faults_clear(idp_server *s)
 {
     for (size_t i = 0; i < s->n_faults; i++)
-        idp_fault_free(s->faults[i]);
+        Idp_fault_free(s->faults[i]);
     free(s->faults);
     s->faults = NULL;
     s->n_faults = 0;
     s->next_fault = 0;
 }
 
-json_t *idp_faults_list(idp_server *s, int64_t now_ms)
+json_t *Idp_faults_list(idp_server *s, int64_t now_ms)
 {
     json_t *list = json_array();
     for (size_t i = 0; i < s->n_faults; i++)
-        json_array_append_new(list, idp_fault_describe(s->faults[i], now_ms));
+        json_array_append_new(list, Idp_fault_describe(s->faults[i], now_ms));
     return json_pack("{s:o}", "faults", list);
 }
 
@@ -73,17 +73,17 @@ json_t *idp_faults_list(idp_server *s, int64_t now_ms)
 static const char *request_user(idp_server *s, const idp_req *rq)
 {
     char buf[256];
-    const char *cookie = idp_req_cookie(rq, s->cfg->cookie.name, buf, sizeof buf);
-    idp_session *sess = idp_session_find(s, cookie, rq->now_ms);
+    const char *cookie = Idp_req_cookie(rq, s->cfg->cookie.name, buf, sizeof buf);
+    idp_session *sess = Idp_session_find(s, cookie, rq->now_ms);
     if (sess)
         return sess->sub;
     const char *tok = rq->form_parsed ? cm_form_get(&rq->form, "refresh_token") : NULL;
     if (!tok && rq->form_parsed)
         tok = cm_form_get(&rq->form, "token");
-    const char *auth = idp_req_header(rq, "Authorization");
+    const char *auth = Idp_req_header(rq, "Authorization");
     if (!tok && auth && strncasecmp(auth, "Bearer ", 7) == 0)
         tok = auth + 7;
-    idp_token *t = idp_token_find(s, tok);
+    idp_token *t = Idp_token_find(s, tok);
     if (t)
         return t->sub;
     const char *code = rq->form_parsed ? cm_form_get(&rq->form, "code") : NULL;
@@ -93,10 +93,10 @@ static const char *request_user(idp_server *s, const idp_req *rq)
 
 static int request_has_param(const void *req, const char *name)
 {
-    return idp_req_param(req, name) != NULL;
+    return Idp_req_param(req, name) != NULL;
 }
 
-const idp_fault *idp_faults_select(idp_server *s, idp_req *rq, idp_resp *rs, const char *endpoint)
+const idp_fault *Idp_faults_select(idp_server *s, idp_req *rq, idp_resp *rs, const char *endpoint)
 {
     if (!s->n_faults)
         return NULL;
@@ -104,7 +104,7 @@ const idp_fault *idp_faults_select(idp_server *s, idp_req *rq, idp_resp *rs, con
         .endpoint = endpoint,
         .method = rq->method,
         .grant_type = rq->form_parsed ? cm_form_get(&rq->form, "grant_type") : NULL,
-        .client_id = idp_req_param(rq, "client_id"),
+        .client_id = Idp_req_param(rq, "client_id"),
         .user = request_user(s, rq),
         .now_ms = rq->now_ms,
         .has_param = request_has_param,
@@ -117,7 +117,7 @@ const idp_fault *idp_faults_select(idp_server *s, idp_req *rq, idp_resp *rs, con
         /* a draw only for rules with a probability, so adding one rule does not shift
          * the random stream (token values) of runs that have none */
         double unit = has_p ? cm_rng_unit(&s->rng) : 0.0;
-        if (idp_fault_fires(f, &subj, unit) && !chosen)
+        if (Idp_fault_fires(f, &subj, unit) && !chosen)
             chosen = f;
     }
     if (chosen) {
@@ -133,26 +133,26 @@ const idp_fault *idp_faults_select(idp_server *s, idp_req *rq, idp_resp *rs, con
 
 static void answer_status(idp_resp *rs, const idp_fault *f)
 {
-    int status = (int)idp_fault_num(f, "status", 500);
-    const char *error = idp_fault_str(f, "error");
+    int status = (int)Idp_fault_num(f, "status", 500);
+    const char *error = Idp_fault_str(f, "error");
     if (error) {
         /* rs->error points into the rule, which outlives this request */
-        idp_resp_oauth_error(rs, status, error, idp_fault_str(f, "error_description"));
+        Idp_resp_oauth_error(rs, status, error, Idp_fault_str(f, "error_description"));
     } else {
-        idp_resp_clear_body(rs);
+        Idp_resp_clear_body(rs);
         rs->status = status;
     }
     json_t *ra = json_object_get(f->action, "retry_after");
     if (ra) {
         char v[32];
         snprintf(v, sizeof v, "%lld", (long long)llround(json_number_value(ra)));
-        idp_resp_header(rs, "Retry-After", v);
+        Idp_resp_header(rs, "Retry-After", v);
     }
 }
 
 static void proxy_502(idp_resp *rs)
 {
-    idp_resp_html(rs, 502,
+    Idp_resp_html(rs, 502,
                   strdup("<html><head><title>502 Bad Gateway</title></head><body>"
                          "<center><h1>502 Bad Gateway</h1></center><hr>"
                          "<center>nginx</center></body></html>"));
@@ -162,38 +162,38 @@ static void proxy_502(idp_resp *rs)
 static void revoke_grants(idp_server *s, const idp_req *rq)
 {
     idp_token *t =
-        rq->form_parsed ? idp_token_find(s, cm_form_get(&rq->form, "refresh_token")) : NULL;
+        rq->form_parsed ? Idp_token_find(s, cm_form_get(&rq->form, "refresh_token")) : NULL;
     if (t && t->family) {
-        idp_family_revoke(t->family, "grant revoked by an administrator");
+        Idp_family_revoke(t->family, "grant revoked by an administrator");
         return;
     }
     const char *user = request_user(s, rq);
     for (size_t i = 0; user && i < s->store.n_families; i++)
         if (strcmp(s->store.families[i]->sub, user) == 0)
-            idp_family_revoke(s->store.families[i], "grant revoked by an administrator");
+            Idp_family_revoke(s->store.families[i], "grant revoked by an administrator");
 }
 
 static void session_fault(idp_server *s, const idp_req *rq, const idp_fault *f)
 {
     char buf[256];
     idp_session *sess =
-        idp_session_find(s, idp_req_cookie(rq, s->cfg->cookie.name, buf, sizeof buf), rq->now_ms);
+        Idp_session_find(s, Idp_req_cookie(rq, s->cfg->cookie.name, buf, sizeof buf), rq->now_ms);
     if (!sess)
         return;
     if (f->kind == FA_SESSION_LOST) {
-        idp_session_end(s, sess);
+        Idp_session_end(s, sess);
         return;
     }
-    char *sub = strdup(idp_fault_str(f, "sub"));
+    char *sub = strdup(Idp_fault_str(f, "sub"));
     if (sub) {
         free(sess->sub);
         sess->sub = sub;
     }
 }
 
-int idp_fault_before(idp_server *s, idp_req *rq, idp_resp *rs, const idp_fault *f)
+int Idp_fault_before(idp_server *s, idp_req *rq, idp_resp *rs, const idp_fault *f)
 {
-    int after_effect = idp_fault_bool(f, "after_effect");
+    int after_effect = Idp_fault_bool(f, "after_effect");
     if ((f->kind == FA_HANG || f->kind == FA_RESET || f->kind == FA_CLOSE) && !after_effect)
         rs->status = 0; /* the trace says: no answer was produced */
     switch (f->kind) {
@@ -266,18 +266,18 @@ static int is_html(const idp_resp *rs)
 
 static void frame_deny(idp_resp *rs, const idp_fault *f)
 {
-    int redirect_only = idp_fault_bool(f, "only_redirect");
+    int redirect_only = Idp_fault_bool(f, "only_redirect");
     if (redirect_only ? rs->status != 302 : !is_html(rs))
         return;
-    if (strcmp(idp_fault_str(f, "header"), "xfo") == 0)
-        idp_resp_header(rs, "X-Frame-Options", "DENY");
+    if (strcmp(Idp_fault_str(f, "header"), "xfo") == 0)
+        Idp_resp_header(rs, "X-Frame-Options", "DENY");
     else
-        idp_resp_header(rs, "Content-Security-Policy", "frame-ancestors 'none'");
+        Idp_resp_header(rs, "Content-Security-Policy", "frame-ancestors 'none'");
 }
 
 static void cors_fault(idp_resp *rs, const idp_fault *f)
 {
-    int wrong = strcmp(idp_fault_str(f, "mode"), "wrong") == 0;
+    int wrong = strcmp(Idp_fault_str(f, "mode"), "wrong") == 0;
     for (size_t i = 0; i < rs->n_headers; i++) {
         if (strncasecmp(rs->headers[i].name, "Access-Control-", 15) != 0)
             continue;
@@ -291,20 +291,20 @@ static void cors_fault(idp_resp *rs, const idp_fault *f)
     }
 }
 
-void idp_fault_after(idp_server *s, idp_req *rq, idp_resp *rs, const idp_fault *f)
+void Idp_fault_after(idp_server *s, idp_req *rq, idp_resp *rs, const idp_fault *f)
 {
     (void)s, (void)rq;
-    idp_resp_materialize(rs); /* the rules below read or rewrite the text */
+    Idp_resp_materialize(rs); /* the rules below read or rewrite the text */
     switch (f->kind) {
     case FA_LATENCY:
         rs->disposition = IDP_HOLD;
-        rs->delay_ms = llround(idp_fault_num(f, "seconds", 0) * 1000.0);
+        rs->delay_ms = llround(Idp_fault_num(f, "seconds", 0) * 1000.0);
         break;
     case FA_TRUNCATE:
         truncate_body(rs);
         break;
     case FA_CONTENT_TYPE:
-        idp_resp_header(rs, "Content-Type", idp_fault_str(f, "value"));
+        Idp_resp_header(rs, "Content-Type", Idp_fault_str(f, "value"));
         break;
     case FA_TOKEN_RESPONSE:
         reshape_token_response(rs, f);

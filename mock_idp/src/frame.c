@@ -20,7 +20,7 @@ enum {
 
 #define TE_FIELD "transfer-encoding:"
 
-void idp_frame_reset(idp_frame *f)
+void Idp_frame_reset(idp_frame *f)
 {
     memset(f, 0, sizeof *f);
     f->state = FR_IDLE;
@@ -147,7 +147,7 @@ static void size_byte(idp_frame *f, unsigned char *p)
         f->state = FR_OPAQUE;
 }
 
-int idp_frame_scan(idp_frame *f, unsigned char *p, size_t n)
+int Idp_frame_scan(idp_frame *f, unsigned char *p, size_t n)
 {
     int events = 0;
     for (size_t i = 0; i < n; i++) {

@@ -29,11 +29,11 @@ enum {
 };
 
 /* Ready for a new request. */
-void idp_frame_reset(idp_frame *f);
+void Idp_frame_reset(idp_frame *f);
 
 /* Scan @p n bytes that just arrived, rewriting chunk extensions in place; returns the
  * IDP_FRAME_* events among them. Bytes after a request's end are not looked at until
- * idp_frame_reset. */
-int idp_frame_scan(idp_frame *f, unsigned char *p, size_t n);
+ * Idp_frame_reset. */
+int Idp_frame_scan(idp_frame *f, unsigned char *p, size_t n);
 
 #endif

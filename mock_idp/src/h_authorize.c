@@ -47,7 +47,7 @@ static void error_page(idp_resp *rs, const char *error, const char *desc)
     cm_strbuf_html(&b, desc);
     cm_strbuf_puts(&b, "</p></body></html>");
     rs->error = error;
-    idp_resp_html(rs, 400, cm_strbuf_take(&b));
+    Idp_resp_html(rs, 400, cm_strbuf_take(&b));
 }
 
 static void add_param(cm_strbuf *b, char *sep, const char *name, const char *value)
@@ -64,9 +64,9 @@ static void add_param(cm_strbuf *b, char *sep, const char *name, const char *val
  * clickjacked (both headers: older browsers know only X-Frame-Options). */
 static void interaction_page(idp_resp *rs, char *html)
 {
-    idp_resp_html(rs, 200, html);
-    idp_resp_header(rs, "X-Frame-Options", "DENY");
-    idp_resp_header(rs, "Content-Security-Policy", "frame-ancestors 'none'");
+    Idp_resp_html(rs, 200, html);
+    Idp_resp_header(rs, "X-Frame-Options", "DENY");
+    Idp_resp_header(rs, "Content-Security-Policy", "frame-ancestors 'none'");
 }
 
 /* Redirect back to the client with code or error (query or fragment response mode). */
@@ -83,7 +83,7 @@ static void error_page_top(idp_resp *rs, const char *url, const char *error)
     cm_strbuf_html(&b, url);
     cm_strbuf_puts(&b, "\">Continue</a><script>window.top.location.href = "
                        "document.getElementById('continue').href;</script></body></html>");
-    idp_resp_html(rs, 200, cm_strbuf_take(&b));
+    Idp_resp_html(rs, 200, cm_strbuf_take(&b));
     rs->error = error;
 }
 
@@ -99,11 +99,11 @@ static void redirect_page(idp_resp *rs, const char *url, const char *deny)
     cm_strbuf_html(&b, url);
     cm_strbuf_puts(&b, "\">Continue</a><script>window.location.replace("
                        "document.getElementById('continue').href);</script></body></html>");
-    idp_resp_html(rs, 200, cm_strbuf_take(&b));
+    Idp_resp_html(rs, 200, cm_strbuf_take(&b));
     if (deny && !strcmp(deny, "xfo"))
-        idp_resp_header(rs, "X-Frame-Options", "DENY");
+        Idp_resp_header(rs, "X-Frame-Options", "DENY");
     else if (deny)
-        idp_resp_header(rs, "Content-Security-Policy", "frame-ancestors 'none'");
+        Idp_resp_header(rs, "Content-Security-Policy", "frame-ancestors 'none'");
 }
 
 static void redirect_back(idp_server *s, const authz *a, idp_resp *rs, const char *code,
@@ -120,20 +120,20 @@ static void redirect_back(idp_server *s, const authz *a, idp_resp *rs, const cha
     add_param(&b, &sep, "error", error);
     add_param(&b, &sep, "error_description", desc);
     add_param(&b, &sep, "state",
-              idp_fault_active(s, FA_WRONG_STATE) && P(a, "state") ? "not-the-state-you-sent"
+              Idp_fault_active(s, FA_WRONG_STATE) && P(a, "state") ? "not-the-state-you-sent"
                                                                    : P(a, "state"));
     add_param(&b, &sep, "iss", s->issuer); /* RFC 9207 */
-    char *sstate = code ? idp_session_state(s, a->client->client_id, uri, a->sess) : NULL;
+    char *sstate = code ? Idp_session_state(s, a->client->client_id, uri, a->sess) : NULL;
     add_param(&b, &sep, "session_state", sstate); /* OIDC Session Management §2 */
     free(sstate);
     char *url = cm_strbuf_take(&b);
-    const idp_fault *page = idp_fault_active(s, FA_REDIRECT_PAGE);
-    if (error && idp_fault_active(s, FA_ERROR_PAGE_TOP))
+    const idp_fault *page = Idp_fault_active(s, FA_REDIRECT_PAGE);
+    if (error && Idp_fault_active(s, FA_ERROR_PAGE_TOP))
         error_page_top(rs, url ? url : uri, error);
     else if (page)
-        redirect_page(rs, url ? url : uri, idp_fault_str(page, "deny_framing"));
+        redirect_page(rs, url ? url : uri, Idp_fault_str(page, "deny_framing"));
     else
-        idp_resp_redirect(rs, url ? url : uri);
+        Idp_resp_redirect(rs, url ? url : uri);
     free(url);
     if (error)
         rs->error = error;
@@ -248,7 +248,7 @@ static const char *session_problem(idp_server *s, const authz *a, const idp_req 
         return "max_age exceeded";
     const char *hint = P(a, "id_token_hint");
     if (hint) {
-        json_t *claims = idp_jws_verify(&s->keys, hint);
+        json_t *claims = Idp_jws_verify(&s->keys, hint);
         const char *sub = json_string_value(json_object_get(claims, "sub"));
         int same = sub && strcmp(sub, a->sess->sub) == 0;
         json_decref(claims);
@@ -263,7 +263,7 @@ static int needs_consent(const authz *a)
     if (a->consented_now)
         return 0;
     const char *prompt = P(a, "prompt");
-    if (prompt && idp_scope_has(prompt, "consent"))
+    if (prompt && Idp_scope_has(prompt, "consent"))
         return 1;
     return a->client->require_consent && !cm_map_get(&a->sess->consents, a->client->client_id);
 }
@@ -272,11 +272,11 @@ static void continue_flow(idp_server *s, authz *a, const idp_req *rq, idp_resp *
 {
     const char *prompt = P(a, "prompt");
     int none = prompt && strcmp(prompt, "none") == 0;
-    int force_login = prompt && idp_scope_has(prompt, "login") && !a->logged_in_now;
+    int force_login = prompt && Idp_scope_has(prompt, "login") && !a->logged_in_now;
     const char *problem = session_problem(s, a, rq);
     if (a->sess)
         note(rs, "sub", a->sess->sub);
-    if (none && idp_fault_active(s, FA_PROMPT_NONE_IGNORED)) {
+    if (none && Idp_fault_active(s, FA_PROMPT_NONE_IGNORED)) {
         show_login(s, a, rs, NULL); /* as Dex does: prompt=none is not supported */
         return;
     }
@@ -309,10 +309,10 @@ static const char *check_scope_pkce(const authz *a, const char **error)
     if (mode && strcmp(mode, "query") && strcmp(mode, "fragment"))
         return "response_mode must be query or fragment";
     const char *prompt = P(a, "prompt");
-    if (prompt && idp_scope_has(prompt, "none") && strcmp(prompt, "none") != 0)
+    if (prompt && Idp_scope_has(prompt, "none") && strcmp(prompt, "none") != 0)
         return "prompt=none cannot be combined with other values";
     const char *scope = P(a, "scope") ? P(a, "scope") : OIDC_SCOPE_OPENID;
-    if (!idp_scope_allowed(a->client, scope)) {
+    if (!Idp_scope_allowed(a->client, scope)) {
         *error = OIDC_ERR_INVALID_SCOPE;
         return "scope not allowed for this client";
     }
@@ -335,7 +335,7 @@ static json_t *collect_params(const idp_req *rq)
 {
     json_t *p = json_object();
     for (size_t i = 0; PARAMS[i]; i++) {
-        const char *v = idp_req_param(rq, PARAMS[i]);
+        const char *v = Idp_req_param(rq, PARAMS[i]);
         if (v)
             json_object_set_new(p, PARAMS[i], cm_json_text(v));
     }
@@ -345,28 +345,28 @@ static json_t *collect_params(const idp_req *rq)
 static idp_session *cookie_session(idp_server *s, const idp_req *rq)
 {
     char buf[256];
-    return idp_session_find(s, idp_req_cookie(rq, s->cfg->cookie.name, buf, sizeof buf),
+    return Idp_session_find(s, Idp_req_cookie(rq, s->cfg->cookie.name, buf, sizeof buf),
                             rq->now_ms);
 }
 
-void idp_h_authorize(idp_server *s, idp_req *rq, idp_resp *rs)
+void Idp_h_authorize(idp_server *s, idp_req *rq, idp_resp *rs)
 {
     authz a = {.p = collect_params(rq)};
-    a.client = idp_config_client(s->cfg, P(&a, "client_id"));
+    a.client = Idp_config_client(s->cfg, P(&a, "client_id"));
     note(rs, "client_id", P(&a, "client_id"));
     note(rs, "prompt", P(&a, "prompt"));
     const char *error, *desc;
     if (!a.client)
         error_page(rs, OIDC_ERR_INVALID_REQUEST, "unknown or missing client_id");
-    else if (!idp_strlist_has(&a.client->redirect_uris, P(&a, "redirect_uri")))
+    else if (!Idp_strlist_has(&a.client->redirect_uris, P(&a, "redirect_uri")))
         error_page(rs, OIDC_ERR_INVALID_REQUEST, "redirect_uri missing or not registered");
     else if (!(a.client->grants & IDP_GT_CODE))
         redirect_back(s, &a, rs, NULL, OIDC_ERR_UNAUTHORIZED_CLIENT,
                       "client may not use the code flow");
     else if ((desc = check_scope_pkce(&a, &error)) != NULL)
         redirect_back(s, &a, rs, NULL, error, desc);
-    else if (idp_fault_active(s, FA_AUTHORIZE_ERROR))
-        redirect_back(s, &a, rs, NULL, idp_fault_str(s->active_fault, "error"),
+    else if (Idp_fault_active(s, FA_AUTHORIZE_ERROR))
+        redirect_back(s, &a, rs, NULL, Idp_fault_str(s->active_fault, "error"),
                       "answered by a fault rule");
     else {
         a.sess = cookie_session(s, rq);
@@ -375,14 +375,14 @@ void idp_h_authorize(idp_server *s, idp_req *rq, idp_resp *rs)
     json_decref(a.p);
 }
 
-void idp_set_session_cookie(idp_server *s, idp_resp *rs, const idp_session *sess)
+void Idp_set_session_cookie(idp_server *s, idp_resp *rs, const idp_session *sess)
 {
     char hdr[512];
     const idp_cookie_policy *c = &s->cfg->cookie;
     snprintf(hdr, sizeof hdr, "%s=%s; Path=/; HttpOnly; SameSite=%s%s; Max-Age=%lld", c->name,
              sess->cookie, c->same_site, c->secure ? "; Secure" : "",
              (long long)(c->lifetime_ms / 1000));
-    idp_resp_header(rs, "Set-Cookie", hdr);
+    Idp_resp_header(rs, "Set-Cookie", hdr);
 }
 
 /* Looks up (and consumes) the pending authorization request of a form post. */
@@ -394,7 +394,7 @@ static int take_pending(idp_server *s, idp_req *rq, idp_resp *rs, authz *a)
         return -1;
     }
     a->p = id ? cm_map_remove(&s->store.pending, id) : NULL;
-    a->client = a->p ? idp_config_client(s->cfg, P(a, "client_id")) : NULL;
+    a->client = a->p ? Idp_config_client(s->cfg, P(a, "client_id")) : NULL;
     if (!a->client) {
         error_page(rs, OIDC_ERR_INVALID_REQUEST, "unknown or expired interaction");
         return -1;
@@ -403,29 +403,29 @@ static int take_pending(idp_server *s, idp_req *rq, idp_resp *rs, authz *a)
     return 0;
 }
 
-void idp_h_login_form(idp_server *s, idp_req *rq, idp_resp *rs)
+void Idp_h_login_form(idp_server *s, idp_req *rq, idp_resp *rs)
 {
     authz a = {0};
     if (take_pending(s, rq, rs, &a) != 0)
         return;
     const char *user = cm_form_get(&rq->form, "username");
     const char *pass = cm_form_get(&rq->form, "password");
-    const idp_user *u = idp_config_user(s->cfg, user);
-    if (!u || !idp_str_equal_ct(pass, u->password)) {
+    const idp_user *u = Idp_config_user(s->cfg, user);
+    if (!u || !Idp_str_equal_ct(pass, u->password)) {
         rs->error = OIDC_ERR_ACCESS_DENIED;
         show_login(s, &a, rs, "Unknown user or wrong password.");
-    } else if (!(a.sess = idp_session_create(s, u->sub, rq->now_ms))) {
+    } else if (!(a.sess = Idp_session_create(s, u->sub, rq->now_ms))) {
         error_page(rs, OIDC_ERR_SERVER_ERROR, "cannot create a session");
     } else {
         a.logged_in_now = 1;
         note(rs, "session", a.sess->label);
         continue_flow(s, &a, rq, rs);
-        idp_set_session_cookie(s, rs, a.sess);
+        Idp_set_session_cookie(s, rs, a.sess);
     }
     json_decref(a.p);
 }
 
-void idp_h_consent_form(idp_server *s, idp_req *rq, idp_resp *rs)
+void Idp_h_consent_form(idp_server *s, idp_req *rq, idp_resp *rs)
 {
     authz a = {0};
     if (take_pending(s, rq, rs, &a) != 0)
@@ -444,11 +444,11 @@ void idp_h_consent_form(idp_server *s, idp_req *rq, idp_resp *rs)
     json_decref(a.p);
 }
 
-void idp_clear_session_cookie(idp_server *s, idp_resp *rs)
+void Idp_clear_session_cookie(idp_server *s, idp_resp *rs)
 {
     char hdr[512];
     const idp_cookie_policy *c = &s->cfg->cookie;
     snprintf(hdr, sizeof hdr, "%s=; Path=/; HttpOnly; SameSite=%s%s; Max-Age=0", c->name,
              c->same_site, c->secure ? "; Secure" : "");
-    idp_resp_header(rs, "Set-Cookie", hdr);
+    Idp_resp_header(rs, "Set-Cookie", hdr);
 }

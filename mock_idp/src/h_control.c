@@ -13,14 +13,14 @@ typedef struct control_route {
 
 static void fail(idp_resp *rs, int status, const char *msg)
 {
-    idp_resp_json(rs, status, json_pack("{s:o}", "error", cm_json_text(msg)));
+    Idp_resp_json(rs, status, json_pack("{s:o}", "error", cm_json_text(msg)));
 }
 
 static void clock_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
 {
     (void)body;
     (void)s;
-    idp_resp_json(rs, 200, json_pack("{s:o}", "now", idp_seconds(rq->now_ms)));
+    Idp_resp_json(rs, 200, json_pack("{s:o}", "now", Idp_seconds(rq->now_ms)));
 }
 
 static void clock_post(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
@@ -45,16 +45,16 @@ static void clock_post(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
         fail(rs, 409, "this clock cannot be moved there");
         return;
     }
-    idp_resp_json(rs, 200, json_pack("{s:o}", "now", idp_seconds(cm_clock_now(s->clock))));
+    Idp_resp_json(rs, 200, json_pack("{s:o}", "now", Idp_seconds(cm_clock_now(s->clock))));
 }
 
 static idp_session *login_session(idp_server *s, idp_req *rq, idp_resp *rs, const char *sub)
 {
-    if (!idp_config_user(s->cfg, sub)) {
+    if (!Idp_config_user(s->cfg, sub)) {
         fail(rs, 400, "unknown user (\"sub\" must name a configured user)");
         return NULL;
     }
-    idp_session *sess = idp_session_create(s, sub, rq->now_ms);
+    idp_session *sess = Idp_session_create(s, sub, rq->now_ms);
     if (!sess)
         fail(rs, 500, "cannot create a session");
     return sess;
@@ -79,7 +79,7 @@ static void login_post(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
     }
     char cookie[256];
     snprintf(cookie, sizeof cookie, "%s=%s", s->cfg->cookie.name, sess->cookie);
-    idp_resp_json(
+    Idp_resp_json(
         rs, 200,
         json_pack("{s:s, s:s, s:s}", "cookie", cookie, "session", sess->label, "sub", sess->sub));
 }
@@ -89,7 +89,7 @@ static void login_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
     (void)body;
     const char *ret = cm_form_get(&rq->query, "return_to");
     if (!ret || (strncmp(ret, "http://", 7) && strncmp(ret, "https://", 8)) ||
-        !idp_return_to_allowed(s, ret)) {
+        !Idp_return_to_allowed(s, ret)) {
         fail(rs, 400,
              "return_to must be an absolute http(s) URL on the issuer's origin or the "
              "origin of a registered redirect URI");
@@ -98,8 +98,8 @@ static void login_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
     idp_session *sess = login_session(s, rq, rs, cm_form_get(&rq->query, "sub"));
     if (!sess)
         return;
-    idp_resp_redirect(rs, ret);
-    idp_set_session_cookie(s, rs, sess);
+    Idp_resp_redirect(rs, ret);
+    Idp_set_session_cookie(s, rs, sess);
 }
 
 /* A whole number from @p lo to @p hi in query parameter @p name (absent: @p dflt). */
@@ -129,27 +129,27 @@ static void trace_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
         return;
     }
     idp_trace_cursor c = {.next = (unsigned long)after + 1, .left = (size_t)limit};
-    idp_resp_clear_body(rs);
+    Idp_resp_clear_body(rs);
     rs->status = 200;
-    idp_resp_header(rs, "Content-Type", "application/json");
+    Idp_resp_header(rs, "Content-Type", "application/json");
     if (rq->can_stream) {
         rs->stream = &s->trace;
         rs->cursor = c;
     } else
-        idp_trace_doc(&s->trace, &c, &rs->body);
+        Idp_trace_doc(&s->trace, &c, &rs->body);
 }
 
 static void trace_delete(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
 {
     (void)rq, (void)body;
-    idp_trace_clear(&s->trace, 0);
-    idp_resp_json(rs, 200, json_pack("{s:b}", "cleared", 1));
+    Idp_trace_clear(&s->trace, 0);
+    Idp_resp_json(rs, 200, json_pack("{s:b}", "cleared", 1));
 }
 
 static void state_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
 {
     (void)body;
-    idp_resp_json(rs, 200, idp_store_state(s, rq->now_ms));
+    Idp_resp_json(rs, 200, Idp_store_state(s, rq->now_ms));
 }
 
 static void keys_rotate(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
@@ -161,13 +161,13 @@ static void keys_rotate(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
         return;
     }
     int64_t overlap = ov ? llround(json_number_value(ov) * 1000.0) : s->cfg->key_overlap_ms;
-    if (idp_keys_rotate(&s->keys, rq->now_ms, overlap) != 0) {
+    if (Idp_keys_rotate(&s->keys, rq->now_ms, overlap) != 0) {
         fail(rs, 500, "cannot generate a new key");
         return;
     }
-    json_t *jwks = idp_keys_jwks(&s->keys, rq->now_ms);
+    json_t *jwks = Idp_keys_jwks(&s->keys, rq->now_ms);
     json_object_set_new(jwks, "kid", json_string(s->keys.items[s->keys.n - 1].kid));
-    idp_resp_json(rs, 200, jwks);
+    Idp_resp_json(rs, 200, jwks);
 }
 
 static void reset_post(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
@@ -178,19 +178,19 @@ static void reset_post(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
         fail(rs, 400, "\"clock\" must be true or false");
         return;
     }
-    idp_store_reset(s);
-    idp_trace_clear(&s->trace, 1);
-    idp_faults_clear(s);
+    Idp_store_reset(s);
+    Idp_trace_clear(&s->trace, 1);
+    Idp_faults_clear(s);
     size_t i;
     json_t *rule;
     json_array_foreach(s->startup_faults, i, rule)
     {
-        idp_faults_add(s, rule, NULL, 0, NULL);
+        Idp_faults_add(s, rule, NULL, 0, NULL);
     }
-    idp_clients_restore(s->cfg, s->startup_clients);
+    Idp_clients_restore(s->cfg, s->startup_clients);
     if (json_is_true(clock))
         s->clock->set_ms(s->clock->ctx, cm_wallclock_ms());
-    idp_resp_json(rs, 200, json_pack("{s:b, s:b}", "reset", 1, "clock", json_is_true(clock)));
+    Idp_resp_json(rs, 200, json_pack("{s:b, s:b}", "reset", 1, "clock", json_is_true(clock)));
 }
 
 /* The id after a prefix route's path ("/_mock/faults/ID" -> "ID"), percent-decoded
@@ -211,7 +211,7 @@ static char *route_id(const idp_req *rq, const char *prefix, idp_resp *rs)
 static void faults_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
 {
     (void)body;
-    idp_resp_json(rs, 200, idp_faults_list(s, rq->now_ms));
+    Idp_resp_json(rs, 200, Idp_faults_list(s, rq->now_ms));
 }
 
 static void faults_post(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
@@ -219,36 +219,36 @@ static void faults_post(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
     (void)rq;
     char err[300];
     const char *id;
-    if (idp_faults_add(s, body, err, sizeof err, &id) != 0) {
+    if (Idp_faults_add(s, body, err, sizeof err, &id) != 0) {
         fail(rs, 400, err);
         return;
     }
-    idp_resp_json(rs, 201, json_pack("{s:o}", "id", cm_json_text(id)));
+    Idp_resp_json(rs, 201, json_pack("{s:o}", "id", cm_json_text(id)));
 }
 
 static void faults_delete(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
 {
     (void)rq, (void)body;
     size_t n = s->n_faults;
-    idp_faults_clear(s);
-    idp_resp_json(rs, 200, json_pack("{s:I}", "removed", (json_int_t)n));
+    Idp_faults_clear(s);
+    Idp_resp_json(rs, 200, json_pack("{s:I}", "removed", (json_int_t)n));
 }
 
 static void fault_delete(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
 {
     (void)body;
     char *id = route_id(rq, "/_mock/faults/", rs);
-    if (id && idp_faults_remove(s, id) != 0)
+    if (id && Idp_faults_remove(s, id) != 0)
         fail(rs, 404, "no fault rule with that id");
     else if (id)
-        idp_resp_json(rs, 200, json_pack("{s:I}", "removed", (json_int_t)1));
+        Idp_resp_json(rs, 200, json_pack("{s:I}", "removed", (json_int_t)1));
     free(id);
 }
 
 static void presets_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
 {
     (void)s, (void)rq, (void)body;
-    idp_resp_json(rs, 200, idp_presets_list());
+    Idp_resp_json(rs, 200, Idp_presets_list());
 }
 
 static void presets_post(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
@@ -256,11 +256,11 @@ static void presets_post(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
     (void)rq;
     char err[300];
     const char *name = json_string_value(json_object_get(body, "name"));
-    if (idp_preset_apply(s, name, err, sizeof err) != 0) {
+    if (Idp_preset_apply(s, name, err, sizeof err) != 0) {
         fail(rs, 400, err);
         return;
     }
-    idp_resp_json(rs, 200, json_pack("{s:s}", "applied", name));
+    Idp_resp_json(rs, 200, json_pack("{s:s}", "applied", name));
 }
 
 static void clients_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
@@ -268,8 +268,8 @@ static void clients_get(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
     (void)rq, (void)body;
     json_t *list = json_array();
     for (size_t i = 0; i < s->cfg->n_clients; i++)
-        json_array_append_new(list, idp_client_describe(&s->cfg->clients[i]));
-    idp_resp_json(rs, 200, json_pack("{s:o}", "clients", list));
+        json_array_append_new(list, Idp_client_describe(&s->cfg->clients[i]));
+    Idp_resp_json(rs, 200, json_pack("{s:o}", "clients", list));
 }
 
 static void client_patch(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
@@ -278,12 +278,12 @@ static void client_patch(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
     char *id = route_id(rq, "/_mock/clients/", rs);
     if (!id)
         return;
-    if (!idp_config_client(s->cfg, id))
+    if (!Idp_config_client(s->cfg, id))
         fail(rs, 404, "unknown client");
-    else if (idp_client_patch(s->cfg, id, body, err, sizeof err) != 0)
+    else if (Idp_client_patch(s->cfg, id, body, err, sizeof err) != 0)
         fail(rs, 400, err);
     else
-        idp_resp_json(rs, 200, idp_client_describe(idp_config_client(s->cfg, id)));
+        Idp_resp_json(rs, 200, Idp_client_describe(Idp_config_client(s->cfg, id)));
     free(id);
 }
 
@@ -294,7 +294,7 @@ static void grants_revoke(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body
     const char *fam = json_string_value(json_object_get(body, "family"));
     const char *sub = json_string_value(json_object_get(body, "sub"));
     const char *cid = json_string_value(json_object_get(body, "client_id"));
-    idp_resp_json(rs, 200,
+    Idp_resp_json(rs, 200,
                   json_pack("{s:o}", "revoked", idp_server_revoke_grants(s, fam, sub, cid)));
 }
 
@@ -303,7 +303,7 @@ static void sessions_end(idp_server *s, idp_req *rq, idp_resp *rs, json_t *body)
 {
     (void)rq;
     const char *sub = json_string_value(json_object_get(body, "sub"));
-    idp_resp_json(rs, 200, json_pack("{s:o}", "ended", idp_server_end_sessions(s, sub)));
+    Idp_resp_json(rs, 200, json_pack("{s:o}", "ended", idp_server_end_sessions(s, sub)));
 }
 
 static const control_route ROUTES[] = {
@@ -353,7 +353,7 @@ static json_t *parse_body(idp_req *rq, idp_resp *rs)
     return body;
 }
 
-void idp_h_control(idp_server *s, idp_req *rq, idp_resp *rs)
+void Idp_h_control(idp_server *s, idp_req *rq, idp_resp *rs)
 {
     char allow[64] = "";
     for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++) {
@@ -372,5 +372,5 @@ void idp_h_control(idp_server *s, idp_req *rq, idp_resp *rs)
     }
     fail(rs, *allow ? 405 : 404, *allow ? "method not allowed here" : "unknown control endpoint");
     if (*allow)
-        idp_resp_header(rs, "Allow", allow);
+        Idp_resp_header(rs, "Allow", allow);
 }

@@ -10,7 +10,7 @@ static json_t *url(const idp_server *s, const char *path)
     return json_string(buf);
 }
 
-void idp_h_discovery(idp_server *s, idp_req *rq, idp_resp *rs)
+void Idp_h_discovery(idp_server *s, idp_req *rq, idp_resp *rs)
 {
     (void)rq;
     json_t *d = json_object();
@@ -30,7 +30,7 @@ void idp_h_discovery(idp_server *s, idp_req *rq, idp_resp *rs)
                                   OIDC_GRANT_CLIENT_CREDENTIALS));
     json_object_set_new(d, "subject_types_supported", json_pack("[s]", "public"));
     json_object_set_new(d, "id_token_signing_alg_values_supported",
-                        json_pack("[s]", idp_alg_name(s->keys.items[s->keys.n - 1].alg)));
+                        json_pack("[s]", Idp_alg_name(s->keys.items[s->keys.n - 1].alg)));
     json_object_set_new(d, "code_challenge_methods_supported", json_pack("[s]", OIDC_PKCE_S256));
     json_t *auth = json_pack("[sss]", "none", "client_secret_basic", "client_secret_post");
     json_object_set(d, "token_endpoint_auth_methods_supported", auth);
@@ -48,11 +48,11 @@ void idp_h_discovery(idp_server *s, idp_req *rq, idp_resp *rs)
                         json_pack("[sss]", "none", "login", "consent"));
     for (size_t i = 0; i < s->cfg->discovery_omit.n; i++) /* an IdP without, say, revocation */
         json_object_del(d, s->cfg->discovery_omit.items[i]);
-    idp_resp_json(rs, 200, d);
+    Idp_resp_json(rs, 200, d);
 }
 
-void idp_h_jwks(idp_server *s, idp_req *rq, idp_resp *rs)
+void Idp_h_jwks(idp_server *s, idp_req *rq, idp_resp *rs)
 {
-    idp_resp_json(rs, 200, idp_keys_jwks(&s->keys, rq->now_ms));
-    idp_resp_header(rs, "Content-Type", "application/jwk-set+json");
+    Idp_resp_json(rs, 200, Idp_keys_jwks(&s->keys, rq->now_ms));
+    Idp_resp_header(rs, "Content-Type", "application/jwk-set+json");
 }

@@ -17,30 +17,30 @@ static void page(idp_resp *rs, int status, const char *error, const char *text)
     cm_strbuf_html(&b, text);
     cm_strbuf_puts(&b, "</p></body></html>");
     rs->error = error;
-    idp_resp_html(rs, status, cm_strbuf_take(&b));
+    Idp_resp_html(rs, status, cm_strbuf_take(&b));
 }
 
 static void revoke_session_grants(idp_server *s, const idp_session *sess)
 {
     for (size_t i = 0; i < s->store.n_families; i++) {
         idp_family *f = s->store.families[i];
-        const idp_client *c = idp_config_client(s->cfg, f->client_id);
+        const idp_client *c = Idp_config_client(s->cfg, f->client_id);
         if (c && c->end_session_revokes && f->session_label &&
             strcmp(f->session_label, sess->label) == 0)
-            idp_family_revoke(f, "session ended (end_session)");
+            Idp_family_revoke(f, "session ended (end_session)");
     }
 }
 
 /* The client named by client_id or by the hint's aud; NULL with an error page on failure. */
 static const idp_client *logout_client(idp_server *s, idp_req *rq, idp_resp *rs, int *bad)
 {
-    const char *hint = idp_req_param(rq, "id_token_hint");
-    const char *client_id = idp_req_param(rq, "client_id");
+    const char *hint = Idp_req_param(rq, "id_token_hint");
+    const char *client_id = Idp_req_param(rq, "client_id");
     *bad = 0;
     if (hint) {
-        json_t *claims = idp_jws_verify(&s->keys, hint);
+        json_t *claims = Idp_jws_verify(&s->keys, hint);
         const char *aud = json_string_value(json_object_get(claims, "aud"));
-        const idp_client *c = idp_config_client(s->cfg, aud);
+        const idp_client *c = Idp_config_client(s->cfg, aud);
         json_decref(claims);
         if (!c || (client_id && strcmp(client_id, c->client_id) != 0)) {
             page(rs, 400, OIDC_ERR_INVALID_REQUEST,
@@ -51,17 +51,17 @@ static const idp_client *logout_client(idp_server *s, idp_req *rq, idp_resp *rs,
         }
         return c;
     }
-    return idp_config_client(s->cfg, client_id);
+    return Idp_config_client(s->cfg, client_id);
 }
 
-void idp_h_end_session(idp_server *s, idp_req *rq, idp_resp *rs)
+void Idp_h_end_session(idp_server *s, idp_req *rq, idp_resp *rs)
 {
     int bad;
     const idp_client *c = logout_client(s, rq, rs, &bad);
     if (bad)
         return;
-    const char *target = idp_req_param(rq, "post_logout_redirect_uri");
-    if (target && (!c || !idp_strlist_has(&c->post_logout_redirect_uris, target))) {
+    const char *target = Idp_req_param(rq, "post_logout_redirect_uri");
+    if (target && (!c || !Idp_strlist_has(&c->post_logout_redirect_uris, target))) {
         page(rs, 400, OIDC_ERR_INVALID_REQUEST, "post_logout_redirect_uri is not registered");
         return;
     }
@@ -69,17 +69,17 @@ void idp_h_end_session(idp_server *s, idp_req *rq, idp_resp *rs)
         json_object_set_new(rs->trace, "client_id", json_string(c->client_id));
     char buf[256];
     idp_session *sess =
-        idp_session_find(s, idp_req_cookie(rq, s->cfg->cookie.name, buf, sizeof buf), rq->now_ms);
+        Idp_session_find(s, Idp_req_cookie(rq, s->cfg->cookie.name, buf, sizeof buf), rq->now_ms);
     if (sess) {
         if (rs->trace)
             json_object_set_new(rs->trace, "ended_session", json_string(sess->label));
         revoke_session_grants(s, sess);
-        idp_session_end(s, sess);
+        Idp_session_end(s, sess);
     }
     if (!target) {
         page(rs, 200, NULL, "You are signed out.");
     } else {
-        const char *state = idp_req_param(rq, "state");
+        const char *state = Idp_req_param(rq, "state");
         char *enc = state ? cm_form_encode(state) : NULL;
         cm_strbuf b;
         cm_strbuf_init(&b);
@@ -87,9 +87,9 @@ void idp_h_end_session(idp_server *s, idp_req *rq, idp_resp *rs)
         if (enc)
             cm_strbuf_printf(&b, "%cstate=%s", strchr(target, '?') ? '&' : '?', enc);
         char *url = cm_strbuf_take(&b);
-        idp_resp_redirect(rs, url ? url : target);
+        Idp_resp_redirect(rs, url ? url : target);
         free(url);
         free(enc);
     }
-    idp_clear_session_cookie(s, rs);
+    Idp_clear_session_cookie(s, rs);
 }

@@ -6,12 +6,12 @@
 static int require_form_post(idp_req *rq, idp_resp *rs)
 {
     if (!rq->form_parsed) {
-        idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_REQUEST,
+        Idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_REQUEST,
                              "Content-Type must be application/x-www-form-urlencoded");
         return 0;
     }
     if (!cm_form_get(&rq->form, "token")) {
-        idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_REQUEST, "token is required");
+        Idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_REQUEST, "token is required");
         return 0;
     }
     return 1;
@@ -23,46 +23,46 @@ static void note(idp_resp *rs, const char *key, const char *value)
         json_object_set_new(rs->trace, key, cm_json_text(value));
 }
 
-void idp_h_revoke(idp_server *s, idp_req *rq, idp_resp *rs)
+void Idp_h_revoke(idp_server *s, idp_req *rq, idp_resp *rs)
 {
     if (!require_form_post(rq, rs))
         return;
-    const idp_client *client = idp_client_authenticate(s, rq, rs, 0);
+    const idp_client *client = Idp_client_authenticate(s, rq, rs, 0);
     if (!client)
         return;
-    idp_token *t = idp_token_find(s, cm_form_get(&rq->form, "token"));
+    idp_token *t = Idp_token_find(s, cm_form_get(&rq->form, "token"));
     if (t) {
         note(rs, "presented", t->label);
         if (t->family)
             note(rs, "family", t->family->label);
     }
     if (t && strcmp(t->client_id, client->client_id) != 0) {
-        idp_resp_oauth_error(rs, 400, OIDC_ERR_UNAUTHORIZED_CLIENT,
+        Idp_resp_oauth_error(rs, 400, OIDC_ERR_UNAUTHORIZED_CLIENT,
                              "token was issued to another client");
         return;
     }
     if (t && t->kind == IDP_TOK_REFRESH)
-        idp_family_revoke(t->family, "refresh token revoked (RFC 7009)");
+        Idp_family_revoke(t->family, "refresh token revoked (RFC 7009)");
     else if (t)
         t->revoked = 1;
     /* RFC 7009 §2.2: 200 whether or not the token was known */
     rs->status = 200;
-    idp_resp_header(rs, "Cache-Control", "no-store");
+    Idp_resp_header(rs, "Cache-Control", "no-store");
 }
 
-void idp_h_introspect(idp_server *s, idp_req *rq, idp_resp *rs)
+void Idp_h_introspect(idp_server *s, idp_req *rq, idp_resp *rs)
 {
     if (!require_form_post(rq, rs))
         return;
-    const idp_client *client = idp_client_authenticate(s, rq, rs, 1);
+    const idp_client *client = Idp_client_authenticate(s, rq, rs, 1);
     if (!client)
         return;
-    idp_token *t = idp_token_find(s, cm_form_get(&rq->form, "token"));
+    idp_token *t = Idp_token_find(s, cm_form_get(&rq->form, "token"));
     if (t)
         note(rs, "presented", t->label);
     int visible = t && (client->introspect_any || strcmp(t->client_id, client->client_id) == 0);
-    if (!visible || !idp_token_live(t, rq->now_ms)) {
-        idp_resp_json(rs, 200, json_pack("{s:b}", "active", 0));
+    if (!visible || !Idp_token_live(t, rq->now_ms)) {
+        Idp_resp_json(rs, 200, json_pack("{s:b}", "active", 0));
         return;
     }
     json_t *body = json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:s}", "active", 1, "scope", t->scope,
@@ -71,6 +71,6 @@ void idp_h_introspect(idp_server *s, idp_req *rq, idp_resp *rs)
                              t->kind == IDP_TOK_ACCESS ? "Bearer" : "refresh_token");
     if (t->expires_ms)
         json_object_set_new(body, "exp", json_integer(t->expires_ms / 1000));
-    idp_resp_json(rs, 200, body);
-    idp_resp_header(rs, "Cache-Control", "no-store");
+    Idp_resp_json(rs, 200, body);
+    Idp_resp_header(rs, "Cache-Control", "no-store");
 }

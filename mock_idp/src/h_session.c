@@ -42,7 +42,7 @@ static int session_hash(const char *client_id, const char *origin, const idp_ses
     return 0;
 }
 
-char *idp_session_state(idp_server *s, const char *client_id, const char *redirect_uri,
+char *Idp_session_state(idp_server *s, const char *client_id, const char *redirect_uri,
                         const idp_session *sess)
 {
     char origin[256], salt[16], out[96];
@@ -70,36 +70,36 @@ static const char CHECK_PAGE[] =
 
 static const char *session_status(idp_server *s, const idp_req *rq, idp_resp *rs)
 {
-    const char *client_id = idp_req_param(rq, "client_id");
-    const char *origin = idp_req_param(rq, "origin");
-    const char *state = idp_req_param(rq, "session_state");
+    const char *client_id = Idp_req_param(rq, "client_id");
+    const char *origin = Idp_req_param(rq, "origin");
+    const char *state = Idp_req_param(rq, "session_state");
     const char *dot = state ? strrchr(state, '.') : NULL;
     if (!client_id || !origin || !dot || !dot[1] || strlen(dot + 1) > 16)
         return "error";
     char buf[256], want[96];
     idp_session *sess =
-        idp_session_find(s, idp_req_cookie(rq, s->cfg->cookie.name, buf, sizeof buf), rq->now_ms);
+        Idp_session_find(s, Idp_req_cookie(rq, s->cfg->cookie.name, buf, sizeof buf), rq->now_ms);
     if (!sess)
         return "changed";
     if (rs->trace)
         json_object_set_new(rs->trace, "sub", json_string(sess->sub));
     if (session_hash(client_id, origin, sess, dot + 1, want, sizeof want) != 0)
         return "error";
-    return idp_str_equal_ct(want, state) ? "unchanged" : "changed";
+    return Idp_str_equal_ct(want, state) ? "unchanged" : "changed";
 }
 
-void idp_h_check_session(idp_server *s, idp_req *rq, idp_resp *rs)
+void Idp_h_check_session(idp_server *s, idp_req *rq, idp_resp *rs)
 {
     if (strcmp(rq->path, "/check_session") == 0) {
-        idp_resp_html(rs, 200, strdup(CHECK_PAGE));
+        Idp_resp_html(rs, 200, strdup(CHECK_PAGE));
         return;
     }
     if (strcmp(rq->path, "/check_session/status") != 0) {
-        idp_resp_json(rs, 404, json_pack("{s:s}", "error", "not found"));
+        Idp_resp_json(rs, 404, json_pack("{s:s}", "error", "not found"));
         return;
     }
     const char *status = session_status(s, rq, rs);
     if (rs->trace)
         json_object_set_new(rs->trace, "session_status", json_string(status));
-    idp_resp_json(rs, 200, json_pack("{s:s}", "status", status));
+    Idp_resp_json(rs, 200, json_pack("{s:s}", "status", status));
 }

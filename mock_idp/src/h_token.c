@@ -29,7 +29,7 @@ static void note_issued(idp_resp *rs, const idp_token *at, const idp_token *rt)
 static int may_refresh(const idp_client *c, const char *scope)
 {
     return c->refresh.issue && (c->grants & IDP_GT_REFRESH) &&
-           (!c->refresh.require_offline_access || idp_scope_has(scope, OIDC_SCOPE_OFFLINE_ACCESS));
+           (!c->refresh.require_offline_access || Idp_scope_has(scope, OIDC_SCOPE_OFFLINE_ACCESS));
 }
 
 typedef struct issue_args {
@@ -60,13 +60,13 @@ static void answer_tokens(idp_server *s, const idp_req *rq, idp_resp *rs, const 
 {
     char *idt = NULL;
     int with_idt = a->id_token && a->fam;
-    idp_token *at = with_idt ? idp_token_issue_with_id_token(s, a->fam, a->client, a->scope,
+    idp_token *at = with_idt ? Idp_token_issue_with_id_token(s, a->fam, a->client, a->scope,
                                                              a->nonce, rq->now_ms, &idt)
-                             : idp_token_issue(s, IDP_TOK_ACCESS, a->fam, a->client,
+                             : Idp_token_issue(s, IDP_TOK_ACCESS, a->fam, a->client,
                                                a->fam ? a->fam->sub : a->client->client_id,
                                                a->scope, rq->now_ms);
     if (!at) {
-        idp_resp_oauth_error(rs, 500, OIDC_ERR_SERVER_ERROR, "cannot issue tokens");
+        Idp_resp_oauth_error(rs, 500, OIDC_ERR_SERVER_ERROR, "cannot issue tokens");
         return;
     }
     json_t *body =
@@ -78,16 +78,16 @@ static void answer_tokens(idp_server *s, const idp_req *rq, idp_resp *rs, const 
     if (a->new_rt)
         json_object_set_new(body, "refresh_token", json_string(a->new_rt->value));
     refresh_expires_in(body, a, rq->now_ms);
-    idp_token_sent(at);
+    Idp_token_sent(at);
     note_issued(rs, at, a->new_rt);
     if (rs->trace) /* the token's real lifetime, whatever a fault makes the body say */
         json_object_set_new(rs->trace, "expires_in",
                             json_integer(a->client->access_token_ms / 1000));
     if (a->fam)
         note(rs, "family", a->fam->label);
-    idp_resp_json(rs, 200, body);
-    idp_resp_header(rs, "Cache-Control", "no-store");
-    idp_resp_header(rs, "Pragma", "no-cache");
+    Idp_resp_json(rs, 200, body);
+    Idp_resp_header(rs, "Cache-Control", "no-store");
+    Idp_resp_header(rs, "Pragma", "no-cache");
 }
 
 /* PKCE S256 (RFC 7636 §4.6): BASE64URL(SHA256(verifier)) == challenge. */
@@ -102,7 +102,7 @@ static int pkce_ok(const char *verifier, const char *challenge)
     char b64[64];
     SHA256((const unsigned char *)verifier, n, md);
     cm_b64url_encode(md, sizeof md, b64);
-    return idp_str_equal_ct(b64, challenge);
+    return Idp_str_equal_ct(b64, challenge);
 }
 
 static const char *code_problem(const idp_code *c, const idp_client *client, const idp_req *rq)
@@ -127,37 +127,37 @@ static void grant_code(idp_server *s, idp_req *rq, idp_resp *rs, const idp_clien
     const char *value = cm_form_get(&rq->form, "code");
     idp_code *c = value ? cm_map_get(&s->store.codes, value) : NULL;
     if (!c) {
-        idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_GRANT, "unknown authorization code");
+        Idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_GRANT, "unknown authorization code");
         return;
     }
     note(rs, "presented", c->label);
     if (c->used) { /* RFC 6749 §4.1.2: a replayed code revokes what it issued */
         if (c->family) {
-            idp_family_revoke(c->family, "authorization code replayed");
+            Idp_family_revoke(c->family, "authorization code replayed");
             note(rs, "family", c->family->label);
         }
-        idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_GRANT, "authorization code already used");
+        Idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_GRANT, "authorization code already used");
         return;
     }
     const char *problem = code_problem(c, client, rq);
     if (problem) {
-        idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_GRANT, problem);
+        Idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_GRANT, problem);
         return;
     }
     c->used = 1;
-    c->family = idp_family_create(s, c, rq->now_ms);
+    c->family = Idp_family_create(s, c, rq->now_ms);
     if (!c->family) {
-        idp_resp_oauth_error(rs, 500, OIDC_ERR_SERVER_ERROR, "cannot create the grant");
+        Idp_resp_oauth_error(rs, 500, OIDC_ERR_SERVER_ERROR, "cannot create the grant");
         return;
     }
     issue_args a = {.client = client,
                     .fam = c->family,
                     .scope = c->scope,
                     .nonce = c->nonce,
-                    .id_token = idp_scope_has(c->scope, OIDC_SCOPE_OPENID)};
+                    .id_token = Idp_scope_has(c->scope, OIDC_SCOPE_OPENID)};
     if (may_refresh(client, c->scope))
         a.new_rt =
-            idp_token_issue(s, IDP_TOK_REFRESH, c->family, client, c->sub, c->scope, rq->now_ms);
+            Idp_token_issue(s, IDP_TOK_REFRESH, c->family, client, c->sub, c->scope, rq->now_ms);
     answer_tokens(s, rq, rs, &a);
 }
 
@@ -188,7 +188,7 @@ static const char *refresh_problem(idp_server *s, idp_token *t, const idp_client
     if (!p->reuse_detection)
         return "refresh token already rotated";
     /* RFC 9700 §4.14.2: a rotated token seen again means it leaked; end the grant */
-    idp_family_revoke(fam, "refresh token reuse detected");
+    Idp_family_revoke(fam, "refresh token reuse detected");
     if (rs->trace)
         json_object_set_new(rs->trace, "reuse_detected", json_true());
     return "refresh token reuse detected; grant revoked";
@@ -202,36 +202,36 @@ static void rotate(idp_server *s, idp_token *t, issue_args *a, int64_t now)
     if (current && current != t && !current->rotated_ms)
         current->rotated_ms = now; /* a grace-window reuse supersedes the newest too */
     /* last: issuing may forget old rotated tokens, `t` among them (idp_options) */
-    a->new_rt = idp_token_issue(s, IDP_TOK_REFRESH, fam, a->client, fam->sub, fam->scope, now);
+    a->new_rt = Idp_token_issue(s, IDP_TOK_REFRESH, fam, a->client, fam->sub, fam->scope, now);
 }
 
 static void grant_refresh(idp_server *s, idp_req *rq, idp_resp *rs, const idp_client *client)
 {
-    idp_token *t = idp_token_find(s, cm_form_get(&rq->form, "refresh_token"));
+    idp_token *t = Idp_token_find(s, cm_form_get(&rq->form, "refresh_token"));
     if (!t || t->kind != IDP_TOK_REFRESH) {
-        idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_GRANT, "unknown refresh token");
+        Idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_GRANT, "unknown refresh token");
         return;
     }
     note(rs, "presented", t->label);
     note(rs, "family", t->family->label);
     const char *problem = refresh_problem(s, t, client, rs, rq->now_ms);
     if (problem) {
-        idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_GRANT, problem);
+        Idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_GRANT, problem);
         return;
     }
     const char *scope = cm_form_get(&rq->form, "scope");
-    if (scope && !idp_scope_subset(scope, t->family->scope)) { /* RFC 6749 §6 */
-        idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_SCOPE, "scope exceeds the original grant");
+    if (scope && !Idp_scope_subset(scope, t->family->scope)) { /* RFC 6749 §6 */
+        Idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_SCOPE, "scope exceeds the original grant");
         return;
     }
     issue_args a = {.client = client,
                     .fam = t->family,
                     .scope = scope ? scope : t->family->scope,
                     .id_token = client->refresh.id_token &&
-                                idp_scope_has(t->family->scope, OIDC_SCOPE_OPENID)};
+                                Idp_scope_has(t->family->scope, OIDC_SCOPE_OPENID)};
     t->last_used_ms = rq->now_ms;
-    const idp_fault *f = idp_fault_active(s, FA_TOKEN_RESPONSE);
-    if (f && idp_fault_bool(f, "same_refresh_token"))
+    const idp_fault *f = Idp_fault_active(s, FA_TOKEN_RESPONSE);
+    if (f && Idp_fault_bool(f, "same_refresh_token"))
         a.new_rt = t; /* the presented token comes back, unrotated */
     else if (client->refresh.rotation)
         rotate(s, t, &a, rq->now_ms);
@@ -242,12 +242,12 @@ static void grant_client_credentials(idp_server *s, idp_req *rq, idp_resp *rs,
                                      const idp_client *client)
 {
     const char *scope = cm_form_get(&rq->form, "scope");
-    if (scope && !idp_scope_allowed(client, scope)) {
-        idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_SCOPE, "scope not allowed for client");
+    if (scope && !Idp_scope_allowed(client, scope)) {
+        Idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_SCOPE, "scope not allowed for client");
         return;
     }
     if (!client->secret) {
-        idp_resp_oauth_error(rs, 400, OIDC_ERR_UNAUTHORIZED_CLIENT,
+        Idp_resp_oauth_error(rs, 400, OIDC_ERR_UNAUTHORIZED_CLIENT,
                              "client_credentials needs a confidential client");
         return;
     }
@@ -265,31 +265,31 @@ static const struct {
     {OIDC_GRANT_CLIENT_CREDENTIALS, IDP_GT_CLIENT_CREDENTIALS, grant_client_credentials},
 };
 
-void idp_h_token(idp_server *s, idp_req *rq, idp_resp *rs)
+void Idp_h_token(idp_server *s, idp_req *rq, idp_resp *rs)
 {
     if (!rq->form_parsed) {
-        idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_REQUEST,
+        Idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_REQUEST,
                              "Content-Type must be application/x-www-form-urlencoded");
         return;
     }
     const char *grant = cm_form_get(&rq->form, "grant_type");
     note(rs, "grant_type", grant);
     if (!grant) {
-        idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_REQUEST, "grant_type is required");
+        Idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_REQUEST, "grant_type is required");
         return;
     }
-    const idp_client *client = idp_client_authenticate(s, rq, rs, 0);
+    const idp_client *client = Idp_client_authenticate(s, rq, rs, 0);
     if (!client)
         return;
     for (size_t i = 0; i < sizeof GRANTS / sizeof GRANTS[0]; i++) {
         if (strcmp(grant, GRANTS[i].name) != 0)
             continue;
         if (!(client->grants & GRANTS[i].flag))
-            idp_resp_oauth_error(rs, 400, OIDC_ERR_UNAUTHORIZED_CLIENT,
+            Idp_resp_oauth_error(rs, 400, OIDC_ERR_UNAUTHORIZED_CLIENT,
                                  "grant type not allowed for this client");
         else
             GRANTS[i].fn(s, rq, rs, client);
         return;
     }
-    idp_resp_oauth_error(rs, 400, OIDC_ERR_UNSUPPORTED_GRANT_TYPE, "unknown grant_type");
+    Idp_resp_oauth_error(rs, 400, OIDC_ERR_UNSUPPORTED_GRANT_TYPE, "unknown grant_type");
 }

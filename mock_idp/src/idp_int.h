@@ -1,5 +1,7 @@
 /* mock_idp internals: config model, state store, keys, trace and the request/response
- * structs every handler works on (so handlers can be unit-tested without a socket). */
+ * structs every handler works on (so handlers can be unit-tested without a socket).
+ * Naming: Idp_ for what one file offers the others, idp_ only for the public API of
+ * include/mock_idp.h (docs/architecture.md). */
 #ifndef IDP_INT_H
 #define IDP_INT_H
 
@@ -82,20 +84,20 @@ struct idp_config {
 
 /** Change a client's settings live (same keys as the config's client objects). On error,
  * nothing changes and @p err gets "/pointer: reason". */
-int idp_client_patch(idp_config *cfg, const char *client_id, json_t *patch, char *err,
+int Idp_client_patch(idp_config *cfg, const char *client_id, json_t *patch, char *err,
                      size_t errlen);
 /** Copies of every client's settings (restored by reset), and their release. */
-idp_client *idp_clients_snapshot(const idp_config *cfg);
-void idp_clients_restore(idp_config *cfg, const idp_client *snapshot);
-void idp_clients_snapshot_free(idp_client *snapshot, size_t n);
+idp_client *Idp_clients_snapshot(const idp_config *cfg);
+void Idp_clients_restore(idp_config *cfg, const idp_client *snapshot);
+void Idp_clients_snapshot_free(idp_client *snapshot, size_t n);
 /** A client's effective settings as JSON (new reference; the secret is never shown). */
-json_t *idp_client_describe(const idp_client *c);
+json_t *Idp_client_describe(const idp_client *c);
 
-const idp_client *idp_config_client(const idp_config *cfg, const char *client_id);
-const idp_user *idp_config_user(const idp_config *cfg, const char *sub);
-int idp_strlist_has(const idp_strlist *l, const char *s);
+const idp_client *Idp_config_client(const idp_config *cfg, const char *client_id);
+const idp_user *Idp_config_user(const idp_config *cfg, const char *sub);
+int Idp_strlist_has(const idp_strlist *l, const char *s);
 /** True when @p url holds no space, CR, LF or other control byte. */
-int idp_url_clean(const char *url);
+int Idp_url_clean(const char *url);
 
 /* ---- keys and JWS ----------------------------------------------------------------- */
 
@@ -113,34 +115,34 @@ typedef struct idp_keys {
     size_t n;
 } idp_keys;
 
-int idp_alg_parse(const char *name, idp_alg *out);
-const char *idp_alg_name(idp_alg alg);
-int idp_keys_add_generated(idp_keys *k, idp_alg alg);
-int idp_keys_add_pem(idp_keys *k, const char *path, char *err, size_t errlen);
+int Idp_alg_parse(const char *name, idp_alg *out);
+const char *Idp_alg_name(idp_alg alg);
+int Idp_keys_add_generated(idp_keys *k, idp_alg alg);
+int Idp_keys_add_pem(idp_keys *k, const char *path, char *err, size_t errlen);
 /** Sign with an existing EVP_PKEY (a reference is taken). */
-int idp_keys_add_pkey(idp_keys *k, void *pkey, char *err, size_t errlen);
+int Idp_keys_add_pkey(idp_keys *k, void *pkey, char *err, size_t errlen);
 /** Make a new signing key; the old ones leave the JWKS @p overlap_ms after @p now_ms. */
-int idp_keys_rotate(idp_keys *k, int64_t now_ms, int64_t overlap_ms);
-void idp_keys_dispose(idp_keys *k);
+int Idp_keys_rotate(idp_keys *k, int64_t now_ms, int64_t overlap_ms);
+void Idp_keys_dispose(idp_keys *k);
 /** The JWKS document (new reference) of the keys still published at @p now_ms. */
-json_t *idp_keys_jwks(idp_keys *k, int64_t now_ms);
+json_t *Idp_keys_jwks(idp_keys *k, int64_t now_ms);
 /** Sign @p claims (borrowed) as compact JWS with header typ @p typ. Caller frees. */
-char *idp_jws_sign(const idp_keys *k, const char *typ, json_t *claims);
-/** As idp_jws_sign, with a deliberate defect: @p mode "unknown_kid", "kid_absent",
+char *Idp_jws_sign(const idp_keys *k, const char *typ, json_t *claims);
+/** As Idp_jws_sign, with a deliberate defect: @p mode "unknown_kid", "kid_absent",
  * "alg_none", "hs256_public_key" or "bad_signature" (NULL = none). */
-char *idp_jws_sign_mode(const idp_keys *k, const char *typ, json_t *claims, const char *mode);
-/** As idp_jws_sign, with the claims given as JSON text (@p payload). */
-char *idp_jws_sign_text(const idp_keys *k, const char *typ, const char *payload);
+char *Idp_jws_sign_mode(const idp_keys *k, const char *typ, json_t *claims, const char *mode);
+/** As Idp_jws_sign, with the claims given as JSON text (@p payload). */
+char *Idp_jws_sign_text(const idp_keys *k, const char *typ, const char *payload);
 /** Verify a compact JWS made by one of our keys; returns its claims (new reference) or
  * NULL when malformed or not ours. Expiry is not checked. */
-json_t *idp_jws_verify(const idp_keys *k, const char *token);
+json_t *Idp_jws_verify(const idp_keys *k, const char *token);
 /** at_hash / c_hash (OIDC Core §3.1.3.6) of @p value for @p alg into @p out (>= 64 bytes). */
-void idp_half_hash(idp_alg alg, const char *value, char *out);
+void Idp_half_hash(idp_alg alg, const char *value, char *out);
 /** SHA-256 of @p n bytes at @p data into @p md: 0, or -1. */
-int idp_sha256(const void *data, size_t n, unsigned char md[32]);
+int Idp_sha256(const void *data, size_t n, unsigned char md[32]);
 /** Free the calling thread's signing contexts (and the key references they hold): a worker
  * loop's thread on exit, and idp_server_free on its caller's. */
-void idp_sign_contexts_clear(void);
+void Idp_sign_contexts_clear(void);
 
 /* ---- state: sessions, codes, grants (families), tokens ---------------------------- */
 
@@ -161,7 +163,7 @@ typedef struct idp_token {
     idp_token_kind kind;
     char label[24];     /* "at#N" / "rt#N" */
     char key[48];       /* in the token map: the value, or "#" + SHA-256 of a longer one */
-    char *value;        /* refresh tokens; access tokens only until answered (idp_token_sent) */
+    char *value;        /* refresh tokens; access tokens only until answered (Idp_token_sent) */
     idp_family *family; /* NULL for client_credentials access tokens */
     char *client_id, *sub, *scope;
     int64_t issued_ms, expires_ms, last_used_ms;
@@ -173,7 +175,7 @@ typedef struct idp_token {
 
 struct idp_family {
     char label[24]; /* "f#N" */
-    int evicted;    /* being freed by idp_store_enforce_limits */
+    int evicted;    /* being freed by Idp_store_enforce_limits */
     char *client_id, *sub, *scope, *nonce, *session_label;
     int64_t auth_time_ms, created_ms, expires_ms; /* expires_ms 0 = no absolute limit */
     int revoked;
@@ -208,25 +210,25 @@ typedef struct idp_store {
     unsigned long evicted;    /* entries evicted to stay within the limit */
 } idp_store;
 
-void idp_store_init(idp_store *st);
-/** Whether idp_store_enforce_limits has something to evict. */
-int idp_store_over_limits(const idp_store *st);
+void Idp_store_init(idp_store *st);
+/** Whether Idp_store_enforce_limits has something to evict. */
+int Idp_store_over_limits(const idp_store *st);
 /** Evict the oldest grants, sessions, codes and loose tokens beyond the store's limit
  * (in batches of a tenth), so a long-running IdP's memory stays bounded. */
-void idp_store_enforce_limits(idp_server *s);
-void idp_store_dispose(idp_store *st);
+void Idp_store_enforce_limits(idp_server *s);
+void Idp_store_dispose(idp_store *st);
 /* Inside the store's part (store.c, mint.c, evict.c): freeing, keys, values. */
-void idp_store_token_free(idp_token *t);
-void idp_store_family_free(idp_family *f);
-void idp_store_session_free(idp_session *s);
-void idp_store_code_free(idp_code *c);
+void Idp_store_token_free(idp_token *t);
+void Idp_store_family_free(idp_family *f);
+void Idp_store_session_free(idp_session *s);
+void Idp_store_code_free(idp_code *c);
 /** The token map's key of a long value from its SHA-256: "#" and its base64url
  * (values.c). */
-void idp_value_key_of_hash(const unsigned char md[32], char key[48]);
+void Idp_value_key_of_hash(const unsigned char md[32], char key[48]);
 /** The token map's key for @p value: short values as they are, long ones (JWTs) hashed. */
-void idp_value_key(const char *value, char key[48]);
+void Idp_value_key(const char *value, char key[48]);
 /** A fresh random token value (malloc'd), or NULL. */
-char *idp_value_random(idp_server *s);
+char *Idp_value_random(idp_server *s);
 /** An ID token to mint with an access token (its at_hash from it), in the same signing
  * window (mint.c). */
 typedef struct id_companion {
@@ -235,7 +237,7 @@ typedef struct id_companion {
 } id_companion;
 /** The value of access token @p t (a signed JWT, or opaque), and @p idc's ID token when
  * given; t->key is set for a JWT (mint.c). NULL when out of memory. */
-char *idp_mint_access_value(idp_server *s, const idp_client *c, idp_token *t, id_companion *idc);
+char *Idp_mint_access_value(idp_server *s, const idp_client *c, idp_token *t, id_companion *idc);
 
 /* ---- trace ------------------------------------------------------------------------ */
 
@@ -250,7 +252,7 @@ typedef struct idp_trace {
     size_t cap, head, count; /* head: index of the oldest entry */
     size_t bytes, max_bytes; /* what the kept entries take; 0 = 8 MB */
     unsigned long dropped;
-    unsigned long next_seq;  /* the last seq handed out (idp_trace_begin, state lock) */
+    unsigned long next_seq;  /* the last seq handed out (Idp_trace_begin, state lock) */
     unsigned long committed; /* entries up to this seq are in the ring and the file */
     struct idp_trace_early {
         unsigned long seq;
@@ -264,7 +266,7 @@ typedef struct idp_trace {
 /** Commit the entry numbered @p seq (its serialized @p line, taken over; NULL when it was
  * lost): entries reach the ring and the --trace-out file in seq order, whatever order
  * worker loops finish them in. */
-void idp_trace_commit(idp_trace *t, unsigned long seq, char *line);
+void Idp_trace_commit(idp_trace *t, unsigned long seq, char *line);
 /** Where a read of the trace stands: the next seq wanted, how many entries may follow. */
 typedef struct idp_trace_cursor {
     unsigned long next;
@@ -275,19 +277,19 @@ typedef struct idp_trace_cursor {
 /** Append the kept entries from @p c onwards to @p out, comma-separated, until about
  * @p max_bytes are written (at least one entry); advances @p c. Returns how many were
  * appended: 0 when the read is complete. The lock is held only while copying. */
-size_t idp_trace_chunk(idp_trace *t, idp_trace_cursor *c, cm_strbuf *out, size_t max_bytes);
+size_t Idp_trace_chunk(idp_trace *t, idp_trace_cursor *c, cm_strbuf *out, size_t max_bytes);
 /** The trace document {"dropped":N,"requests":[...]} in parts: its head (with the dropped
  * count as it stands), and its tail. */
-void idp_trace_doc_head(idp_trace *t, cm_strbuf *out);
-void idp_trace_doc_tail(cm_strbuf *out);
+void Idp_trace_doc_head(idp_trace *t, cm_strbuf *out);
+void Idp_trace_doc_tail(cm_strbuf *out);
 /** The whole document from @p c, into @p out (for transports that do not stream). */
-void idp_trace_doc(idp_trace *t, idp_trace_cursor *c, cm_strbuf *out);
+void Idp_trace_doc(idp_trace *t, idp_trace_cursor *c, cm_strbuf *out);
 /** The entries in order, oldest first (new reference to a new array). */
-json_t *idp_trace_snapshot(idp_trace *t);
+json_t *Idp_trace_snapshot(idp_trace *t);
 /** Forget every entry (and the dropped count); sequence numbers go on unless @p restart. */
-void idp_trace_clear(idp_trace *t, int restart);
+void Idp_trace_clear(idp_trace *t, int restart);
 /** Entries dropped so far. */
-unsigned long idp_trace_dropped(idp_trace *t);
+unsigned long Idp_trace_dropped(idp_trace *t);
 
 /* ---- requests and responses ------------------------------------------------------- */
 
@@ -330,8 +332,8 @@ typedef struct idp_resp {
     idp_header headers[16];
     size_t n_headers;
     cm_strbuf body;
-    json_t *body_json;        /* a JSON answer not yet written into body (idp_resp_json) */
-    int body_pending;         /* ... is pending: idp_resp_materialize writes it */
+    json_t *body_json;        /* a JSON answer not yet written into body (Idp_resp_json) */
+    int body_pending;         /* ... is pending: Idp_resp_materialize writes it */
     const char *error;        /* OAuth error code of the answer, for the trace (static) */
     json_t *trace;            /* the request's trace entry; handlers add fields */
     json_t *trace_pending;    /* worker loops: the entry, to finish outside the state lock */
@@ -341,29 +343,29 @@ typedef struct idp_resp {
     idp_trace_cursor cursor;
 } idp_resp;
 
-const char *idp_req_header(const idp_req *rq, const char *name);
+const char *Idp_req_header(const idp_req *rq, const char *name);
 /** A query parameter, or for POST a form parameter. */
-const char *idp_req_param(const idp_req *rq, const char *name);
+const char *Idp_req_param(const idp_req *rq, const char *name);
 /** The session cookie's value, or NULL. */
-const char *idp_req_cookie(const idp_req *rq, const char *cookie_name, char *buf, size_t n);
+const char *Idp_req_cookie(const idp_req *rq, const char *cookie_name, char *buf, size_t n);
 
-void idp_resp_init(idp_resp *rs);
-void idp_resp_dispose(idp_resp *rs);
-void idp_resp_header(idp_resp *rs, const char *name, const char *value);
+void Idp_resp_init(idp_resp *rs);
+void Idp_resp_dispose(idp_resp *rs);
+void Idp_resp_header(idp_resp *rs, const char *name, const char *value);
 /** Answer @p status with @p body (taken over; reference stolen; NULL answers 500). The
- * text is written later, by idp_resp_materialize: outside the state lock. */
-void idp_resp_json(idp_resp *rs, int status, json_t *body);
+ * text is written later, by Idp_resp_materialize: outside the state lock. */
+void Idp_resp_json(idp_resp *rs, int status, json_t *body);
 /** Write a pending JSON answer into rs->body: before anything reads rs->body. */
-void idp_resp_materialize(idp_resp *rs);
+void Idp_resp_materialize(idp_resp *rs);
 /** Drop the answer's body (text or pending JSON). */
-void idp_resp_clear_body(idp_resp *rs);
+void Idp_resp_clear_body(idp_resp *rs);
 /** RFC 6749 §5.2 style error JSON with Cache-Control: no-store. */
-void idp_resp_oauth_error(idp_resp *rs, int status, const char *error, const char *desc);
+void Idp_resp_oauth_error(idp_resp *rs, int status, const char *error, const char *desc);
 /** RFC 6750 §3 Bearer error: 401/403 with WWW-Authenticate and a JSON body. */
-void idp_resp_bearer_error(idp_resp *rs, int status, const char *error, const char *desc);
-void idp_resp_redirect(idp_resp *rs, const char *url);
+void Idp_resp_bearer_error(idp_resp *rs, int status, const char *error, const char *desc);
+void Idp_resp_redirect(idp_resp *rs, const char *url);
 /** Answer an HTML page; @p html is taken over (malloc'd). */
-void idp_resp_html(idp_resp *rs, int status, char *html);
+void Idp_resp_html(idp_resp *rs, int status, char *html);
 
 /* ---- the server ------------------------------------------------------------------- */
 
@@ -433,165 +435,165 @@ struct idp_server {
 
 /** The fault rule applied to the request being handled when it is of @p kind, else NULL
  * (inline: minting reads it without depending on fault_apply.c). */
-static inline const idp_fault *idp_fault_active(const idp_server *s, idp_fault_kind kind)
+static inline const idp_fault *Idp_fault_active(const idp_server *s, idp_fault_kind kind)
 {
     return s->active_fault && s->active_fault->kind == kind ? s->active_fault : NULL;
 }
 
 /* loop.c: the libevent adapter of one loop */
 /** Serve HTTP on @p l from the listening socket @p fd (taken over). */
-int idp_loop_serve(idp_loop *l, evutil_socket_t fd);
-void idp_loop_stop_accepting(idp_loop *l);
+int Idp_loop_serve(idp_loop *l, evutil_socket_t fd);
+void Idp_loop_stop_accepting(idp_loop *l);
 /** Answers held or hung on @p l. */
-int idp_loop_held_count(const idp_loop *l);
+int Idp_loop_held_count(const idp_loop *l);
 /** End held and hung answers with 503; returns how many. */
-int idp_loop_end_held(idp_loop *l);
+int Idp_loop_end_held(idp_loop *l);
 /** Free the loop's HTTP server (closing connections) and forget its held answers. */
-void idp_loop_dispose(idp_loop *l);
+void Idp_loop_dispose(idp_loop *l);
 /** A listening socket on @p host:@p port (-1 and @p err on failure). */
-evutil_socket_t idp_listen_socket(const char *host, int port, char *err, size_t errlen);
+evutil_socket_t Idp_listen_socket(const char *host, int port, char *err, size_t errlen);
 /** A loop's held answers are all out while draining (called on that loop's thread). */
-void idp_loop_drained(idp_loop *l);
+void Idp_loop_drained(idp_loop *l);
 
 /* accept.c */
 /** Pause accepting when descriptors run out, instead of spinning (after the listener is
  * bound); and forget the listener again. */
-int idp_accept_watch(idp_loop *l);
-void idp_accept_unwatch(idp_loop *l);
+int Idp_accept_watch(idp_loop *l);
+void Idp_accept_unwatch(idp_loop *l);
 
 /* stream.c */
 /** Answer @p req with the trace document of @p rs->stream, in chunks. */
-void idp_stream_start(idp_loop *l, struct evhttp_request *req, idp_resp *rs);
+void Idp_stream_start(idp_loop *l, struct evhttp_request *req, idp_resp *rs);
 
 /* conn.c */
 struct bufferevent;
 struct evhttp_connection;
 typedef struct idp_conn idp_conn;
-typedef void idp_conn_close_fn(struct evhttp_connection *evcon, void *arg);
+typedef void Idp_conn_close_fn(struct evhttp_connection *evcon, void *arg);
 /** New connections of @p l may idle for the idle timeout before their first byte. */
-void idp_conn_defaults(idp_loop *l);
+void Idp_conn_defaults(idp_loop *l);
 /** Watch a new connection's bytes (its framing and deadlines); returns @p bev. */
-struct bufferevent *idp_conn_watch(struct bufferevent *bev);
+struct bufferevent *Idp_conn_watch(struct bufferevent *bev);
 /** A request came in: no deadline runs until its answer is out. */
-void idp_conn_busy(idp_loop *l, struct evhttp_request *req);
+void Idp_conn_busy(idp_loop *l, struct evhttp_request *req);
 /** Call @p fn when @p evcon closes (NULL: no longer); evhttp's close callback is conn.c's. */
-void idp_conn_on_close(idp_loop *l, struct evhttp_connection *evcon, idp_conn_close_fn *fn,
+void Idp_conn_on_close(idp_loop *l, struct evhttp_connection *evcon, Idp_conn_close_fn *fn,
                        void *arg);
 /** The loop serving @p http (accept.c), or NULL. */
-idp_loop *idp_loop_of_http(const struct evhttp *http);
+idp_loop *Idp_loop_of_http(const struct evhttp *http);
 
 /* workers.c (and sync.c: the locks, the drain report) */
 /** Start @p n - 1 worker loops beside loop 0, accepting from its listening socket. */
-int idp_workers_start(idp_server *s, size_t n);
+int Idp_workers_start(idp_server *s, size_t n);
 /** Tell every worker loop to drain / stop (from the main thread). */
-void idp_workers_command(idp_server *s, int command);
+void Idp_workers_command(idp_server *s, int command);
 /** Stop and join the worker loops and free them. */
-void idp_workers_free(idp_server *s);
+void Idp_workers_free(idp_server *s);
 /** Take the locks for one request (exclusive for the control API and eviction). */
-void idp_lock(idp_server *s, int exclusive);
-void idp_unlock(idp_server *s);
-/** idp_unlock in two steps: the state lock, then (after the trace entry is committed) the
+void Idp_lock(idp_server *s, int exclusive);
+void Idp_unlock(idp_server *s);
+/** Idp_unlock in two steps: the state lock, then (after the trace entry is committed) the
  * gate. */
-void idp_unlock_state(idp_server *s);
-void idp_unlock_gate(idp_server *s);
+void Idp_unlock_state(idp_server *s);
+void Idp_unlock_gate(idp_server *s);
 /** On loop 0 (an event's callback, @p arg the server): no loop holds answers any longer. */
-void idp_loops_drained(evutil_socket_t fd, short what, void *arg);
+void Idp_loops_drained(evutil_socket_t fd, short what, void *arg);
 
 typedef void (*idp_handler)(idp_server *s, idp_req *rq, idp_resp *rs);
 
 /** Whether GET /_mock/login may send the browser to @p url: the issuer's own origin, or
  * the origin of a registered redirect URI (no open redirect). */
-int idp_return_to_allowed(const idp_server *s, const char *url);
+int Idp_return_to_allowed(const idp_server *s, const char *url);
 /** Route one request: CORS, control-API access, handler, trace. Always fills @p rs. */
-void idp_dispatch(idp_server *s, idp_req *rq, idp_resp *rs);
+void Idp_dispatch(idp_server *s, idp_req *rq, idp_resp *rs);
 
 /* handlers (one area per file) */
-void idp_h_discovery(idp_server *s, idp_req *rq, idp_resp *rs);
-void idp_h_jwks(idp_server *s, idp_req *rq, idp_resp *rs);
-void idp_h_authorize(idp_server *s, idp_req *rq, idp_resp *rs);
-void idp_h_login_form(idp_server *s, idp_req *rq, idp_resp *rs);
-void idp_h_consent_form(idp_server *s, idp_req *rq, idp_resp *rs);
-void idp_h_token(idp_server *s, idp_req *rq, idp_resp *rs);
-void idp_h_revoke(idp_server *s, idp_req *rq, idp_resp *rs);
-void idp_h_introspect(idp_server *s, idp_req *rq, idp_resp *rs);
-void idp_h_userinfo(idp_server *s, idp_req *rq, idp_resp *rs);
-void idp_h_resource(idp_server *s, idp_req *rq, idp_resp *rs);
-void idp_h_end_session(idp_server *s, idp_req *rq, idp_resp *rs);
-void idp_h_control(idp_server *s, idp_req *rq, idp_resp *rs);
-void idp_h_check_session(idp_server *s, idp_req *rq, idp_resp *rs);
+void Idp_h_discovery(idp_server *s, idp_req *rq, idp_resp *rs);
+void Idp_h_jwks(idp_server *s, idp_req *rq, idp_resp *rs);
+void Idp_h_authorize(idp_server *s, idp_req *rq, idp_resp *rs);
+void Idp_h_login_form(idp_server *s, idp_req *rq, idp_resp *rs);
+void Idp_h_consent_form(idp_server *s, idp_req *rq, idp_resp *rs);
+void Idp_h_token(idp_server *s, idp_req *rq, idp_resp *rs);
+void Idp_h_revoke(idp_server *s, idp_req *rq, idp_resp *rs);
+void Idp_h_introspect(idp_server *s, idp_req *rq, idp_resp *rs);
+void Idp_h_userinfo(idp_server *s, idp_req *rq, idp_resp *rs);
+void Idp_h_resource(idp_server *s, idp_req *rq, idp_resp *rs);
+void Idp_h_end_session(idp_server *s, idp_req *rq, idp_resp *rs);
+void Idp_h_control(idp_server *s, idp_req *rq, idp_resp *rs);
+void Idp_h_check_session(idp_server *s, idp_req *rq, idp_resp *rs);
 /** OIDC Session Management session_state for a code response (malloc'd; NULL on error). */
-char *idp_session_state(idp_server *s, const char *client_id, const char *redirect_uri,
+char *Idp_session_state(idp_server *s, const char *client_id, const char *redirect_uri,
                         const idp_session *sess);
 
 /* shared protocol pieces */
 /** Authenticate the client of a token/revoke/introspect request (RFC 6749 §2.3). On
  * failure the error answer is already in @p rs and NULL is returned. */
-const idp_client *idp_client_authenticate(idp_server *s, idp_req *rq, idp_resp *rs,
+const idp_client *Idp_client_authenticate(idp_server *s, idp_req *rq, idp_resp *rs,
                                           int require_confidential);
 /** Look up a live access token from an Authorization: Bearer header; on failure the
  * RFC 6750 error is already in @p rs. */
-idp_token *idp_bearer_token(idp_server *s, idp_req *rq, idp_resp *rs);
+idp_token *Idp_bearer_token(idp_server *s, idp_req *rq, idp_resp *rs);
 /** Token lifecycle (store.c; tokens are minted in mint.c). */
-idp_session *idp_session_create(idp_server *s, const char *sub, int64_t now_ms);
-idp_session *idp_session_find(idp_server *s, const char *cookie, int64_t now_ms);
-void idp_session_end(idp_server *s, idp_session *sess);
-idp_family *idp_family_create(idp_server *s, const idp_code *code, int64_t now_ms);
-idp_token *idp_token_issue(idp_server *s, idp_token_kind kind, idp_family *fam, const idp_client *c,
+idp_session *Idp_session_create(idp_server *s, const char *sub, int64_t now_ms);
+idp_session *Idp_session_find(idp_server *s, const char *cookie, int64_t now_ms);
+void Idp_session_end(idp_server *s, idp_session *sess);
+idp_family *Idp_family_create(idp_server *s, const idp_code *code, int64_t now_ms);
+idp_token *Idp_token_issue(idp_server *s, idp_token_kind kind, idp_family *fam, const idp_client *c,
                            const char *sub, const char *scope, int64_t now_ms);
 /** An access token for @p fam and the ID token that goes with it (at_hash of the access
  * token; @p nonce NULL = none), signed together: *id_token gets it (caller frees). */
-idp_token *idp_token_issue_with_id_token(idp_server *s, idp_family *fam, const idp_client *c,
+idp_token *Idp_token_issue_with_id_token(idp_server *s, idp_family *fam, const idp_client *c,
                                          const char *scope, const char *nonce, int64_t now_ms,
                                          char **id_token);
-idp_token *idp_token_find(idp_server *s, const char *value);
+idp_token *Idp_token_find(idp_server *s, const char *value);
 /** The token's value is in the answer: forget it (a JWT access token is ~1 KB; the map
  * keeps its hash). Refresh tokens keep theirs (a fault rule may send one again). */
-void idp_token_sent(idp_token *t);
+void Idp_token_sent(idp_token *t);
 /** Revoke a family and every token in it; @p why is recorded in the state. */
-void idp_family_revoke(idp_family *fam, const char *why);
+void Idp_family_revoke(idp_family *fam, const char *why);
 /** Whether a token is usable now (not revoked, not expired, family alive). */
-int idp_token_live(const idp_token *t, int64_t now_ms);
-json_t *idp_store_state(idp_server *s, int64_t now_ms);
-void idp_store_reset(idp_server *s);
+int Idp_token_live(const idp_token *t, int64_t now_ms);
+json_t *Idp_store_state(idp_server *s, int64_t now_ms);
+void Idp_store_reset(idp_server *s);
 /** Build a signed ID token for @p fam at @p now_ms; @p access_token for at_hash (may be
  * NULL); @p nonce NULL = none. Caller frees. */
-char *idp_id_token(idp_server *s, const idp_family *fam, const idp_client *c,
+char *Idp_id_token(idp_server *s, const idp_family *fam, const idp_client *c,
                    const char *access_token, const char *nonce, int64_t now_ms);
 /** Scope helpers (space-separated lists; scope.c). */
-int idp_scope_has(const char *scope, const char *item);
-int idp_scope_subset(const char *sub, const char *super);
+int Idp_scope_has(const char *scope, const char *item);
+int Idp_scope_subset(const char *sub, const char *super);
 /** Whether every item of @p scope is among the client's allowed scopes. */
-int idp_scope_allowed(const idp_client *c, const char *scope);
+int Idp_scope_allowed(const idp_client *c, const char *scope);
 
 /** Set-Cookie for a session / for ending it, with the configured attributes. */
-void idp_set_session_cookie(idp_server *s, idp_resp *rs, const idp_session *sess);
-void idp_clear_session_cookie(idp_server *s, idp_resp *rs);
+void Idp_set_session_cookie(idp_server *s, idp_resp *rs, const idp_session *sess);
+void Idp_clear_session_cookie(idp_server *s, idp_resp *rs);
 
 /* fault_apply.c */
 /** Add a rule (spec borrowed); 0, or -1 with "/pointer: reason" in err. */
-int idp_faults_add(idp_server *s, json_t *spec, char *err, size_t errlen, const char **id);
-int idp_faults_remove(idp_server *s, const char *id);
-void idp_faults_clear(idp_server *s);
-json_t *idp_faults_list(idp_server *s, int64_t now_ms);
+int Idp_faults_add(idp_server *s, json_t *spec, char *err, size_t errlen, const char **id);
+int Idp_faults_remove(idp_server *s, const char *id);
+void Idp_faults_clear(idp_server *s);
+json_t *Idp_faults_list(idp_server *s, int64_t now_ms);
 /** The rule that fires for this request (counters updated, trace noted), or NULL. */
-const idp_fault *idp_faults_select(idp_server *s, idp_req *rq, idp_resp *rs, const char *endpoint);
+const idp_fault *Idp_faults_select(idp_server *s, idp_req *rq, idp_resp *rs, const char *endpoint);
 /** Apply the parts of @p f that act before the handler; 1 when the answer is complete. */
-int idp_fault_before(idp_server *s, idp_req *rq, idp_resp *rs, const idp_fault *f);
+int Idp_fault_before(idp_server *s, idp_req *rq, idp_resp *rs, const idp_fault *f);
 /** Apply the parts of @p f that act on the handler's answer. */
-void idp_fault_after(idp_server *s, idp_req *rq, idp_resp *rs, const idp_fault *f);
+void Idp_fault_after(idp_server *s, idp_req *rq, idp_resp *rs, const idp_fault *f);
 
 /* presets.c */
-json_t *idp_presets_list(void);
+json_t *Idp_presets_list(void);
 /** Apply a preset to every client (and add its rule). Returns 0 or IDP_ECONFIG. */
-int idp_preset_apply(idp_server *s, const char *name, char *err, size_t errlen);
+int Idp_preset_apply(idp_server *s, const char *name, char *err, size_t errlen);
 
 /* trace.c */
-json_t *idp_trace_begin(idp_server *s, const idp_req *rq, const char *endpoint);
-void idp_trace_end(idp_server *s, json_t *entry, const idp_resp *rs, int64_t real_start_ms);
-void idp_trace_dispose(idp_trace *t);
+json_t *Idp_trace_begin(idp_server *s, const idp_req *rq, const char *endpoint);
+void Idp_trace_end(idp_server *s, json_t *entry, const idp_resp *rs, int64_t real_start_ms);
+void Idp_trace_dispose(idp_trace *t);
 /** Seconds as a JSON number from milliseconds. */
-json_t *idp_seconds(int64_t ms);
+json_t *Idp_seconds(int64_t ms);
 /** Constant-time string equality (secrets, PKCE verifiers). */
-int idp_str_equal_ct(const char *a, const char *b);
+int Idp_str_equal_ct(const char *a, const char *b);
 
 #endif

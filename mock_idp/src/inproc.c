@@ -68,22 +68,22 @@ int idp_server_serve_inproc(idp_server *s, const idp_inproc_request *in, idp_inp
     idp_req rq = {0};
     idp_header headers[3];
     idp_resp rs;
-    idp_resp_init(&rs);
+    Idp_resp_init(&rs);
     *out = (idp_inproc_response){0};
     if (s->threaded) /* no locks here: worker loops would race with it */
         return IDP_ECONFIG;
     int rc = fill(&rq, in, headers);
     if (rc == 0) {
         rq.now_ms = cm_clock_now(s->clock);
-        idp_dispatch(s, &rq, &rs);
-        idp_resp_materialize(&rs);
-        if (idp_store_over_limits(&s->store))
-            idp_store_enforce_limits(s);
+        Idp_dispatch(s, &rq, &rs);
+        Idp_resp_materialize(&rs);
+        if (Idp_store_over_limits(&s->store))
+            Idp_store_enforce_limits(s);
         take(out, &rs);
         if (!out->body)
             rc = IDP_ENOMEM;
     }
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
     cm_form_dispose(&rq.query);
     cm_form_dispose(&rq.form);
     free(rq.path);

@@ -14,7 +14,7 @@
 #include "cm_b64url.h"
 #include "cm_json.h"
 
-int idp_alg_parse(const char *name, idp_alg *out)
+int Idp_alg_parse(const char *name, idp_alg *out)
 {
     if (strcmp(name, "RS256") == 0)
         *out = IDP_ALG_RS256;
@@ -27,7 +27,7 @@ int idp_alg_parse(const char *name, idp_alg *out)
     return 0;
 }
 
-const char *idp_alg_name(idp_alg alg)
+const char *Idp_alg_name(idp_alg alg)
 {
     return alg == IDP_ALG_RS256 ? "RS256" : alg == IDP_ALG_ES256 ? "ES256" : "EdDSA";
 }
@@ -67,7 +67,7 @@ static int push_key(idp_keys *k, EVP_PKEY *pkey, idp_alg alg)
     return 0;
 }
 
-int idp_keys_add_generated(idp_keys *k, idp_alg alg)
+int Idp_keys_add_generated(idp_keys *k, idp_alg alg)
 {
     EVP_PKEY *pkey = alg == IDP_ALG_RS256   ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)
                      : alg == IDP_ALG_ES256 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
@@ -90,7 +90,7 @@ static int alg_of(EVP_PKEY *pkey, idp_alg *alg)
     return 0;
 }
 
-int idp_keys_add_pkey(idp_keys *k, void *key, char *err, size_t errlen)
+int Idp_keys_add_pkey(idp_keys *k, void *key, char *err, size_t errlen)
 {
     EVP_PKEY *pkey = key;
     idp_alg alg;
@@ -118,25 +118,25 @@ void *idp_pem_key_load(const char *path, char *err, size_t errlen)
     return pkey;
 }
 
-int idp_keys_add_pem(idp_keys *k, const char *path, char *err, size_t errlen)
+int Idp_keys_add_pem(idp_keys *k, const char *path, char *err, size_t errlen)
 {
     EVP_PKEY *pkey = idp_pem_key_load(path, err, errlen);
     if (!pkey)
         return IDP_EKEY;
-    int rc = idp_keys_add_pkey(k, pkey, err, errlen);
+    int rc = Idp_keys_add_pkey(k, pkey, err, errlen);
     EVP_PKEY_free(pkey); /* add_pkey took its own reference */
     return rc;
 }
 
-int idp_keys_rotate(idp_keys *k, int64_t now_ms, int64_t overlap_ms)
+int Idp_keys_rotate(idp_keys *k, int64_t now_ms, int64_t overlap_ms)
 {
     for (size_t i = 0; i < k->n; i++)
         if (!k->items[i].retire_ms)
             k->items[i].retire_ms = now_ms + overlap_ms;
-    return idp_keys_add_generated(k, k->items[k->n - 1].alg);
+    return Idp_keys_add_generated(k, k->items[k->n - 1].alg);
 }
 
-void idp_keys_dispose(idp_keys *k)
+void Idp_keys_dispose(idp_keys *k)
 {
     for (size_t i = 0; i < k->n; i++)
         EVP_PKEY_free(k->items[i].pkey);
@@ -164,7 +164,7 @@ static char *bn_param(EVP_PKEY *pkey, const char *name)
 static json_t *jwk_public(const idp_key *key)
 {
     json_t *jwk =
-        json_pack("{s:s, s:s, s:s}", "kid", key->kid, "use", "sig", "alg", idp_alg_name(key->alg));
+        json_pack("{s:s, s:s, s:s}", "kid", key->kid, "use", "sig", "alg", Idp_alg_name(key->alg));
     if (key->alg == IDP_ALG_RS256) {
         char *n = bn_param(key->pkey, OSSL_PKEY_PARAM_RSA_N);
         char *e = bn_param(key->pkey, OSSL_PKEY_PARAM_RSA_E);
@@ -195,7 +195,7 @@ static json_t *jwk_public(const idp_key *key)
     return jwk;
 }
 
-json_t *idp_keys_jwks(idp_keys *k, int64_t now_ms)
+json_t *Idp_keys_jwks(idp_keys *k, int64_t now_ms)
 {
     json_t *keys = json_array();
     for (size_t i = k->n; i-- > 0;) /* newest (the signing key) first */
@@ -276,7 +276,7 @@ static const EVP_MD *sha256(void)
     return sha256_md;
 }
 
-int idp_sha256(const void *data, size_t n, unsigned char md[32])
+int Idp_sha256(const void *data, size_t n, unsigned char md[32])
 {
     return sha256() && EVP_Digest(data, n, md, NULL, sha256(), NULL) == 1 ? 0 : -1;
 }
@@ -292,7 +292,7 @@ static _Thread_local struct sign_context {
 } sign_contexts[SIGN_CONTEXTS];
 static _Thread_local unsigned sign_contexts_next;
 
-void idp_sign_contexts_clear(void)
+void Idp_sign_contexts_clear(void)
 {
     for (int i = 0; i < SIGN_CONTEXTS; i++) {
         EVP_PKEY_CTX_free(sign_contexts[i].ctx);
@@ -328,7 +328,7 @@ static int sign_der(const idp_key *key, const char *input, unsigned char *der, s
     }
     unsigned char digest[32];
     EVP_PKEY_CTX *ctx = sign_context(key->pkey);
-    return ctx && idp_sha256(input, strlen(input), digest) == 0 &&
+    return ctx && Idp_sha256(input, strlen(input), digest) == 0 &&
                    EVP_PKEY_sign(ctx, der, derlen, digest, sizeof digest) == 1
                ? 0
                : -1;
@@ -368,7 +368,7 @@ static int hmac_public_pem(const idp_key *key, const char *input, unsigned char 
 static json_t *jws_header(const idp_key *key, const char *typ, const char *mode)
 {
     char kid[40];
-    const char *alg = idp_alg_name(key->alg);
+    const char *alg = Idp_alg_name(key->alg);
     snprintf(kid, sizeof kid, "%s", key->kid);
     if (mode && strcmp(mode, "unknown_kid") == 0)
         snprintf(kid, sizeof kid, "unknown-%s", key->kid);
@@ -412,7 +412,7 @@ static char *plain_header_b64(const idp_key *key, const char *typ)
 {
     char text[160];
     int n = snprintf(text, sizeof text, "{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":\"%s\"}",
-                     idp_alg_name(key->alg), key->kid, typ);
+                     Idp_alg_name(key->alg), key->kid, typ);
     return n > 0 && (size_t)n < sizeof text ? b64((unsigned char *)text, (size_t)n) : NULL;
 }
 
@@ -453,20 +453,20 @@ static char *sign_parts(const idp_key *key, const char *typ, char *pb, const cha
     return out;
 }
 
-char *idp_jws_sign_mode(const idp_keys *k, const char *typ, json_t *claims, const char *mode)
+char *Idp_jws_sign_mode(const idp_keys *k, const char *typ, json_t *claims, const char *mode)
 {
     return sign_parts(&k->items[k->n - 1], typ, b64_json(claims), mode);
 }
 
-char *idp_jws_sign_text(const idp_keys *k, const char *typ, const char *payload)
+char *Idp_jws_sign_text(const idp_keys *k, const char *typ, const char *payload)
 {
     return sign_parts(&k->items[k->n - 1], typ,
                       b64((const unsigned char *)payload, strlen(payload)), NULL);
 }
 
-char *idp_jws_sign(const idp_keys *k, const char *typ, json_t *claims)
+char *Idp_jws_sign(const idp_keys *k, const char *typ, json_t *claims)
 {
-    return idp_jws_sign_mode(k, typ, claims, NULL);
+    return Idp_jws_sign_mode(k, typ, claims, NULL);
 }
 
 static const idp_key *key_by_kid(const idp_keys *k, const char *kid)
@@ -513,7 +513,7 @@ static int verify_sig(const idp_key *key, const char *input, size_t inlen, const
     return ok ? 0 : -1;
 }
 
-json_t *idp_jws_verify(const idp_keys *k, const char *token)
+json_t *Idp_jws_verify(const idp_keys *k, const char *token)
 {
     const char *d1 = strchr(token, '.');
     const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
@@ -522,13 +522,13 @@ json_t *idp_jws_verify(const idp_keys *k, const char *token)
     json_t *hdr = decode_json_part(token, (size_t)(d1 - token));
     const char *alg = json_string_value(json_object_get(hdr, "alg"));
     const idp_key *key = key_by_kid(k, json_string_value(json_object_get(hdr, "kid")));
-    int ok = key && alg && strcmp(alg, idp_alg_name(key->alg)) == 0 &&
+    int ok = key && alg && strcmp(alg, Idp_alg_name(key->alg)) == 0 &&
              verify_sig(key, token, (size_t)(d2 - token), d2 + 1, strlen(d2 + 1)) == 0;
     json_decref(hdr);
     return ok ? decode_json_part(d1 + 1, (size_t)(d2 - d1 - 1)) : NULL;
 }
 
-void idp_half_hash(idp_alg alg, const char *value, char *out)
+void Idp_half_hash(idp_alg alg, const char *value, char *out)
 {
     unsigned char md[SHA512_DIGEST_LENGTH];
     size_t half;
@@ -536,7 +536,7 @@ void idp_half_hash(idp_alg alg, const char *value, char *out)
         SHA512((const unsigned char *)value, strlen(value), md);
         half = SHA512_DIGEST_LENGTH / 2;
     } else {
-        idp_sha256(value, strlen(value), md);
+        Idp_sha256(value, strlen(value), md);
         half = SHA256_DIGEST_LENGTH / 2;
     }
     cm_b64url_encode(md, half, out);

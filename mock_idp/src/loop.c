@@ -83,7 +83,7 @@ static void fill_req(struct evhttp_request *req, idp_req *rq)
     struct evbuffer *body = evhttp_request_get_input_buffer(req);
     rq->body_len = evbuffer_get_length(body);
     rq->body = rq->body_len ? (const char *)evbuffer_pullup(body, -1) : "";
-    if (is_form(idp_req_header(rq, "Content-Type"))) {
+    if (is_form(Idp_req_header(rq, "Content-Type"))) {
         rq->form_parsed = 1;
         rq->form_status = cm_form_parse(rq->body, rq->body_len, &rq->form, &rq->form_bad);
     }
@@ -102,7 +102,7 @@ static void send_resp(struct evhttp_request *req, idp_resp *rs)
         req->type = EVHTTP_REQ_GET;        /* no Content-Length, and the connection stays */
         evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
     }
-    idp_resp_materialize(rs); /* an answer made after the request's own (held, ended) */
+    Idp_resp_materialize(rs); /* an answer made after the request's own (held, ended) */
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     for (size_t i = 0; i < rs->n_headers; i++)
         if (rs->headers[i].name && rs->headers[i].value)
@@ -145,16 +145,16 @@ static void held_unlink(idp_held *h)
         l->held = h->next;
     if (h->next)
         h->next->prev = h->prev;
-    idp_conn_on_close(l, h->evcon, NULL, NULL);
+    Idp_conn_on_close(l, h->evcon, NULL, NULL);
     if (h->timer)
         l->clock->timer_cancel(l->clock->ctx, h->timer);
     if (h->drop)
         event_free(h->drop);
-    idp_resp_dispose(&h->rs);
+    Idp_resp_dispose(&h->rs);
     free(h);
     if (l->draining && !l->held) { /* draining, and the last held answer is out */
         l->draining = 0;
-        idp_loop_drained(l);
+        Idp_loop_drained(l);
     }
 }
 
@@ -214,12 +214,12 @@ static void hold(idp_loop *l, struct evhttp_request *req, idp_resp *rs)
     h->req = req;
     h->evcon = evhttp_request_get_connection(req);
     h->rs = *rs; /* takes over headers and body */
-    idp_resp_init(rs);
+    Idp_resp_init(rs);
     h->next = l->held;
     if (l->held)
         l->held->prev = h;
     l->held = h;
-    idp_conn_on_close(l, h->evcon, held_on_close, h);
+    Idp_conn_on_close(l, h->evcon, held_on_close, h);
     held_inflight(h, -1);
     if (h->rs.disposition == IDP_HOLD) {
         h->timer = l->clock->timer_start(l->clock->ctx, h->rs.delay_ms, held_on_timer, h);
@@ -245,48 +245,48 @@ static void on_request(struct evhttp_request *req, void *arg)
     idp_server *s = l->s;
     idp_req rq = {0};
     idp_resp rs;
-    idp_conn_busy(l, req);
-    idp_resp_init(&rs);
+    Idp_conn_busy(l, req);
+    Idp_resp_init(&rs);
     fill_req(req, &rq);
-    idp_lock(s, is_control(req));
+    Idp_lock(s, is_control(req));
     rq.now_ms = cm_clock_now(s->clock); /* the control API may move the IdP clock */
-    idp_dispatch(s, &rq, &rs);
-    int evict = idp_store_over_limits(&s->store);
-    idp_unlock_state(s);
-    idp_resp_materialize(&rs);
+    Idp_dispatch(s, &rq, &rs);
+    int evict = Idp_store_over_limits(&s->store);
+    Idp_unlock_state(s);
+    Idp_resp_materialize(&rs);
     if (rs.trace_pending) { /* before the gate opens: the control API sees whole traces */
-        idp_trace_end(s, rs.trace_pending, &rs, rs.trace_real_start);
+        Idp_trace_end(s, rs.trace_pending, &rs, rs.trace_real_start);
         rs.trace_pending = NULL;
     }
-    idp_unlock_gate(s);
+    Idp_unlock_gate(s);
     if (evict) { /* eviction frees grants other requests may be signing for */
-        idp_lock(s, 1);
-        idp_store_enforce_limits(s);
-        idp_unlock(s);
+        Idp_lock(s, 1);
+        Idp_store_enforce_limits(s);
+        Idp_unlock(s);
     }
     if (rs.stream)
-        idp_stream_start(l, req, &rs);
+        Idp_stream_start(l, req, &rs);
     else if (rs.disposition == IDP_SEND)
         send_resp(req, &rs);
     else
         hold(l, req, &rs);
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
     cm_form_dispose(&rq.query);
     cm_form_dispose(&rq.form);
     free(rq.headers);
     free(rq.path);
 }
 
-void idp_loop_stop_accepting(idp_loop *l)
+void Idp_loop_stop_accepting(idp_loop *l)
 {
     if (l->bound) {
-        idp_accept_unwatch(l);
+        Idp_accept_unwatch(l);
         evhttp_del_accept_socket(l->http, l->bound);
         l->bound = NULL;
     }
 }
 
-int idp_loop_held_count(const idp_loop *l)
+int Idp_loop_held_count(const idp_loop *l)
 {
     int n = 0;
     for (const idp_held *h = l->held; h; h = h->next)
@@ -294,14 +294,14 @@ int idp_loop_held_count(const idp_loop *l)
     return n;
 }
 
-int idp_loop_end_held(idp_loop *l)
+int Idp_loop_end_held(idp_loop *l)
 {
     int ended = 0;
     l->draining = 0;
     while (l->held) {
         idp_held *h = l->held;
         if (h->rs.disposition == IDP_HOLD || h->rs.disposition == IDP_HANG) {
-            idp_resp_oauth_error(&h->rs, 503, OIDC_ERR_TEMPORARILY_UNAVAILABLE,
+            Idp_resp_oauth_error(&h->rs, 503, OIDC_ERR_TEMPORARILY_UNAVAILABLE,
                                  "server shutting down");
             send_resp(h->req, &h->rs);
             ended++;
@@ -332,13 +332,13 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
         event_active(l->resume_ev, 0, 0);
     }
     if (!l->s->ssl_ctx)
-        return idp_conn_watch(bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE));
+        return Idp_conn_watch(bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE));
     SSL *ssl = SSL_new(l->s->ssl_ctx);
-    return idp_conn_watch(bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+    return Idp_conn_watch(bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                                          BEV_OPT_CLOSE_ON_FREE));
 }
 
-int idp_loop_serve(idp_loop *l, evutil_socket_t fd)
+int Idp_loop_serve(idp_loop *l, evutil_socket_t fd)
 {
     l->http = evhttp_new(l->base);
     if (!l->http) {
@@ -351,7 +351,7 @@ int idp_loop_serve(idp_loop *l, evutil_socket_t fd)
     evhttp_set_max_body_size(l->http, IDP_MAX_BODY);
     evhttp_set_max_headers_size(l->http, IDP_MAX_HEADERS);
     evhttp_set_gencb(l->http, on_request, l);
-    idp_conn_defaults(l);
+    Idp_conn_defaults(l);
     /* an answer without a body (revocation's 200, a 204 preflight) has no Content-Type:
      * libevent's default "text/html; charset=ISO-8859-1" made oidc-client-ts reject the
      * RFC 7009 answer and skip revoking the refresh token */
@@ -367,13 +367,13 @@ int idp_loop_serve(idp_loop *l, evutil_socket_t fd)
         evutil_closesocket(fd);
         return IDP_ELISTEN;
     }
-    return idp_accept_watch(l);
+    return Idp_accept_watch(l);
 }
 
-void idp_loop_dispose(idp_loop *l)
+void Idp_loop_dispose(idp_loop *l)
 {
     if (l->bound)
-        idp_accept_unwatch(l);
+        Idp_accept_unwatch(l);
     if (l->http)
         evhttp_free(l->http); /* closes connections: held answers are forgotten */
     l->http = NULL;

@@ -12,8 +12,8 @@
 /* The clock_skew fault: the IdP stamps iat/exp as if its clock were off by N seconds. */
 static int64_t skew_ms(const idp_server *s)
 {
-    const idp_fault *f = idp_fault_active(s, FA_CLOCK_SKEW);
-    return f ? (int64_t)(idp_fault_num(f, "seconds", 0) * 1000.0) : 0;
+    const idp_fault *f = Idp_fault_active(s, FA_CLOCK_SKEW);
+    return f ? (int64_t)(Idp_fault_num(f, "seconds", 0) * 1000.0) : 0;
 }
 
 /* Signing happens in a window: with worker loops, the signatures (the costly part) are
@@ -51,7 +51,7 @@ static char *sign(idp_server *s, const char *typ, json_t *claims, const char *mo
 {
     sign_window w;
     const idp_keys *k = window_open(s, &w);
-    char *jwt = idp_jws_sign_mode(k, typ, claims, mode);
+    char *jwt = Idp_jws_sign_mode(k, typ, claims, mode);
     window_close(s, &w);
     return jwt;
 }
@@ -105,19 +105,19 @@ static void set_at_hash(json_t *claims, idp_alg alg, const char *access_token,
     if (sha256 && alg != IDP_ALG_EDDSA)
         cm_b64url_encode(sha256, SHA256_DIGEST_LENGTH / 2, h);
     else
-        idp_half_hash(alg, access_token, h);
+        Idp_half_hash(alg, access_token, h);
     json_object_set_new(claims, "at_hash", json_string(h));
 }
 
 /* An ID token to issue with an access token (its at_hash from it), signed in the same
  * window: one release of the state lock per answer instead of two. */
 
-char *idp_mint_access_value(idp_server *s, const idp_client *c, idp_token *t, id_companion *idc)
+char *Idp_mint_access_value(idp_server *s, const idp_client *c, idp_token *t, id_companion *idc)
 {
     if (c->opaque_access_tokens) {
-        char *v = idp_value_random(s);
+        char *v = Idp_value_random(s);
         if (v && idc)
-            idc->jwt = idp_id_token(s, t->family, c, v, idc->nonce, t->issued_ms);
+            idc->jwt = Idp_id_token(s, t->family, c, v, idc->nonce, t->issued_ms);
         return v;
     }
     const char *fault = NULL;
@@ -127,14 +127,14 @@ char *idp_mint_access_value(idp_server *s, const idp_client *c, idp_token *t, id
     sign_window w;
     const idp_keys *k = window_open(s, &w);
     if (at)
-        v = idp_jws_sign_text(k, "at+jwt", at);
+        v = Idp_jws_sign_text(k, "at+jwt", at);
     unsigned char md[SHA256_DIGEST_LENGTH];
-    int hashed = v && idp_sha256(v, strlen(v), md) == 0;
+    int hashed = v && Idp_sha256(v, strlen(v), md) == 0;
     if (hashed) /* one hash: the token map's key, and the ID token's at_hash */
-        idp_value_key_of_hash(md, t->key);
+        Idp_value_key_of_hash(md, t->key);
     if (v && id) {
         set_at_hash(id, k->items[k->n - 1].alg, v, hashed ? md : NULL);
-        idc->jwt = idp_jws_sign_mode(k, "JWT", id, fault);
+        idc->jwt = Idp_jws_sign_mode(k, "JWT", id, fault);
     }
     window_close(s, &w);
     free(at);
@@ -183,19 +183,19 @@ static json_t *id_claims(idp_server *s, const idp_family *fam, const idp_client 
         return NULL;
     if (nonce)
         json_object_set_new(claims, "nonce", json_string(nonce));
-    const idp_user *u = idp_config_user(s->cfg, fam->sub);
-    if (u && u->name && idp_scope_has(fam->scope, "profile"))
+    const idp_user *u = Idp_config_user(s->cfg, fam->sub);
+    if (u && u->name && Idp_scope_has(fam->scope, "profile"))
         json_object_set_new(claims, "name", json_string(u->name));
-    if (u && u->email && idp_scope_has(fam->scope, "email"))
+    if (u && u->email && Idp_scope_has(fam->scope, "email"))
         json_object_set_new(claims, "email", json_string(u->email));
-    const idp_fault *f = idp_fault_active(s, FA_ID_TOKEN);
-    *fault = f ? idp_fault_str(f, "fault") : NULL;
+    const idp_fault *f = Idp_fault_active(s, FA_ID_TOKEN);
+    *fault = f ? Idp_fault_str(f, "fault") : NULL;
     if (*fault)
         id_token_claim_fault(claims, *fault, fam, now_ms);
     return claims;
 }
 
-char *idp_id_token(idp_server *s, const idp_family *fam, const idp_client *c,
+char *Idp_id_token(idp_server *s, const idp_family *fam, const idp_client *c,
                    const char *access_token, const char *nonce, int64_t now_ms)
 {
     const char *fault = NULL;

@@ -50,7 +50,7 @@ static const preset *find(const char *name)
     return NULL;
 }
 
-json_t *idp_presets_list(void)
+json_t *Idp_presets_list(void)
 {
     json_t *list = json_array();
     for (size_t i = 0; i < sizeof PRESETS / sizeof PRESETS[0]; i++) {
@@ -66,7 +66,7 @@ json_t *idp_presets_list(void)
     return json_pack("{s:o}", "presets", list);
 }
 
-int idp_preset_apply(idp_server *s, const char *name, char *err, size_t errlen)
+int Idp_preset_apply(idp_server *s, const char *name, char *err, size_t errlen)
 {
     const preset *p = find(name);
     if (!p) {
@@ -77,12 +77,12 @@ int idp_preset_apply(idp_server *s, const char *name, char *err, size_t errlen)
     json_t *patch = p->client_patch ? json_loads(p->client_patch, 0, NULL) : NULL;
     int rc = 0;
     for (size_t i = 0; patch && rc == 0 && i < s->cfg->n_clients; i++)
-        rc = idp_client_patch(s->cfg, s->cfg->clients[i].client_id, patch, err, errlen);
+        rc = Idp_client_patch(s->cfg, s->cfg->clients[i].client_id, patch, err, errlen);
     json_decref(patch);
     if (rc == 0 && p->rule) {
         json_t *rule = json_loads(p->rule, 0, NULL);
-        idp_faults_remove(s, json_string_value(json_object_get(rule, "id"))); /* idempotent */
-        rc = idp_faults_add(s, rule, err, errlen, NULL) == 0 ? 0 : IDP_ECONFIG;
+        Idp_faults_remove(s, json_string_value(json_object_get(rule, "id"))); /* idempotent */
+        rc = Idp_faults_add(s, rule, err, errlen, NULL) == 0 ? 0 : IDP_ECONFIG;
         json_decref(rule);
     }
     return rc;

@@ -8,7 +8,7 @@
 
 #include "cm_json.h"
 
-const char *idp_req_header(const idp_req *rq, const char *name)
+const char *Idp_req_header(const idp_req *rq, const char *name)
 {
     for (size_t i = 0; i < rq->n_headers; i++)
         if (strcasecmp(rq->headers[i].name, name) == 0)
@@ -16,7 +16,7 @@ const char *idp_req_header(const idp_req *rq, const char *name)
     return NULL;
 }
 
-const char *idp_req_param(const idp_req *rq, const char *name)
+const char *Idp_req_param(const idp_req *rq, const char *name)
 {
     if (rq->form_parsed) {
         const char *v = cm_form_get(&rq->form, name);
@@ -26,7 +26,7 @@ const char *idp_req_param(const idp_req *rq, const char *name)
     return cm_form_get(&rq->query, name);
 }
 
-const char *idp_req_cookie(const idp_req *rq, const char *cookie_name, char *buf, size_t n)
+const char *Idp_req_cookie(const idp_req *rq, const char *cookie_name, char *buf, size_t n)
 {
     size_t name_len = strlen(cookie_name);
     for (size_t i = 0; i < rq->n_headers; i++) {
@@ -51,14 +51,14 @@ const char *idp_req_cookie(const idp_req *rq, const char *cookie_name, char *buf
     return NULL;
 }
 
-void idp_resp_init(idp_resp *rs)
+void Idp_resp_init(idp_resp *rs)
 {
     memset(rs, 0, sizeof *rs);
     rs->status = 500;
     cm_strbuf_init(&rs->body);
 }
 
-void idp_resp_dispose(idp_resp *rs)
+void Idp_resp_dispose(idp_resp *rs)
 {
     for (size_t i = 0; i < rs->n_headers; i++) {
         free(rs->headers[i].name);
@@ -72,7 +72,7 @@ void idp_resp_dispose(idp_resp *rs)
     rs->trace_pending = NULL;
 }
 
-void idp_resp_header(idp_resp *rs, const char *name, const char *value)
+void Idp_resp_header(idp_resp *rs, const char *name, const char *value)
 {
     for (size_t i = 0; i < rs->n_headers; i++) {
         if (strcasecmp(rs->headers[i].name, name) == 0) {
@@ -88,7 +88,7 @@ void idp_resp_header(idp_resp *rs, const char *name, const char *value)
     }
 }
 
-void idp_resp_clear_body(idp_resp *rs)
+void Idp_resp_clear_body(idp_resp *rs)
 {
     json_decref(rs->body_json);
     rs->body_json = NULL;
@@ -97,16 +97,16 @@ void idp_resp_clear_body(idp_resp *rs)
     cm_strbuf_init(&rs->body);
 }
 
-void idp_resp_json(idp_resp *rs, int status, json_t *body)
+void Idp_resp_json(idp_resp *rs, int status, json_t *body)
 {
-    idp_resp_clear_body(rs);
+    Idp_resp_clear_body(rs);
     rs->status = status;
-    rs->body_json = body; /* written out by idp_resp_materialize, outside the state lock */
+    rs->body_json = body; /* written out by Idp_resp_materialize, outside the state lock */
     rs->body_pending = 1;
-    idp_resp_header(rs, "Content-Type", "application/json");
+    Idp_resp_header(rs, "Content-Type", "application/json");
 }
 
-void idp_resp_materialize(idp_resp *rs)
+void Idp_resp_materialize(idp_resp *rs)
 {
     if (!rs->body_pending)
         return;
@@ -121,19 +121,19 @@ void idp_resp_materialize(idp_resp *rs)
     free(text);
 }
 
-void idp_resp_oauth_error(idp_resp *rs, int status, const char *error, const char *desc)
+void Idp_resp_oauth_error(idp_resp *rs, int status, const char *error, const char *desc)
 {
     rs->error = error;
-    idp_resp_json(rs, status,
+    Idp_resp_json(rs, status,
                   json_pack("{s:s, s:o}", "error", error, "error_description",
                             cm_json_text(desc ? desc : error)));
-    idp_resp_header(rs, "Cache-Control", "no-store");
-    idp_resp_header(rs, "Pragma", "no-cache");
+    Idp_resp_header(rs, "Cache-Control", "no-store");
+    Idp_resp_header(rs, "Pragma", "no-cache");
     if (status == 401) /* RFC 6749 §5.2: invalid_client over 401 names the scheme */
-        idp_resp_header(rs, "WWW-Authenticate", "Basic realm=\"mock-idp\"");
+        Idp_resp_header(rs, "WWW-Authenticate", "Basic realm=\"mock-idp\"");
 }
 
-void idp_resp_bearer_error(idp_resp *rs, int status, const char *error, const char *desc)
+void Idp_resp_bearer_error(idp_resp *rs, int status, const char *error, const char *desc)
 {
     char hdr[512];
     if (error) {
@@ -141,35 +141,35 @@ void idp_resp_bearer_error(idp_resp *rs, int status, const char *error, const ch
                  "Bearer realm=\"mock-idp\", error=\"%s\", error_description=\"%s\"", error,
                  desc ? desc : error);
         rs->error = error;
-        idp_resp_json(rs, status,
+        Idp_resp_json(rs, status,
                       json_pack("{s:s, s:o}", "error", error, "error_description",
                                 cm_json_text(desc ? desc : error)));
     } else { /* RFC 6750 §3.1: no credentials at all gets no error code */
         snprintf(hdr, sizeof hdr, "Bearer realm=\"mock-idp\"");
-        idp_resp_json(rs, status, json_pack("{s:s}", "error_description", desc));
+        Idp_resp_json(rs, status, json_pack("{s:s}", "error_description", desc));
     }
-    idp_resp_header(rs, "WWW-Authenticate", hdr);
+    Idp_resp_header(rs, "WWW-Authenticate", hdr);
 }
 
-void idp_resp_redirect(idp_resp *rs, const char *url)
+void Idp_resp_redirect(idp_resp *rs, const char *url)
 {
-    idp_resp_clear_body(rs);
+    Idp_resp_clear_body(rs);
     rs->status = 302;
-    idp_resp_header(rs, "Location", url);
-    idp_resp_header(rs, "Cache-Control", "no-store");
+    Idp_resp_header(rs, "Location", url);
+    Idp_resp_header(rs, "Cache-Control", "no-store");
 }
 
-void idp_resp_html(idp_resp *rs, int status, char *html)
+void Idp_resp_html(idp_resp *rs, int status, char *html)
 {
-    idp_resp_clear_body(rs);
+    Idp_resp_clear_body(rs);
     rs->status = html ? status : 500;
     cm_strbuf_puts(&rs->body, html ? html : "server error");
     free(html);
-    idp_resp_header(rs, "Content-Type", "text/html; charset=utf-8");
-    idp_resp_header(rs, "Cache-Control", "no-store");
+    Idp_resp_header(rs, "Content-Type", "text/html; charset=utf-8");
+    Idp_resp_header(rs, "Cache-Control", "no-store");
 }
 
-int idp_str_equal_ct(const char *a, const char *b)
+int Idp_str_equal_ct(const char *a, const char *b)
 {
     if (!a || !b)
         return 0;

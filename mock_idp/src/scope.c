@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-int idp_scope_has(const char *scope, const char *item)
+int Idp_scope_has(const char *scope, const char *item)
 {
     size_t n = strlen(item);
     for (const char *p = scope; p && *p;) {
@@ -16,7 +16,7 @@ int idp_scope_has(const char *scope, const char *item)
     return 0;
 }
 
-int idp_scope_subset(const char *sub, const char *super)
+int Idp_scope_subset(const char *sub, const char *super)
 {
     char item[128];
     for (const char *p = sub; p && *p;) {
@@ -25,7 +25,7 @@ int idp_scope_subset(const char *sub, const char *super)
             return 0;
         memcpy(item, p, len);
         item[len] = '\0';
-        if (len && !idp_scope_has(super, item))
+        if (len && !Idp_scope_has(super, item))
             return 0;
         p += len;
         p += strspn(p, " ");
@@ -33,7 +33,7 @@ int idp_scope_subset(const char *sub, const char *super)
     return 1;
 }
 
-int idp_scope_allowed(const idp_client *c, const char *scope)
+int Idp_scope_allowed(const idp_client *c, const char *scope)
 {
     char item[128];
     for (const char *p = scope; p && *p;) {
@@ -42,7 +42,7 @@ int idp_scope_allowed(const idp_client *c, const char *scope)
             return 0;
         memcpy(item, p, len);
         item[len] = '\0';
-        if (len && !idp_strlist_has(&c->scopes, item))
+        if (len && !Idp_strlist_has(&c->scopes, item))
             return 0;
         p += len;
         p += strspn(p, " ");

@@ -55,12 +55,12 @@ static int setup_tls(idp_server *s, const idp_options *o, char *err, size_t errl
 static int setup_keys(idp_server *s, const idp_options *o, char *err, size_t errlen)
 {
     if (o->signing_key)
-        return idp_keys_add_pkey(&s->keys, o->signing_key, err, errlen);
+        return Idp_keys_add_pkey(&s->keys, o->signing_key, err, errlen);
     if (s->cfg->key_file)
-        return idp_keys_add_pem(&s->keys, s->cfg->key_file, err, errlen);
+        return Idp_keys_add_pem(&s->keys, s->cfg->key_file, err, errlen);
     idp_alg alg;
-    idp_alg_parse(s->cfg->signing_alg, &alg);
-    int rc = idp_keys_add_generated(&s->keys, alg);
+    Idp_alg_parse(s->cfg->signing_alg, &alg);
+    int rc = Idp_keys_add_generated(&s->keys, alg);
     if (rc != 0)
         snprintf(err, errlen, "cannot generate a %s signing key", s->cfg->signing_alg);
     return rc;
@@ -94,7 +94,7 @@ static int server_init(idp_server *s, const idp_options *o, char *err, size_t er
 {
     const char *issuer = o->issuer ? o->issuer : s->cfg->issuer;
     if (issuer && ((strncmp(issuer, "http://", 7) && strncmp(issuer, "https://", 8)) ||
-                   !idp_url_clean(issuer))) {
+                   !Idp_url_clean(issuer))) {
         snprintf(err, errlen,
                  "--issuer: must be an http(s) URL without spaces or control "
                  "characters");
@@ -133,16 +133,16 @@ static int server_init(idp_server *s, const idp_options *o, char *err, size_t er
     json_array_foreach(s->cfg->faults, i, rule)
     {
         if (rc == 0)
-            rc = idp_faults_add(s, rule, err, errlen, NULL) == 0 ? 0 : IDP_ECONFIG;
+            rc = Idp_faults_add(s, rule, err, errlen, NULL) == 0 ? 0 : IDP_ECONFIG;
     }
     /* precedence: the config file, then presets in order, then live changes */
     for (size_t p = 0; rc == 0 && p < o->n_presets; p++)
-        rc = idp_preset_apply(s, o->presets[p], err, errlen);
+        rc = Idp_preset_apply(s, o->presets[p], err, errlen);
     if (rc == 0) { /* the baseline that POST /_mock/reset returns to */
         s->startup_faults = json_array();
         for (size_t f = 0; f < s->n_faults; f++)
             json_array_append(s->startup_faults, s->faults[f]->spec);
-        s->startup_clients = idp_clients_snapshot(s->cfg);
+        s->startup_clients = Idp_clients_snapshot(s->cfg);
     }
     return rc;
 }
@@ -174,7 +174,7 @@ int idp_server_new(struct event_base *base, cm_clock *clock, cm_rng rng, idp_con
     pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&s->gate, &attr);
     pthread_rwlockattr_destroy(&attr);
-    idp_store_init(&s->store);
+    Idp_store_init(&s->store);
     int rc = server_init(s, opts ? opts : &none, err, errlen);
     if (rc != 0) {
         idp_server_free(s);
@@ -198,7 +198,7 @@ static int bound_port(evutil_socket_t fd)
 int idp_server_listen(idp_server *s, const char *host, int port, char *err, size_t errlen)
 {
     size_t workers = s->workers_wanted > 1 ? s->workers_wanted : 1;
-    evutil_socket_t fd = idp_listen_socket(host, port, err, errlen);
+    evutil_socket_t fd = Idp_listen_socket(host, port, err, errlen);
     if (fd < 0)
         return IDP_ELISTEN;
     s->port = bound_port(fd);
@@ -208,11 +208,11 @@ int idp_server_listen(idp_server *s, const char *host, int port, char *err, size
         evutil_closesocket(fd);
         return IDP_ENOMEM;
     }
-    int rc = idp_loop_serve(&s->loop0, fd);
+    int rc = Idp_loop_serve(&s->loop0, fd);
     if (rc == IDP_ELISTEN)
         snprintf(err, errlen, "cannot listen on %s:%d", host, port);
     if (rc == 0 && workers > 1) /* last: from here on other threads serve requests */
-        rc = idp_workers_start(s, workers);
+        rc = Idp_workers_start(s, workers);
     return rc;
 }
 
@@ -223,7 +223,7 @@ const char *idp_server_issuer(const idp_server *s)
 
 int idp_server_holding(const idp_server *s)
 {
-    return idp_loop_held_count(&s->loop0);
+    return Idp_loop_held_count(&s->loop0);
 }
 
 int idp_server_port(const idp_server *s)
@@ -236,41 +236,41 @@ void idp_server_drain(idp_server *s, void (*drained)(void *arg), void *arg)
     s->drained = drained; /* held answers due before the deadline still go out normally */
     s->drained_arg = arg;
     s->loops_draining = 1 + s->n_workers;
-    idp_workers_command(s, IDP_LOOP_DRAIN);
-    idp_loop_stop_accepting(&s->loop0);
+    Idp_workers_command(s, IDP_LOOP_DRAIN);
+    Idp_loop_stop_accepting(&s->loop0);
     if (s->loop0.held)
         s->loop0.draining = 1;
     else
-        idp_loop_drained(&s->loop0);
+        Idp_loop_drained(&s->loop0);
 }
 
 int idp_server_shutdown(idp_server *s)
 {
     s->drained = NULL;
-    idp_workers_command(s, IDP_LOOP_STOP);
-    idp_loop_stop_accepting(&s->loop0);
+    Idp_workers_command(s, IDP_LOOP_STOP);
+    Idp_loop_stop_accepting(&s->loop0);
     /* held and hung answers end now, with 503, so clients are not left waiting */
-    return idp_loop_end_held(&s->loop0);
+    return Idp_loop_end_held(&s->loop0);
 }
 
 void idp_server_free(idp_server *s)
 {
     if (!s)
         return;
-    idp_workers_free(s);
-    idp_loop_dispose(&s->loop0);
+    Idp_workers_free(s);
+    Idp_loop_dispose(&s->loop0);
     if (s->drained_ev)
         event_free(s->drained_ev);
-    idp_faults_clear(s);
+    Idp_faults_clear(s);
     json_decref(s->startup_faults);
     if (s->cfg)
-        idp_clients_snapshot_free(s->startup_clients, s->cfg->n_clients);
+        Idp_clients_snapshot_free(s->startup_clients, s->cfg->n_clients);
     if (s->ssl_ctx)
         SSL_CTX_free(s->ssl_ctx);
-    idp_store_dispose(&s->store);
-    idp_trace_dispose(&s->trace);
-    idp_keys_dispose(&s->keys);
-    idp_sign_contexts_clear(); /* they hold references to the keys */
+    Idp_store_dispose(&s->store);
+    Idp_trace_dispose(&s->trace);
+    Idp_keys_dispose(&s->keys);
+    Idp_sign_contexts_clear(); /* they hold references to the keys */
     idp_config_free(s->cfg);
     free(s->issuer);
     free(s->issuer_template);

@@ -14,7 +14,7 @@
  * grow the IdP. */
 #define IDP_GRANT_TOKENS_KEPT 64
 
-void idp_store_init(idp_store *st)
+void Idp_store_init(idp_store *st)
 {
     memset(st, 0, sizeof *st);
     cm_map_init(&st->sessions);
@@ -23,53 +23,53 @@ void idp_store_init(idp_store *st)
     cm_map_init(&st->pending);
 }
 
-void idp_store_token_free(idp_token *t)
+void Idp_store_token_free(idp_token *t)
 {
     free(t->value), free(t->client_id), free(t->sub), free(t->scope);
     free(t);
 }
 
-void idp_store_family_free(idp_family *f)
+void Idp_store_family_free(idp_family *f)
 {
     for (idp_token *t = f->tokens, *next; t; t = next) {
         next = t->next_in_family;
-        idp_store_token_free(t);
+        Idp_store_token_free(t);
     }
     free(f->client_id), free(f->sub), free(f->scope), free(f->nonce), free(f->session_label);
     free(f->revoked_why);
     free(f);
 }
 
-void idp_store_session_free(idp_session *s)
+void Idp_store_session_free(idp_session *s)
 {
     cm_map_dispose(&s->consents);
     free(s->cookie), free(s->sub);
     free(s);
 }
 
-void idp_store_code_free(idp_code *c)
+void Idp_store_code_free(idp_code *c)
 {
     free(c->value), free(c->client_id), free(c->redirect_uri), free(c->sub), free(c->scope);
     free(c->nonce), free(c->challenge), free(c->session_label);
     free(c);
 }
 
-void idp_store_dispose(idp_store *st)
+void Idp_store_dispose(idp_store *st)
 {
     size_t pos = 0;
     const char *key;
     void *v;
     while (cm_map_next(&st->sessions, &pos, &key, &v))
-        idp_store_session_free(v);
+        Idp_store_session_free(v);
     for (pos = 0; cm_map_next(&st->codes, &pos, &key, &v);)
-        idp_store_code_free(v);
+        Idp_store_code_free(v);
     for (size_t i = 0; i < st->n_loose; i++) /* family tokens are freed with their family */
-        idp_store_token_free(st->loose[i]);
+        Idp_store_token_free(st->loose[i]);
     free(st->loose);
     for (pos = 0; cm_map_next(&st->pending, &pos, &key, &v);)
         json_decref(v);
     for (size_t i = 0; i < st->n_families; i++)
-        idp_store_family_free(st->families[i]);
+        Idp_store_family_free(st->families[i]);
     free(st->families);
     cm_map_dispose(&st->sessions);
     cm_map_dispose(&st->codes);
@@ -78,11 +78,11 @@ void idp_store_dispose(idp_store *st)
     memset(st, 0, sizeof *st);
 }
 
-void idp_store_reset(idp_server *s)
+void Idp_store_reset(idp_server *s)
 {
     size_t limit = s->store.limit;
-    idp_store_dispose(&s->store);
-    idp_store_init(&s->store);
+    Idp_store_dispose(&s->store);
+    Idp_store_init(&s->store);
     s->store.limit = limit;
 }
 
@@ -138,31 +138,31 @@ static void prune_family(idp_store *st, idp_family *fam, idp_token_kind kind, si
             return;
         family_unlink(fam, t);
         cm_map_remove(&st->tokens, t->key);
-        idp_store_token_free(t);
+        Idp_store_token_free(t);
         st->evicted++;
     }
 }
 
-idp_session *idp_session_create(idp_server *s, const char *sub, int64_t now_ms)
+idp_session *Idp_session_create(idp_server *s, const char *sub, int64_t now_ms)
 {
     idp_session *sess = calloc(1, sizeof *sess);
     if (!sess)
         return NULL;
     cm_map_init(&sess->consents);
-    sess->cookie = idp_value_random(s);
+    sess->cookie = Idp_value_random(s);
     sess->sub = strdup(sub);
     sess->auth_time_ms = now_ms;
     sess->expires_ms = now_ms + s->cfg->session_ms;
     sess->serial = ++s->store.next_session;
     snprintf(sess->label, sizeof sess->label, "sess#%lu", sess->serial);
     if (!sess->cookie || !sess->sub || cm_map_put(&s->store.sessions, sess->cookie, sess) != 0) {
-        idp_store_session_free(sess);
+        Idp_store_session_free(sess);
         return NULL;
     }
     return sess;
 }
 
-idp_session *idp_session_find(idp_server *s, const char *cookie, int64_t now_ms)
+idp_session *Idp_session_find(idp_server *s, const char *cookie, int64_t now_ms)
 {
     idp_session *sess = cookie ? cm_map_get(&s->store.sessions, cookie) : NULL;
     if (sess && sess->expires_ms <= now_ms)
@@ -170,15 +170,15 @@ idp_session *idp_session_find(idp_server *s, const char *cookie, int64_t now_ms)
     return sess;
 }
 
-void idp_session_end(idp_server *s, idp_session *sess)
+void Idp_session_end(idp_server *s, idp_session *sess)
 {
     cm_map_remove(&s->store.sessions, sess->cookie);
-    idp_store_session_free(sess);
+    Idp_store_session_free(sess);
 }
 
-idp_family *idp_family_create(idp_server *s, const idp_code *code, int64_t now_ms)
+idp_family *Idp_family_create(idp_server *s, const idp_code *code, int64_t now_ms)
 {
-    const idp_client *c = idp_config_client(s->cfg, code->client_id);
+    const idp_client *c = Idp_config_client(s->cfg, code->client_id);
     idp_store *st = &s->store;
     if (st->n_families == st->cap_families) {
         size_t cap = st->cap_families ? st->cap_families * 2 : 16;
@@ -220,19 +220,19 @@ static idp_token *issue(idp_server *s, idp_token_kind kind, idp_family *fam, con
     if (kind == IDP_TOK_ACCESS) {
         snprintf(t->label, sizeof t->label, "at#%lu", ++s->store.next_at);
         t->expires_ms = now_ms + c->access_token_ms;
-        t->value = t->client_id && t->sub && t->scope ? idp_mint_access_value(s, c, t, idc) : NULL;
+        t->value = t->client_id && t->sub && t->scope ? Idp_mint_access_value(s, c, t, idc) : NULL;
     } else {
         snprintf(t->label, sizeof t->label, "rt#%lu", ++s->store.next_rt);
         t->expires_ms = fam ? fam->expires_ms : 0;
-        t->value = idp_value_random(s);
+        t->value = Idp_value_random(s);
     }
     if (t->value && !*t->key) /* a JWT's key is made when it is signed */
-        idp_value_key(t->value, t->key);
+        Idp_value_key(t->value, t->key);
     if (!t->value || cm_map_put(&s->store.tokens, t->key, t) != 0 ||
         (!fam && push_loose(&s->store, t) != 0)) {
         if (t->value)
             cm_map_remove(&s->store.tokens, t->key);
-        idp_store_token_free(t);
+        Idp_store_token_free(t);
         return NULL;
     }
     if (fam) {
@@ -246,13 +246,13 @@ static idp_token *issue(idp_server *s, idp_token_kind kind, idp_family *fam, con
     return t;
 }
 
-idp_token *idp_token_issue(idp_server *s, idp_token_kind kind, idp_family *fam, const idp_client *c,
+idp_token *Idp_token_issue(idp_server *s, idp_token_kind kind, idp_family *fam, const idp_client *c,
                            const char *sub, const char *scope, int64_t now_ms)
 {
     return issue(s, kind, fam, c, sub, scope, now_ms, NULL);
 }
 
-idp_token *idp_token_issue_with_id_token(idp_server *s, idp_family *fam, const idp_client *c,
+idp_token *Idp_token_issue_with_id_token(idp_server *s, idp_family *fam, const idp_client *c,
                                          const char *scope, const char *nonce, int64_t now_ms,
                                          char **id_token)
 {
@@ -264,16 +264,16 @@ idp_token *idp_token_issue_with_id_token(idp_server *s, idp_family *fam, const i
     return t;
 }
 
-idp_token *idp_token_find(idp_server *s, const char *value)
+idp_token *Idp_token_find(idp_server *s, const char *value)
 {
     if (!value)
         return NULL;
     char key[48];
-    idp_value_key(value, key);
+    Idp_value_key(value, key);
     return cm_map_get(&s->store.tokens, key);
 }
 
-void idp_token_sent(idp_token *t)
+void Idp_token_sent(idp_token *t)
 {
     if (t->kind != IDP_TOK_ACCESS)
         return;
@@ -281,7 +281,7 @@ void idp_token_sent(idp_token *t)
     t->value = NULL;
 }
 
-void idp_family_revoke(idp_family *fam, const char *why)
+void Idp_family_revoke(idp_family *fam, const char *why)
 {
     if (fam->revoked)
         return;
@@ -291,7 +291,7 @@ void idp_family_revoke(idp_family *fam, const char *why)
         t->revoked = 1; /* cascades to the grant's access tokens (RFC 7009 §2.1) */
 }
 
-int idp_token_live(const idp_token *t, int64_t now_ms)
+int Idp_token_live(const idp_token *t, int64_t now_ms)
 {
     if (t->revoked || (t->family && t->family->revoked))
         return 0;
@@ -317,17 +317,17 @@ static json_t *family_json(const idp_family *f, int64_t now_ms)
     for (const idp_token *t = f->tokens; t; t = t->next_in_family)
         json_array_append_new(
             toks, json_pack("{s:s, s:s, s:o, s:o}", "id", t->label, "state", token_state(t, now_ms),
-                            "issued_at", idp_seconds(t->issued_ms), "expires_at",
-                            t->expires_ms ? idp_seconds(t->expires_ms) : json_null()));
+                            "issued_at", Idp_seconds(t->issued_ms), "expires_at",
+                            t->expires_ms ? Idp_seconds(t->expires_ms) : json_null()));
     return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s?, s:o, s:o, s:s?, s:o}", "family", f->label,
                      "client_id", f->client_id, "sub", f->sub, "scope", f->scope, "revoked",
                      f->revoked, "revoked_reason", f->revoked_why, "created_at",
-                     idp_seconds(f->created_ms), "expires_at",
-                     f->expires_ms ? idp_seconds(f->expires_ms) : json_null(), "session",
+                     Idp_seconds(f->created_ms), "expires_at",
+                     f->expires_ms ? Idp_seconds(f->expires_ms) : json_null(), "session",
                      f->session_label, "tokens", toks);
 }
 
-json_t *idp_store_state(idp_server *s, int64_t now_ms)
+json_t *Idp_store_state(idp_server *s, int64_t now_ms)
 {
     json_t *grants = json_array(), *sessions = json_array();
     for (size_t i = 0; i < s->store.n_families; i++)
@@ -345,8 +345,8 @@ json_t *idp_store_state(idp_server *s, int64_t now_ms)
             json_array_append_new(consents, json_string(cid));
         json_array_append_new(
             sessions, json_pack("{s:s, s:s, s:o, s:o, s:o}", "session", sess->label, "sub",
-                                sess->sub, "auth_time", idp_seconds(sess->auth_time_ms),
-                                "expires_at", idp_seconds(sess->expires_ms), "consents", consents));
+                                sess->sub, "auth_time", Idp_seconds(sess->auth_time_ms),
+                                "expires_at", Idp_seconds(sess->expires_ms), "consents", consents));
     }
     return json_pack("{s:o, s:o, s:I}", "grants", grants, "sessions", sessions, "evicted",
                      (json_int_t)s->store.evicted);

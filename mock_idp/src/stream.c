@@ -21,7 +21,7 @@ typedef struct idp_stream {
 
 static void stream_free(idp_stream *st)
 {
-    idp_conn_on_close(st->loop, st->evcon, NULL, NULL);
+    Idp_conn_on_close(st->loop, st->evcon, NULL, NULL);
     free(st);
 }
 
@@ -37,9 +37,9 @@ static void stream_next(struct evhttp_connection *evcon, void *arg)
     idp_stream *st = arg;
     cm_strbuf b;
     cm_strbuf_init(&b);
-    size_t n = idp_trace_chunk(st->trace, &st->cursor, &b, IDP_STREAM_CHUNK);
+    size_t n = Idp_trace_chunk(st->trace, &st->cursor, &b, IDP_STREAM_CHUNK);
     if (n == 0)
-        idp_trace_doc_tail(&b);
+        Idp_trace_doc_tail(&b);
     struct evbuffer *buf = evbuffer_new();
     if (buf && b.data)
         evbuffer_add(buf, b.data, b.len);
@@ -57,7 +57,7 @@ static void stream_next(struct evhttp_connection *evcon, void *arg)
         evbuffer_free(buf);
 }
 
-void idp_stream_start(idp_loop *l, struct evhttp_request *req, idp_resp *rs)
+void Idp_stream_start(idp_loop *l, struct evhttp_request *req, idp_resp *rs)
 {
     idp_stream *st = calloc(1, sizeof *st);
     if (!st) {
@@ -72,13 +72,13 @@ void idp_stream_start(idp_loop *l, struct evhttp_request *req, idp_resp *rs)
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     for (size_t i = 0; i < rs->n_headers; i++)
         evhttp_add_header(out, rs->headers[i].name, rs->headers[i].value);
-    idp_conn_on_close(l, st->evcon, stream_on_close, st);
+    Idp_conn_on_close(l, st->evcon, stream_on_close, st);
     if (req->major == 1 && req->minor > 1)
         req->minor = 1;
     evhttp_send_reply_start(req, 200, "OK");
     cm_strbuf head;
     cm_strbuf_init(&head);
-    idp_trace_doc_head(st->trace, &head);
+    Idp_trace_doc_head(st->trace, &head);
     struct evbuffer *buf = evbuffer_new();
     if (buf && head.data)
         evbuffer_add(buf, head.data, head.len);

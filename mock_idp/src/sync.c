@@ -5,7 +5,7 @@
 
 #include <event2/event.h>
 
-void idp_lock(idp_server *s, int exclusive)
+void Idp_lock(idp_server *s, int exclusive)
 {
     if (exclusive)
         pthread_rwlock_wrlock(&s->gate);
@@ -14,24 +14,24 @@ void idp_lock(idp_server *s, int exclusive)
     pthread_mutex_lock(&s->lock);
 }
 
-void idp_unlock_state(idp_server *s)
+void Idp_unlock_state(idp_server *s)
 {
     pthread_mutex_unlock(&s->lock);
 }
 
-void idp_unlock_gate(idp_server *s)
+void Idp_unlock_gate(idp_server *s)
 {
     pthread_rwlock_unlock(&s->gate);
 }
 
-void idp_unlock(idp_server *s)
+void Idp_unlock(idp_server *s)
 {
-    idp_unlock_state(s);
-    idp_unlock_gate(s);
+    Idp_unlock_state(s);
+    Idp_unlock_gate(s);
 }
 
 /* On loop 0: the last draining loop was a worker. */
-void idp_loops_drained(evutil_socket_t fd, short what, void *arg)
+void Idp_loops_drained(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     idp_server *s = arg;
@@ -42,13 +42,13 @@ void idp_loops_drained(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-void idp_loop_drained(idp_loop *l)
+void Idp_loop_drained(idp_loop *l)
 {
     idp_server *s = l->s;
     if (atomic_fetch_sub(&s->loops_draining, 1) != 1)
         return;
     if (l == &s->loop0)
-        idp_loops_drained(-1, 0, s);
+        Idp_loops_drained(-1, 0, s);
     else
         event_active(s->drained_ev, EV_TIMEOUT, 0);
 }

@@ -8,32 +8,32 @@
 
 #include "cm_json.h"
 
-json_t *idp_seconds(int64_t ms)
+json_t *Idp_seconds(int64_t ms)
 {
     if (ms % 1000 == 0)
         return json_integer(ms / 1000);
     return json_real((double)ms / 1000.0);
 }
 
-json_t *idp_trace_begin(idp_server *s, const idp_req *rq, const char *endpoint)
+json_t *Idp_trace_begin(idp_server *s, const idp_req *rq, const char *endpoint)
 {
     char buf[256];
-    const char *origin = idp_req_header(rq, "Origin");
+    const char *origin = Idp_req_header(rq, "Origin");
     unsigned long seq = ++s->trace.next_seq;
     /* the path and Origin are the peer's bytes: cm_json_text keeps them valid JSON */
     json_t *e = json_pack("{s:I, s:o, s:o, s:o, s:s, s:o, s:b}", "seq", (json_int_t)seq, "t",
-                          idp_seconds(rq->now_ms), "real_time", idp_seconds(cm_wallclock_ms()),
+                          Idp_seconds(rq->now_ms), "real_time", Idp_seconds(cm_wallclock_ms()),
                           "method", cm_json_text(rq->method), "endpoint", endpoint, "path",
                           cm_json_text(rq->path), "session_cookie",
-                          idp_req_cookie(rq, s->cfg->cookie.name, buf, sizeof buf) != NULL);
+                          Idp_req_cookie(rq, s->cfg->cookie.name, buf, sizeof buf) != NULL);
     if (e && origin)
         json_object_set_new(e, "origin", cm_json_text(origin));
     if (!e) /* a seq handed out is always committed, or the trace would show a gap */
-        idp_trace_commit(&s->trace, seq, NULL);
+        Idp_trace_commit(&s->trace, seq, NULL);
     return e;
 }
 
-void idp_trace_end(idp_server *s, json_t *entry, const idp_resp *rs, int64_t real_start_ms)
+void Idp_trace_end(idp_server *s, json_t *entry, const idp_resp *rs, int64_t real_start_ms)
 {
     if (!entry)
         return;
@@ -42,17 +42,17 @@ void idp_trace_end(idp_server *s, json_t *entry, const idp_resp *rs, int64_t rea
     if (rs->disposition != IDP_SEND)
         json_object_set_new(entry, "delivery", json_string(outcome[rs->disposition]));
     if (rs->disposition == IDP_HOLD)
-        json_object_set_new(entry, "held_for", idp_seconds(rs->delay_ms));
+        json_object_set_new(entry, "held_for", Idp_seconds(rs->delay_ms));
     for (size_t i = 0; i < rs->n_headers; i++)
         if (rs->headers[i].value && !strcasecmp(rs->headers[i].name, "Retry-After"))
             json_object_set_new(entry, "retry_after", json_integer(atol(rs->headers[i].value)));
     if (rs->error)
         json_object_set_new(entry, "error", json_string(rs->error));
-    json_object_set_new(entry, "latency", idp_seconds(cm_wallclock_ms() - real_start_ms));
+    json_object_set_new(entry, "latency", Idp_seconds(cm_wallclock_ms() - real_start_ms));
     unsigned long seq = (unsigned long)json_integer_value(json_object_get(entry, "seq"));
     char *line = cm_json_dumps_sorted(entry, 15);
     json_decref(entry);
-    idp_trace_commit(&s->trace, seq, line);
+    Idp_trace_commit(&s->trace, seq, line);
 }
 
 static void trace_push(idp_trace *t, unsigned long seq, char *line);
@@ -100,7 +100,7 @@ static int keep_early(idp_trace *t, unsigned long seq, char *line)
     return 0;
 }
 
-void idp_trace_commit(idp_trace *t, unsigned long seq, char *line)
+void Idp_trace_commit(idp_trace *t, unsigned long seq, char *line)
 {
     pthread_mutex_lock(&t->lock);
     if (seq != t->committed + 1 && keep_early(t, seq, line) == 0) {
@@ -142,7 +142,7 @@ static void trace_push(idp_trace *t, unsigned long seq, char *line)
     t->bytes += n;
 }
 
-json_t *idp_trace_snapshot(idp_trace *t)
+json_t *Idp_trace_snapshot(idp_trace *t)
 {
     json_t *a = json_array();
     pthread_mutex_lock(&t->lock);
@@ -166,7 +166,7 @@ static size_t first_at_or_after(const idp_trace *t, unsigned long seq)
     return lo;
 }
 
-size_t idp_trace_chunk(idp_trace *t, idp_trace_cursor *c, cm_strbuf *out, size_t max_bytes)
+size_t Idp_trace_chunk(idp_trace *t, idp_trace_cursor *c, cm_strbuf *out, size_t max_bytes)
 {
     size_t n = 0, start = out->len;
     pthread_mutex_lock(&t->lock);
@@ -185,25 +185,25 @@ size_t idp_trace_chunk(idp_trace *t, idp_trace_cursor *c, cm_strbuf *out, size_t
     return n;
 }
 
-void idp_trace_doc_head(idp_trace *t, cm_strbuf *out)
+void Idp_trace_doc_head(idp_trace *t, cm_strbuf *out)
 {
-    cm_strbuf_printf(out, "{\"dropped\":%lu,\"requests\":[", idp_trace_dropped(t));
+    cm_strbuf_printf(out, "{\"dropped\":%lu,\"requests\":[", Idp_trace_dropped(t));
 }
 
-void idp_trace_doc_tail(cm_strbuf *out)
+void Idp_trace_doc_tail(cm_strbuf *out)
 {
     cm_strbuf_puts(out, "]}");
 }
 
-void idp_trace_doc(idp_trace *t, idp_trace_cursor *c, cm_strbuf *out)
+void Idp_trace_doc(idp_trace *t, idp_trace_cursor *c, cm_strbuf *out)
 {
-    idp_trace_doc_head(t, out);
-    while (idp_trace_chunk(t, c, out, (size_t)1 << 20) > 0)
+    Idp_trace_doc_head(t, out);
+    while (Idp_trace_chunk(t, c, out, (size_t)1 << 20) > 0)
         ;
-    idp_trace_doc_tail(out);
+    Idp_trace_doc_tail(out);
 }
 
-unsigned long idp_trace_dropped(idp_trace *t)
+unsigned long Idp_trace_dropped(idp_trace *t)
 {
     pthread_mutex_lock(&t->lock);
     unsigned long n = t->dropped;
@@ -211,7 +211,7 @@ unsigned long idp_trace_dropped(idp_trace *t)
     return n;
 }
 
-void idp_trace_clear(idp_trace *t, int restart)
+void Idp_trace_clear(idp_trace *t, int restart)
 {
     pthread_mutex_lock(&t->lock);
     for (size_t i = 0; i < t->count; i++)
@@ -227,9 +227,9 @@ void idp_trace_clear(idp_trace *t, int restart)
     pthread_mutex_unlock(&t->lock);
 }
 
-void idp_trace_dispose(idp_trace *t)
+void Idp_trace_dispose(idp_trace *t)
 {
-    idp_trace_clear(t, 1);
+    Idp_trace_clear(t, 1);
     free(t->ring);
     free(t->early);
     if (t->out)

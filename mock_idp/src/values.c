@@ -8,13 +8,13 @@
 
 #include "cm_b64url.h"
 
-void idp_value_key_of_hash(const unsigned char md[32], char key[48])
+void Idp_value_key_of_hash(const unsigned char md[32], char key[48])
 {
     key[0] = '#';
     cm_b64url_encode(md, SHA256_DIGEST_LENGTH, key + 1);
 }
 
-void idp_value_key(const char *value, char key[48])
+void Idp_value_key(const char *value, char key[48])
 {
     size_t n = strlen(value);
     if (n < 48) {
@@ -22,11 +22,11 @@ void idp_value_key(const char *value, char key[48])
         return;
     }
     unsigned char md[SHA256_DIGEST_LENGTH];
-    idp_sha256(value, n, md);
-    idp_value_key_of_hash(md, key);
+    Idp_sha256(value, n, md);
+    Idp_value_key_of_hash(md, key);
 }
 
-char *idp_value_random(idp_server *s)
+char *Idp_value_random(idp_server *s)
 {
     char buf[64];
     if (cm_rng_token(&s->rng, 32, buf, sizeof buf) != 0)

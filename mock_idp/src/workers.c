@@ -15,15 +15,15 @@ static void on_command(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     idp_loop *l = arg;
     int command = atomic_load(&l->command);
-    idp_loop_stop_accepting(l);
+    Idp_loop_stop_accepting(l);
     if (command == IDP_LOOP_DRAIN) {
         if (l->held)
             l->draining = 1;
         else
-            idp_loop_drained(l);
+            Idp_loop_drained(l);
         return;
     }
-    idp_loop_end_held(l);
+    Idp_loop_end_held(l);
     struct timeval flush = {.tv_sec = 0, .tv_usec = 300 * 1000}; /* write the last answers */
     event_base_loopexit(l->base, &flush);
 }
@@ -32,7 +32,7 @@ static void *worker_main(void *arg)
 {
     idp_loop *l = arg;
     event_base_loop(l->base, EVLOOP_NO_EXIT_ON_EMPTY);
-    idp_sign_contexts_clear();
+    Idp_sign_contexts_clear();
     return NULL;
 }
 
@@ -47,16 +47,16 @@ static int worker_init(idp_server *s, idp_loop *l)
     evutil_socket_t fd = fcntl(evhttp_bound_socket_get_fd(s->loop0.bound), F_DUPFD_CLOEXEC, 3);
     if (fd < 0)
         return IDP_ELISTEN;
-    int rc = idp_loop_serve(l, fd);
+    int rc = Idp_loop_serve(l, fd);
     if (rc == 0 && pthread_create(&l->thread, NULL, worker_main, l) != 0)
         rc = IDP_ENOMEM;
     l->started = rc == 0;
     return rc;
 }
 
-int idp_workers_start(idp_server *s, size_t n)
+int Idp_workers_start(idp_server *s, size_t n)
 {
-    s->drained_ev = event_new(s->base, -1, 0, idp_loops_drained, s);
+    s->drained_ev = event_new(s->base, -1, 0, Idp_loops_drained, s);
     s->workers = calloc(n - 1, sizeof *s->workers);
     if (!s->drained_ev || !s->workers)
         return IDP_ENOMEM;
@@ -70,7 +70,7 @@ int idp_workers_start(idp_server *s, size_t n)
     return 0;
 }
 
-void idp_workers_command(idp_server *s, int command)
+void Idp_workers_command(idp_server *s, int command)
 {
     for (size_t i = 0; i < s->n_workers; i++) {
         idp_loop *l = &s->workers[i];
@@ -81,14 +81,14 @@ void idp_workers_command(idp_server *s, int command)
     }
 }
 
-void idp_workers_free(idp_server *s)
+void Idp_workers_free(idp_server *s)
 {
-    idp_workers_command(s, IDP_LOOP_STOP);
+    Idp_workers_command(s, IDP_LOOP_STOP);
     for (size_t i = 0; i < s->n_workers; i++) {
         idp_loop *l = &s->workers[i];
         if (l->started)
             pthread_join(l->thread, NULL);
-        idp_loop_dispose(l);
+        Idp_loop_dispose(l);
         if (l->command_ev)
             event_free(l->command_ev);
         cm_realclock_free(l->clock);

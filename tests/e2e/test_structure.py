@@ -90,3 +90,22 @@ def test_the_runner_has_no_branch_on_the_kind_of_target():
         text = open(p).read()
         bad += [f"{os.path.relpath(p, ROOT)}: {w}" for w in words if w in text]
     assert bad == [], "\n".join(bad)
+
+
+def test_mock_idp_names_tell_public_from_internal():
+    """idp_ functions are the public API (include/mock_idp.h); what one file of
+    mock_idp/src offers the others is Idp_ (as curl's Curl_)."""
+    import re
+    public = set(re.findall(r"\b(idp_\w+)\s*\(", open(os.path.join(
+        ROOT, "mock_idp", "include", "mock_idp.h")).read()))
+    src = os.path.join(ROOT, "mock_idp", "src")
+    bad = []
+    for name in sorted(os.listdir(src)):
+        if not name.endswith((".c", ".h")):
+            continue
+        text = open(os.path.join(src, name)).read()
+        # definitions and declarations at the start of a line: "type idp_x(" or "type *idp_x("
+        for m in re.finditer(r"^[A-Za-z_][\w \t\*]*?\b(idp_\w+)\s*\(", text, re.M):
+            if m.group(1) not in public:
+                bad.append(f"{name}: {m.group(1)}")
+    assert bad == [], "\n".join(bad)

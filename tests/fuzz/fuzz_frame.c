@@ -10,10 +10,10 @@
 static int scan(unsigned char *p, size_t n, size_t step)
 {
     idp_frame f;
-    idp_frame_reset(&f);
+    Idp_frame_reset(&f);
     int events = 0;
     for (size_t i = 0; i < n; i += step)
-        events |= idp_frame_scan(&f, p + i, n - i < step ? n - i : step);
+        events |= Idp_frame_scan(&f, p + i, n - i < step ? n - i : step);
     return events;
 }
 

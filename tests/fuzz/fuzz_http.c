@@ -48,11 +48,11 @@ static char *fingerprint(void)
                       .peer_loopback = 1,
                       .now_ms = fixed_now(NULL)};
         idp_resp rs;
-        idp_resp_init(&rs);
-        idp_dispatch(srv, &rq, &rs);
-        idp_resp_materialize(&rs);
+        Idp_resp_init(&rs);
+        Idp_dispatch(srv, &rq, &rs);
+        Idp_resp_materialize(&rs);
         cm_strbuf_puts(&b, rs.body.data ? rs.body.data : "");
-        idp_resp_dispose(&rs);
+        Idp_resp_dispose(&rs);
     }
     cm_strbuf_printf(&b, "keys=%zu", srv->keys.n);
     return cm_strbuf_take(&b);
@@ -88,16 +88,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rq.body = p;
     rq.body_len = (size_t)(end - p);
     rq.query_status = cm_form_parse(query, strlen(query), &rq.query, &rq.query_bad);
-    const char *ct = idp_req_header(&rq, "Content-Type");
+    const char *ct = Idp_req_header(&rq, "Content-Type");
     if (ct && !strncmp(ct, "application/x-www-form-urlencoded", 33)) {
         rq.form_parsed = 1;
         rq.form_status = cm_form_parse(rq.body, rq.body_len, &rq.form, &rq.form_bad);
     }
     char *before = fingerprint();
     idp_resp rs;
-    idp_resp_init(&rs);
-    idp_dispatch(srv, &rq, &rs);
-    idp_resp_materialize(&rs);
+    Idp_resp_init(&rs);
+    Idp_dispatch(srv, &rq, &rs);
+    Idp_resp_materialize(&rs);
     if (rs.status >= 500)
         __builtin_trap(); /* bad input is the client's error, never the server's */
     char *after = rs.status >= 400 ? fingerprint() : NULL;
@@ -105,14 +105,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         __builtin_trap(); /* an operation answered with an error applied something */
     free(before);
     free(after);
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
     cm_form_dispose(&rq.query);
     cm_form_dispose(&rq.form);
     free(buf);
-    idp_store_reset(srv); /* every input starts from the same state */
-    idp_trace_clear(&srv->trace, 1);
-    idp_faults_clear(srv);
-    idp_clients_restore(srv->cfg, srv->startup_clients);
+    Idp_store_reset(srv); /* every input starts from the same state */
+    Idp_trace_clear(&srv->trace, 1);
+    Idp_faults_clear(srv);
+    Idp_clients_restore(srv->cfg, srv->startup_clients);
     while (srv->keys.n > 1) { /* drop keys added by /_mock/keys/rotate */
         EVP_PKEY_free(srv->keys.items[--srv->keys.n].pkey);
     }

@@ -47,7 +47,7 @@ static inline idp_server *test_server(fake_clock *clock)
     return s;
 }
 
-/* Run one request through idp_dispatch. @p query and @p body may be NULL. */
+/* Run one request through Idp_dispatch. @p query and @p body may be NULL. */
 static inline void call(idp_server *s, idp_resp *rs, const char *method, const char *path,
                         const char *query, const char *body, idp_header *headers, size_t nh,
                         int loopback)
@@ -68,14 +68,14 @@ static inline void call(idp_server *s, idp_resp *rs, const char *method, const c
     if (nh)
         memcpy(all, headers, nh * sizeof *headers);
     if (body && body[0] == '{' &&
-        !idp_req_header(&(idp_req){.headers = all, .n_headers = nh}, "Content-Type"))
+        !Idp_req_header(&(idp_req){.headers = all, .n_headers = nh}, "Content-Type"))
         all[nh++] = (idp_header){"Content-Type", "application/json"}; /* a control write */
     rq.headers = all;
     rq.n_headers = nh;
     rq.peer_loopback = loopback;
     rq.now_ms = cm_clock_now(s->clock);
-    idp_resp_init(rs);
-    idp_dispatch(s, &rq, rs);
+    Idp_resp_init(rs);
+    Idp_dispatch(s, &rq, rs);
     cm_form_dispose(&rq.query);
     cm_form_dispose(&rq.form);
     free(rq.path);

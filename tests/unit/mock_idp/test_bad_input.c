@@ -1,4 +1,4 @@
-/* Bad input through idp_dispatch (run under ASan in make asan-test): malformed Basic
+/* Bad input through Idp_dispatch (run under ASan in make asan-test): malformed Basic
  * credentials, bytes that are not UTF-8, values out of range, and the trace's order. */
 #include <criterion/criterion.h>
 
@@ -35,7 +35,7 @@ Test(bad_input, padding_only_basic_credentials_are_invalid_client)
                  1);
             cr_assert_eq(rs.status, 401, "%s %s: %d", paths[p], creds[i], rs.status);
             cr_assert(strstr(rs.body.data, "invalid_client"), "%s", rs.body.data);
-            idp_resp_dispose(&rs);
+            Idp_resp_dispose(&rs);
         }
 }
 
@@ -60,13 +60,13 @@ Test(bad_input, names_that_are_not_utf8_get_400_with_valid_json)
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
             idp_resp rs;
             call(srv, &rs, "GET", paths[p], names[i], NULL, NULL, 0, 1);
-            idp_resp_materialize(&rs);
+            Idp_resp_materialize(&rs);
             assert_valid_json_4xx(&rs, paths[p]);
-            idp_resp_dispose(&rs);
+            Idp_resp_dispose(&rs);
             call(srv, &rs, "POST", "/token", NULL, names[i], NULL, 0, 1);
-            idp_resp_materialize(&rs);
+            Idp_resp_materialize(&rs);
             assert_valid_json_4xx(&rs, "/token form");
-            idp_resp_dispose(&rs);
+            Idp_resp_dispose(&rs);
         }
 }
 
@@ -80,9 +80,9 @@ Test(bad_input, a_description_cut_inside_a_character_is_still_valid_json)
     snprintf(twice, sizeof twice, "%s=1&%s=2", body, body);
     idp_resp rs;
     call(srv, &rs, "POST", "/token", NULL, twice, NULL, 0, 1);
-    idp_resp_materialize(&rs);
+    Idp_resp_materialize(&rs);
     assert_valid_json_4xx(&rs, "duplicate long name");
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
 }
 
 Test(bad_input, a_path_that_is_not_utf8_is_traced_without_losing_its_seq)
@@ -90,36 +90,36 @@ Test(bad_input, a_path_that_is_not_utf8_is_traced_without_losing_its_seq)
     idp_resp rs;
     call(srv, &rs, "GET", "/ab\xff", NULL, NULL, NULL, 0, 1);
     cr_assert_eq(rs.status, 404);
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
     call(srv, &rs, "GET", "/jwks", NULL, NULL, NULL, 0, 1);
-    idp_resp_dispose(&rs);
-    json_t *entries = idp_trace_snapshot(&srv->trace);
+    Idp_resp_dispose(&rs);
+    json_t *entries = Idp_trace_snapshot(&srv->trace);
     cr_assert_eq(json_array_size(entries), 2);
     cr_assert_eq(json_integer_value(json_object_get(json_array_get(entries, 0), "seq")), 1);
     cr_assert_str_eq(json_string_value(json_object_get(json_array_get(entries, 0), "path")),
                      "/ab\xef\xbf\xbd");
-    cr_assert_eq(idp_trace_dropped(&srv->trace), 0);
+    cr_assert_eq(Idp_trace_dropped(&srv->trace), 0);
     json_decref(entries);
 }
 
 /* Worker loops finish entries in any order; the ring and the file get them in seq order. */
 Test(bad_input, trace_entries_committed_out_of_order_come_out_in_seq_order)
 {
-    idp_trace_clear(&srv->trace, 1);
+    Idp_trace_clear(&srv->trace, 1);
     unsigned long order[] = {3, 1, 5, 2, 4, 7, 6};
     srv->trace.next_seq = 7;
     for (size_t i = 0; i < 7; i++) {
         char line[32];
         snprintf(line, sizeof line, "{\"seq\":%lu}", order[i]);
-        idp_trace_commit(&srv->trace, order[i], i == 3 ? NULL : strdup(line)); /* 2 is lost */
+        Idp_trace_commit(&srv->trace, order[i], i == 3 ? NULL : strdup(line)); /* 2 is lost */
     }
-    json_t *entries = idp_trace_snapshot(&srv->trace);
+    json_t *entries = Idp_trace_snapshot(&srv->trace);
     cr_assert_eq(json_array_size(entries), 6);
     unsigned long want[] = {1, 3, 4, 5, 6, 7};
     for (size_t i = 0; i < 6; i++)
         cr_assert_eq(json_integer_value(json_object_get(json_array_get(entries, i), "seq")),
                      (json_int_t)want[i]);
-    cr_assert_eq(idp_trace_dropped(&srv->trace), 1, "the lost entry is counted");
+    cr_assert_eq(Idp_trace_dropped(&srv->trace), 1, "the lost entry is counted");
     json_decref(entries);
 }
 
@@ -128,7 +128,7 @@ static int control(const char *method, const char *path, const char *body)
     idp_resp rs;
     call(srv, &rs, method, path, NULL, body, NULL, 0, 1);
     int status = rs.status;
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
     return status;
 }
 
@@ -181,16 +181,16 @@ Test(bad_input, control_writes_need_json_and_our_own_origin)
     idp_resp rs;
     call(srv, &rs, "POST", "/_mock/clock", NULL, "{\"advance\": 5}", text, 1, 1);
     cr_assert_eq(rs.status, 415);
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
     call(srv, &rs, "POST", "/_mock/clock", NULL, "{\"advance\": 5}", evil, 1, 1);
     cr_assert_eq(rs.status, 403);
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
     call(srv, &rs, "POST", "/_mock/reset", NULL, NULL, cross, 1, 1);
     cr_assert_eq(rs.status, 403);
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
     call(srv, &rs, "GET", "/_mock/trace", NULL, NULL, rebind, 1, 1);
     cr_assert_eq(rs.status, 403);
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
     cr_assert_eq(clk.now, 1800000000000LL);
 }
 
@@ -205,9 +205,9 @@ Test(bad_input, unknown_methods_get_405_with_allow)
         for (size_t h = 0; h < rs.n_headers; h++)
             allow |= !strcmp(rs.headers[h].name, "Allow");
         cr_assert(allow, "%s: no Allow header", methods[i]);
-        idp_resp_dispose(&rs);
+        Idp_resp_dispose(&rs);
         call(srv, &rs, methods[i], "/_mock/clock", NULL, NULL, NULL, 0, 1);
         cr_assert_eq(rs.status, 405, "%s", methods[i]);
-        idp_resp_dispose(&rs);
+        Idp_resp_dispose(&rs);
     }
 }

@@ -1,4 +1,4 @@
-/* Handlers driven in memory through idp_dispatch: routing, access control, protocol. */
+/* Handlers driven in memory through Idp_dispatch: routing, access control, protocol. */
 #include <criterion/criterion.h>
 
 #include "cm_b64url.h"
@@ -25,11 +25,11 @@ Test(dispatch, control_api_refuses_non_loopback_callers_without_a_secret)
     idp_resp rs;
     call(srv, &rs, "GET", "/_mock/clock", NULL, NULL, NULL, 0, 0);
     cr_assert_eq(rs.status, 403);
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
     call(srv, &rs, "GET", "/_mock/clock", NULL, NULL, NULL, 0, 1);
     cr_assert_eq(rs.status, 200);
     cr_assert_str_eq(rs.body.data, "{\"now\":1800000000}");
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
 }
 
 Test(dispatch, control_secret_admits_remote_callers_and_refuses_loopback_without_it)
@@ -39,13 +39,13 @@ Test(dispatch, control_secret_admits_remote_callers_and_refuses_loopback_without
     idp_resp rs;
     call(srv, &rs, "GET", "/_mock/clock", NULL, NULL, &good, 1, 0);
     cr_assert_eq(rs.status, 200);
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
     call(srv, &rs, "GET", "/_mock/clock", NULL, NULL, &bad, 1, 0);
     cr_assert_eq(rs.status, 401);
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
     call(srv, &rs, "GET", "/_mock/clock", NULL, NULL, NULL, 0, 1);
     cr_assert_eq(rs.status, 401);
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
 }
 
 Test(dispatch, clock_advance_moves_the_injected_clock)
@@ -54,18 +54,18 @@ Test(dispatch, clock_advance_moves_the_injected_clock)
     call(srv, &rs, "POST", "/_mock/clock", NULL, "{\"advance\": 1.5}", NULL, 0, 1);
     cr_assert_eq(rs.status, 200);
     cr_assert_eq(clk.now, 1800000001500LL);
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
 }
 
 Test(dispatch, every_non_control_request_is_traced_with_its_status)
 {
     idp_resp rs;
     call(srv, &rs, "GET", "/nowhere", NULL, NULL, NULL, 0, 1);
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
     call(srv, &rs, "POST", "/token", NULL, "grant_type=x&grant_type=y", NULL, 0, 1);
     cr_assert_eq(rs.status, 400);
-    idp_resp_dispose(&rs);
-    json_t *entries = idp_trace_snapshot(&srv->trace);
+    Idp_resp_dispose(&rs);
+    json_t *entries = Idp_trace_snapshot(&srv->trace);
     cr_assert_eq(json_array_size(entries), 2);
     json_t *e = json_array_get(entries, 1);
     cr_assert_str_eq(json_string_value(json_object_get(e, "endpoint")), "token");
@@ -77,16 +77,16 @@ Test(dispatch, every_non_control_request_is_traced_with_its_status)
 
 Test(dispatch, the_trace_keeps_the_newest_entries_and_counts_the_dropped)
 {
-    idp_trace_clear(&srv->trace, 1);
+    Idp_trace_clear(&srv->trace, 1);
     free(srv->trace.ring);
     srv->trace.ring = NULL;
     srv->trace.cap = 3;
     idp_resp rs;
     for (int i = 0; i < 5; i++) {
         call(srv, &rs, "GET", "/jwks", NULL, NULL, NULL, 0, 1);
-        idp_resp_dispose(&rs);
+        Idp_resp_dispose(&rs);
     }
-    json_t *entries = idp_trace_snapshot(&srv->trace);
+    json_t *entries = Idp_trace_snapshot(&srv->trace);
     cr_assert_eq(json_array_size(entries), 3);
     cr_assert_eq(json_integer_value(json_object_get(json_array_get(entries, 0), "seq")), 3);
     cr_assert_eq(json_integer_value(json_object_get(json_array_get(entries, 2), "seq")), 5);
@@ -96,7 +96,7 @@ Test(dispatch, the_trace_keeps_the_newest_entries_and_counts_the_dropped)
     json_t *body = body_json(&rs);
     cr_assert_eq(json_integer_value(json_object_get(body, "dropped")), 2);
     json_decref(body);
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
 }
 
 Test(dispatch, prompt_none_without_session_redirects_login_required)
@@ -114,7 +114,7 @@ Test(dispatch, prompt_none_without_session_redirects_login_required)
             loc = rs.headers[i].value;
     cr_assert_str_eq(loc, "http://127.0.0.1:8080/callback?error=login_required&error_description="
                           "no%20session&state=s&iss=http%3A%2F%2Fidp.test");
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
 }
 
 Test(dispatch, client_credentials_token_then_introspection)
@@ -125,7 +125,7 @@ Test(dispatch, client_credentials_token_then_introspection)
          1);
     cr_assert_eq(rs.status, 200, "%s", rs.body.data);
     json_t *tok = body_json(&rs);
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
     char body[4096];
     snprintf(body, sizeof body, "token=%s&client_id=demo-backend&client_secret=demo-secret",
              json_string_value(json_object_get(tok, "access_token")));
@@ -133,11 +133,11 @@ Test(dispatch, client_credentials_token_then_introspection)
     json_t *info = body_json(&rs);
     cr_assert(json_is_true(json_object_get(info, "active")));
     cr_assert_str_eq(json_string_value(json_object_get(info, "sub")), "demo-backend");
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
     clk.now += 301 * 1000;
     call(srv, &rs, "POST", "/introspect", NULL, body, NULL, 0, 1);
     cr_assert_str_eq(rs.body.data, "{\"active\":false}");
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
     json_decref(tok);
     json_decref(info);
 }
@@ -181,7 +181,7 @@ Test(dispatch, an_access_token_is_written_as_jansson_would_write_it)
         json_decref(parsed);
     }
     json_decref(tok);
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
 }
 
 Test(dispatch, cors_preflight_answers_registered_origin_only)
@@ -192,15 +192,15 @@ Test(dispatch, cors_preflight_answers_registered_origin_only)
     idp_resp rs;
     call(srv, &rs, "OPTIONS", "/token", NULL, NULL, ok, 2, 1);
     cr_assert_eq(rs.status, 204);
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
     call(srv, &rs, "OPTIONS", "/token", NULL, NULL, no, 2, 1);
     cr_assert_eq(rs.status, 403);
-    idp_resp_dispose(&rs);
+    Idp_resp_dispose(&rs);
 }
 
 Test(dispatch, the_trace_stays_within_its_memory_budget)
 {
-    idp_trace_clear(&srv->trace, 1);
+    Idp_trace_clear(&srv->trace, 1);
     free(srv->trace.ring);
     srv->trace.ring = NULL;
     srv->trace.cap = 1000;
@@ -208,12 +208,12 @@ Test(dispatch, the_trace_stays_within_its_memory_budget)
     idp_resp rs;
     for (int i = 0; i < 50; i++) {
         call(srv, &rs, "GET", "/jwks", NULL, NULL, NULL, 0, 1);
-        idp_resp_dispose(&rs);
+        Idp_resp_dispose(&rs);
     }
     cr_assert_leq(srv->trace.bytes, 2000);
     cr_assert_gt(srv->trace.count, 3);
     cr_assert_eq(srv->trace.count + srv->trace.dropped, 50, "every entry kept or counted");
-    json_t *entries = idp_trace_snapshot(&srv->trace);
+    json_t *entries = Idp_trace_snapshot(&srv->trace);
     json_t *last = json_array_get(entries, json_array_size(entries) - 1);
     cr_assert_eq(json_integer_value(json_object_get(last, "seq")), 50, "the newest are kept");
     json_decref(entries);

@@ -17,13 +17,13 @@ static scanned scan_in(const char *in, size_t step)
 {
     scanned out = {{0}, 0};
     idp_frame f;
-    idp_frame_reset(&f);
+    Idp_frame_reset(&f);
     size_t n = strlen(in);
     cr_assert_lt(n, sizeof out.text);
     memcpy(out.text, in, n);
     for (size_t i = 0; i < n; i += step) {
         size_t len = n - i < step ? n - i : step;
-        out.events |= idp_frame_scan(&f, (unsigned char *)out.text + i, len);
+        out.events |= Idp_frame_scan(&f, (unsigned char *)out.text + i, len);
     }
     return out;
 }
@@ -106,14 +106,14 @@ Test(frame, a_size_it_is_unsure_of_is_left_to_libevent)
 Test(frame, nothing_after_the_end_is_looked_at_until_a_reset)
 {
     idp_frame f;
-    idp_frame_reset(&f);
+    Idp_frame_reset(&f);
     char in[] =
         "HEAD / HTTP/1.1\r\n\r\nPOST /t HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;x\r\n";
-    cr_assert_eq(idp_frame_scan(&f, (unsigned char *)in, strlen(in)), ALL);
+    cr_assert_eq(Idp_frame_scan(&f, (unsigned char *)in, strlen(in)), ALL);
     cr_assert(strstr(in, "5;x"));
-    idp_frame_reset(&f);
+    Idp_frame_reset(&f);
     char *next = strstr(in, "POST");
-    cr_assert_eq(idp_frame_scan(&f, (unsigned char *)next, strlen(next)),
+    cr_assert_eq(Idp_frame_scan(&f, (unsigned char *)next, strlen(next)),
                  IDP_FRAME_START | IDP_FRAME_HEAD);
     cr_assert(strstr(in, "5 x"));
 }

@@ -119,7 +119,7 @@ Test(integration, signing_key_rotation_is_followed_by_one_jwks_refetch)
 {
     w_init(&W, NULL);
     cr_assert_eq(w_login(&W, "alice"), RC_OK);
-    idp_keys_rotate(&W.idp->keys, cm_clock_now(W.clock), 0);
+    Idp_keys_rotate(&W.idp->keys, cm_clock_now(W.clock), 0);
     w_advance(&W, 250 * 1000);
     cr_assert_eq(w_events(&W, RC_EV_RENEWED), 1);
     cr_assert_eq(w_count(&W, "jwks", NULL), 2, "the start, then one refetch for the new kid");
@@ -129,7 +129,7 @@ Test(integration, invalid_grant_after_admin_revocation_ends_the_session)
 {
     w_init(&W, NULL);
     cr_assert_eq(w_login(&W, "alice"), RC_OK);
-    idp_family_revoke(W.idp->store.families[0], "grant revoked by an administrator");
+    Idp_family_revoke(W.idp->store.families[0], "grant revoked by an administrator");
     w_advance(&W, 3600 * 1000);
     cr_assert_eq(w_count(&W, "token", "refresh_token"), 1, "no retry after invalid_grant");
     cr_assert_eq(w_events(&W, RC_EV_SESSION_LOST), 1);

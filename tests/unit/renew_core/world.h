@@ -78,7 +78,7 @@ static inline void w_patch_client(world *w, const char *json)
 {
     char err[256];
     json_t *patch = json_loads(json, 0, NULL);
-    cr_assert_eq(idp_client_patch(w->idp->cfg, "demo-spa", patch, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(Idp_client_patch(w->idp->cfg, "demo-spa", patch, err, sizeof err), 0, "%s", err);
     json_decref(patch);
 }
 
@@ -87,7 +87,7 @@ static inline void w_fault(world *w, const char *json)
     char err[256];
     json_t *rule = json_loads(json, 0, NULL);
     cr_assert_not_null(rule, "rule JSON: %s", json);
-    cr_assert_eq(idp_faults_add(w->idp, rule, err, sizeof err, NULL), 0, "%s", err);
+    cr_assert_eq(Idp_faults_add(w->idp, rule, err, sizeof err, NULL), 0, "%s", err);
     json_decref(rule);
 }
 
@@ -122,7 +122,7 @@ static inline void w_init(world *w, const rc_config *overrides)
 /* A session at the IdP (as /_mock/login makes) and the code flow with it. */
 static inline int w_login(world *w, const char *sub)
 {
-    idp_session *sess = idp_session_create(w->idp, sub, cm_clock_now(w->clock));
+    idp_session *sess = Idp_session_create(w->idp, sub, cm_clock_now(w->clock));
     char cookie[300];
     snprintf(cookie, sizeof cookie, "%s=%s", w->idp->cfg->cookie.name, sess->cookie);
     cr_assert_eq(rc_client_login_with_cookie(w->client, cookie, w_done, w), RC_OK);
@@ -143,7 +143,7 @@ static inline int w_count(world *w, const char *endpoint, const char *grant)
 {
     int n = 0;
     size_t i;
-    json_t *e, *entries = idp_trace_snapshot(&w->idp->trace);
+    json_t *e, *entries = Idp_trace_snapshot(&w->idp->trace);
     json_array_foreach(entries, i, e)
     {
         const char *ep = json_string_value(json_object_get(e, "endpoint"));
@@ -166,7 +166,7 @@ static inline int w_events(world *w, rc_event_type type)
 static inline int w_reuse_detected(world *w)
 {
     size_t i;
-    json_t *e, *entries = idp_trace_snapshot(&w->idp->trace);
+    json_t *e, *entries = Idp_trace_snapshot(&w->idp->trace);
     int found = 0;
     json_array_foreach(entries, i, e) found |= json_object_get(e, "reuse_detected") != NULL;
     json_decref(entries);
@@ -176,14 +176,14 @@ static inline int w_reuse_detected(world *w)
 /* The IdP trace so far (new reference). */
 static inline json_t *w_trace(world *w)
 {
-    return idp_trace_snapshot(&w->idp->trace);
+    return Idp_trace_snapshot(&w->idp->trace);
 }
 
 /* For failure messages: the IdP trace and the client events, on stderr. */
 static inline void w_dump(world *w)
 {
     size_t i;
-    json_t *e, *entries = idp_trace_snapshot(&w->idp->trace);
+    json_t *e, *entries = Idp_trace_snapshot(&w->idp->trace);
     json_array_foreach(entries, i, e)
     {
         fprintf(stderr, "  t=%+.3f %s %s %s %lld %s\n",

@@ -1,5 +1,7 @@
 /* The listening socket: opening it, and accepting when descriptors run out. */
-#include "idp_int.h"
+#include "cm_clock.h"
+#include "net.h"
+#include "server_state.h"
 
 #include <event2/event.h>
 #include <event2/http.h>

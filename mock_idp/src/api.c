@@ -2,7 +2,15 @@
  * server. The control-API handlers (h_control.c) and the harness both call these, so each
  * operation is written once. They run on the caller's thread without taking the state
  * lock: for a server serving from one loop (the harness), or under the lock (handlers). */
-#include "idp_int.h"
+#include "cm_clock.h"
+#include "cm_map.h"
+#include "config.h"
+#include "fault.h"
+#include "handlers.h"
+#include "keys.h"
+#include "server_state.h"
+#include "store.h"
+#include "trace.h"
 
 #include <math.h>
 #include <stdio.h>

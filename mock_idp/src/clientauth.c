@@ -1,6 +1,11 @@
 /* Client authentication at the token, revocation and introspection endpoints
  * (RFC 6749 §2.3.1: client_secret_basic, client_secret_post; "none" for public clients). */
-#include "idp_int.h"
+#include "cm_json.h"
+#include "config.h"
+#include "handlers.h"
+#include "oidc_names.h"
+#include "req.h"
+#include "server_state.h"
 
 #include <stdlib.h>
 #include <string.h>

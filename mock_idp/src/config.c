@@ -1,6 +1,12 @@
 /* Config loading: JSON in, typed structs out. Unknown keys, wrong types and impossible
  * values are errors of the form "file:line: /json/pointer: reason". */
-#include "idp_int.h"
+#include "cm_file.h"
+#include "config.h"
+#include "fault.h"
+#include "handlers.h"
+#include "keys.h"
+#include "oidc_names.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <stdarg.h>

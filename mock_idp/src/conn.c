@@ -9,7 +9,8 @@
  * is known, and freed by evhttp's close callback, which this file owns: the held-answer
  * and trace-stream code register theirs here (Idp_conn_on_close). */
 #include "frame.h"
-#include "idp_int.h"
+#include "net.h"
+#include "server_state.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>

@@ -1,5 +1,13 @@
 /* Routing: the route table, CORS, control-API access and the trace around each handler. */
-#include "idp_int.h"
+#include "cm_clock.h"
+#include "cm_form.h"
+#include "cm_json.h"
+#include "config.h"
+#include "fault.h"
+#include "handlers.h"
+#include "oidc_names.h"
+#include "req.h"
+#include "server_state.h"
 
 #include <string.h>
 #include <strings.h>

@@ -1,6 +1,8 @@
 /* Bounded state: past --state-limit the oldest grants, sessions and codes are evicted
  * (counted in GET /_mock/state), after each request that made one. */
-#include "idp_int.h"
+#include "cm_map.h"
+#include "server_state.h"
+#include "store.h"
 
 #include <stdlib.h>
 #include <string.h>

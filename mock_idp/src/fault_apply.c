@@ -1,7 +1,15 @@
 /* Applying fault rules to requests: which rule fires, and what it does before and after
  * the handler. In-handler effects (ID-token faults, clock skew, prompt=none ignored, ...)
  * are read by the handlers through Idp_fault_active(). */
-#include "idp_int.h"
+#include "cm_form.h"
+#include "cm_map.h"
+#include "cm_rng.h"
+#include "cm_strbuf.h"
+#include "fault.h"
+#include "handlers.h"
+#include "req.h"
+#include "server_state.h"
+#include "store.h"
 
 #include <math.h>
 #include <stdlib.h>

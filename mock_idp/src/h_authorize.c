@@ -1,7 +1,17 @@
 /* The authorization endpoint (RFC 6749 §4.1, OIDC Core §3.1.2, RFC 7636), with the login
  * and consent pages a real browser can fill in, and the prompt=none outcomes
  * (OIDC Core §3.1.2.6). */
-#include "idp_int.h"
+#include "cm_json.h"
+#include "cm_map.h"
+#include "cm_rng.h"
+#include "config.h"
+#include "fault.h"
+#include "handlers.h"
+#include "keys.h"
+#include "oidc_names.h"
+#include "req.h"
+#include "server_state.h"
+#include "store.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,17 @@
 /* The control API under /_mock/ (docs/control-api.md): clock, login, trace, state,
  * key rotation and reset. JSON in and out; times in seconds. */
-#include "idp_int.h"
+#include "cm_clock.h"
+#include "cm_form.h"
+#include "cm_json.h"
+#include "cm_map.h"
+#include "config.h"
+#include "fault.h"
+#include "handlers.h"
+#include "keys.h"
+#include "req.h"
+#include "server_state.h"
+#include "store.h"
+#include "trace.h"
 
 #include <math.h>
 #include <stdlib.h>

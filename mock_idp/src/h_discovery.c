@@ -1,5 +1,9 @@
 /* Discovery (OIDC Discovery 1.0 §3, RFC 8414) and the JWKS. */
-#include "idp_int.h"
+#include "handlers.h"
+#include "keys.h"
+#include "oidc_names.h"
+#include "req.h"
+#include "server_state.h"
 
 #include <stdio.h>
 

@@ -1,6 +1,13 @@
 /* RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): ends the session,
  * optionally revokes the session's grants, redirects only to a registered URI. */
-#include "idp_int.h"
+#include "cm_strbuf.h"
+#include "config.h"
+#include "handlers.h"
+#include "keys.h"
+#include "oidc_names.h"
+#include "req.h"
+#include "server_state.h"
+#include "store.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,12 @@
 /* Token revocation (RFC 7009) and introspection (RFC 7662). */
-#include "idp_int.h"
+#include "cm_form.h"
+#include "cm_json.h"
+#include "config.h"
+#include "handlers.h"
+#include "oidc_names.h"
+#include "req.h"
+#include "server_state.h"
+#include "store.h"
 
 #include <string.h>
 

@@ -2,7 +2,11 @@
  * and the OP's check_session_iframe (§3.3), which answers the RP frame's postMessage with
  * "changed", "unchanged" or "error". The OP frame asks this server over a same-origin
  * fetch (its cookie is HttpOnly), so a server-side logout is seen at once. */
-#include "idp_int.h"
+#include "cm_rng.h"
+#include "handlers.h"
+#include "req.h"
+#include "server_state.h"
+#include "store.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>

@@ -1,6 +1,15 @@
 /* The token endpoint (RFC 6749 §3.2, §4.1.3, §4.4, §6): authorization_code with PKCE,
  * refresh_token with rotation, reuse detection and lifetimes, client_credentials. */
-#include "idp_int.h"
+#include "cm_form.h"
+#include "cm_json.h"
+#include "cm_map.h"
+#include "config.h"
+#include "fault.h"
+#include "handlers.h"
+#include "oidc_names.h"
+#include "req.h"
+#include "server_state.h"
+#include "store.h"
 
 #include <openssl/sha.h>
 #include <stdlib.h>

@@ -1,6 +1,11 @@
 /* Bearer-protected endpoints (RFC 6750): UserInfo (OIDC Core §5.3) and the demo
  * protected resource, which is not advertised in discovery. */
-#include "idp_int.h"
+#include "config.h"
+#include "handlers.h"
+#include "oidc_names.h"
+#include "req.h"
+#include "server_state.h"
+#include "store.h"
 
 #include <string.h>
 #include <strings.h>

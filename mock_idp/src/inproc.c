@@ -1,7 +1,12 @@
 /* Requests served in-process, without a socket: the load model's transport. The same
  * dispatch, handlers, fault rules and store as over HTTP; only the bytes on the wire and
  * the connection handling (held answers are returned with their delay) are left out. */
-#include "idp_int.h"
+#include "cm_clock.h"
+#include "cm_form.h"
+#include "handlers.h"
+#include "req.h"
+#include "server_state.h"
+#include "store.h"
 
 #include <stdlib.h>
 #include <string.h>

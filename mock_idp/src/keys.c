@@ -1,6 +1,8 @@
 /* Signing keys, JWKS and compact JWS (RS256, ES256, EdDSA) with OpenSSL 3.
  * The IdP's own code: renew_core validates tokens with code of its own (docs/architecture.md). */
-#include "idp_int.h"
+#include "cm_file.h"
+#include "keys.h"
+#include "mock_idp.h"
 
 #include <openssl/core_names.h>
 #include <openssl/ec.h>

@@ -1,6 +1,13 @@
 /* The thin libevent adapter of one event loop: evhttp request -> idp_req, dispatch,
  * idp_resp -> exactly one reply; answers held by fault rules; the listening socket. */
-#include "idp_int.h"
+#include "cm_clock.h"
+#include "cm_form.h"
+#include "handlers.h"
+#include "net.h"
+#include "oidc_names.h"
+#include "req.h"
+#include "server_state.h"
+#include "store.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>

@@ -1,6 +1,12 @@
 /* Minting: access tokens (RFC 9068 JWTs or opaque values) and ID tokens, signed in a
  * window with the state lock released, with the ID-token fault rules applied. */
-#include "idp_int.h"
+#include "cm_rng.h"
+#include "cm_strbuf.h"
+#include "config.h"
+#include "fault.h"
+#include "keys.h"
+#include "server_state.h"
+#include "store.h"
 
 #include <openssl/sha.h>
 #include <stdlib.h>

@@ -1,6 +1,8 @@
 /* Presets: named bundles of client settings and fault rules that reproduce real IdP
  * behaviours (each names its source; README "Presets"). Each applies to every client. */
-#include "idp_int.h"
+#include "config.h"
+#include "handlers.h"
+#include "server_state.h"
 
 #include <string.h>
 

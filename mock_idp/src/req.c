@@ -1,5 +1,7 @@
 /* Request accessors and response builders shared by every handler. */
-#include "idp_int.h"
+#include "cm_form.h"
+#include "cm_strbuf.h"
+#include "req.h"
 
 #include <openssl/crypto.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 /* Scopes: space-separated lists, and what a client may ask for. */
-#include "idp_int.h"
+#include "config.h"
+#include "store.h"
 
 #include <string.h>
 

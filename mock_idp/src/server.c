@@ -1,6 +1,15 @@
 /* Server lifecycle: configuration, keys, TLS, listening, draining and freeing. */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
-#include "idp_int.h"
+#include "cm_clock.h"
+#include "cm_rng.h"
+#include "cm_strbuf.h"
+#include "config.h"
+#include "handlers.h"
+#include "keys.h"
+#include "net.h"
+#include "server_state.h"
+#include "store.h"
+#include "trace.h"
 
 #include <arpa/inet.h>
 #include <math.h>

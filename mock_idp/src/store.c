@@ -1,6 +1,10 @@
 /* IdP state: sessions, authorization codes, grants (refresh-token families) and tokens.
  * Token values are keys of the store; the trace and the state only ever show labels. */
-#include "idp_int.h"
+#include "cm_map.h"
+#include "config.h"
+#include "server_state.h"
+#include "store.h"
+#include "trace.h"
 
 #include <openssl/sha.h>
 #include <stdlib.h>

@@ -1,5 +1,9 @@
 /* GET /_mock/trace over a socket: the ring written out in chunks. */
-#include "idp_int.h"
+#include "cm_strbuf.h"
+#include "net.h"
+#include "req.h"
+#include "server_state.h"
+#include "trace.h"
 
 #include <event2/buffer.h>
 #include <event2/http.h>

@@ -1,7 +1,8 @@
 /* What the loops share besides the state: the locks every request takes (the state lock
  * and the gate, idp_int.h's idp_server), and the report of a loop that finished
  * draining. */
-#include "idp_int.h"
+#include "net.h"
+#include "server_state.h"
 
 #include <event2/event.h>
 

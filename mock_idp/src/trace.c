@@ -1,6 +1,11 @@
 /* The trace: one JSON entry per request, the judge's evidence. Token ids only, never
  * raw token values. Fields t and seq are deterministic; real_time and latency are not. */
-#include "idp_int.h"
+#include "cm_clock.h"
+#include "cm_strbuf.h"
+#include "handlers.h"
+#include "req.h"
+#include "server_state.h"
+#include "trace.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,9 @@
 /* Token values and the keys the store finds them by (token values are never kept in
  * the trace or the state; long ones, JWTs, are kept as their hash). */
-#include "idp_int.h"
+#include "cm_rng.h"
+#include "keys.h"
+#include "server_state.h"
+#include "store.h"
 
 #include <openssl/sha.h>
 #include <stdlib.h>

@@ -2,7 +2,10 @@
  * the one listening socket (each on its own dup: SO_REUSEPORT would let a second process
  * bind the port unnoticed), all serving one idp_server whose state sits behind its locks.
  * The main thread (loop 0) commands them: drain, stop. */
-#include "idp_int.h"
+#include "cm_clock.h"
+#include "keys.h"
+#include "net.h"
+#include "server_state.h"
 
 #include <event2/event.h>
 #include <event2/http.h>

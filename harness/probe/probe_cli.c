@@ -110,11 +110,19 @@ int hr_probe_main(int argc, char **argv)
 {
     pb_opts o = {.grace_wait = 0};
     const char *json_path = NULL, *html_path = NULL;
-    static const struct option longopts[] = {
-        {"issuer", 1, 0, 'i'},        {"client-id", 1, 0, 'c'},     {"client-secret", 1, 0, 's'},
-        {"refresh-token", 1, 0, 'r'}, {"login-command", 1, 0, 'l'}, {"session-cookie", 1, 0, 'k'},
-        {"redirect-uri", 1, 0, 'u'},  {"grace-wait", 1, 0, 'g'},    {"ca-file", 1, 0, 'a'},
-        {"json", 1, 0, 'j'},          {"html", 1, 0, 'h'},          {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"issuer", 1, 0, 'i'},
+                                             {"client-id", 1, 0, 'c'},
+                                             {"client-secret", 1, 0, 's'},
+                                             {"refresh-token", 1, 0, 'r'},
+                                             {"login-command", 1, 0, 'l'},
+                                             {"session-cookie", 1, 0, 'k'},
+                                             {"redirect-uri", 1, 0, 'u'},
+                                             {"grace-wait", 1, 0, 'g'},
+                                             {"ca-file", 1, 0, 'a'},
+                                             {"json", 1, 0, 'j'},
+                                             {"html", 1, 0, 'h'},
+                                             {"help", 0, 0, 'H'},
+                                             {0, 0, 0, 0}};
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -123,6 +131,8 @@ int hr_probe_main(int argc, char **argv)
             ['r'] = &o.refresh_token, ['l'] = &o.login_command, ['k'] = &o.session_cookie,
             ['u'] = &o.redirect_uri,  ['a'] = &o.ca_file,       ['j'] = &json_path,
             ['h'] = &html_path};
+        if (ch == 'H')
+            return probe_usage(stdout), PROBE_OK;
         if (ch == 'g')
             o.grace_wait = atof(optarg);
         else if (ch > 0 && ch < (int)(sizeof slot / sizeof slot[0]) && slot[ch])

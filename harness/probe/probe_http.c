@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "cm_b64url.h"
@@ -154,12 +155,20 @@ static json_t *run_login(probe *p, char *why, size_t n)
     int rc = f ? pclose(f) : -1;
     json_t *t = b.data ? json_loads(b.data, 0, NULL) : NULL;
     cm_strbuf_dispose(&b);
-    if (rc != 0 || !json_is_string(json_object_get(t, "access_token"))) {
-        snprintf(why, n, "the login command failed (status %d) or printed no token response", rc);
-        json_decref(t);
-        return NULL;
-    }
-    return t;
+    if (rc == 0 && json_is_string(json_object_get(t, "access_token")))
+        return t;
+    if (rc == -1) /* the shell did not start */
+        snprintf(why, n, "the login command could not be started");
+    else if (WIFSIGNALED(rc))
+        snprintf(why, n, "the login command was killed by signal %d", WTERMSIG(rc));
+    else if (WEXITSTATUS(rc) != 0)
+        snprintf(why, n, "the login command exited with %d", WEXITSTATUS(rc));
+    else
+        snprintf(why, n,
+                 "the login command printed no token response (a JSON object with "
+                 "access_token)");
+    json_decref(t);
+    return NULL;
 }
 
 json_t *pb_tokens(probe *p, const char *why_needed, char *why, size_t n)

@@ -97,3 +97,26 @@ def test_an_unreachable_issuer_is_an_infrastructure_error():
                                   ["--issuer", "http://x/", "--client-id", "x"]])
 def test_probe_usage_errors_exit_2(args):
     assert subprocess.run([RENEWLAB, "probe", *args], capture_output=True).returncode == 2
+
+
+def test_help_prints_the_usage_and_exits_0():
+    r = subprocess.run([RENEWLAB, "probe", "--help"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and r.stdout.startswith("usage: renewlab probe"), r.stderr
+
+
+def login_failure_evidence(idp, tmp_path, command):
+    out = tmp_path / "m.json"
+    subprocess.run([RENEWLAB, "probe", "--issuer", idp.issuer, "--client-id", "demo-spa",
+                    "--login-command", command, "--json", str(out)],
+                   capture_output=True, text=True, timeout=60)
+    rows = json.loads(out.read_text())["capabilities"]
+    return " ".join(row["evidence"] for row in rows)
+
+
+def test_a_failing_login_command_is_told_by_its_exit_code(idp, tmp_path):
+    said = login_failure_evidence(idp, tmp_path, "exit 3")
+    assert "the login command exited with 3" in said and "768" not in said, said
+    said = login_failure_evidence(idp, tmp_path, "echo not-json")
+    assert "printed no token response" in said, said
+    said = login_failure_evidence(idp, tmp_path, "kill -9 $$")
+    assert "killed by signal 9" in said, said

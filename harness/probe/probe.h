@@ -14,7 +14,8 @@ typedef struct pb_opts {
     const char *login_command;  /* prints fresh tokens (JSON) on each run */
     const char *session_cookie; /* for prompt=none */
     const char *redirect_uri, *scope, *ca_file;
-    double grace_wait; /* seconds to wait before asking again about an old refresh token */
+    double grace_wait;    /* seconds to wait before asking again about an old refresh token */
+    double login_timeout; /* seconds the login command may take (0: 60) */
 } pb_opts;
 
 typedef struct pb_resp {
@@ -65,5 +66,12 @@ void pb_close(probe *p);
 /** Run every probe against @p o; returns the matrix (new reference) or NULL with the
  * reason (an infrastructure failure: the issuer cannot be reached at all). */
 json_t *hr_probe(const pb_opts *o, char *err, size_t errlen);
+
+/** Run @p cmd through the shell within @p timeout_s, its standard output into @p out
+ * (command.c): its wait status, or PB_CMD_TIMEOUT (it was killed with its process group)
+ * or PB_CMD_START (it could not be started). */
+enum { PB_CMD_TIMEOUT = -2, PB_CMD_START = -1 };
+struct cm_strbuf;
+int pb_command_run(const char *cmd, double timeout_s, struct cm_strbuf *out);
 
 #endif

@@ -16,10 +16,21 @@ static void probe_usage(FILE *out)
     fprintf(out, "usage: renewlab probe --issuer URL --client-id ID [--client-secret S]\n"
                  "                      [--refresh-token RT | --login-command CMD]\n"
                  "                      [--session-cookie NAME=VALUE] [--redirect-uri URI]\n"
-                 "                      [--grace-wait S] [--ca-file F] [--json F] [--html F]\n"
+                 "                      [--login-timeout S] [--grace-wait S] [--ca-file F]\n"
+                 "                      [--json F] [--html F]\n"
                  "Probes an external issuer with the C core and prints its capability matrix.\n"
                  "Exit: 0 no problem found, 1 some capability is a problem, 2 usage, 3 the issuer\n"
                  "cannot be reached. Which probes consume refresh tokens: docs/probe.md.\n");
+}
+
+static int parse_seconds(const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= 0.1 && v <= 3600))
+        return -1;
+    *out = v;
+    return 0;
 }
 
 static void escape(cm_strbuf *b, const char *s)
@@ -110,19 +121,14 @@ int hr_probe_main(int argc, char **argv)
 {
     pb_opts o = {.grace_wait = 0};
     const char *json_path = NULL, *html_path = NULL;
-    static const struct option longopts[] = {{"issuer", 1, 0, 'i'},
-                                             {"client-id", 1, 0, 'c'},
-                                             {"client-secret", 1, 0, 's'},
-                                             {"refresh-token", 1, 0, 'r'},
-                                             {"login-command", 1, 0, 'l'},
-                                             {"session-cookie", 1, 0, 'k'},
-                                             {"redirect-uri", 1, 0, 'u'},
-                                             {"grace-wait", 1, 0, 'g'},
-                                             {"ca-file", 1, 0, 'a'},
-                                             {"json", 1, 0, 'j'},
-                                             {"html", 1, 0, 'h'},
-                                             {"help", 0, 0, 'H'},
-                                             {0, 0, 0, 0}};
+    static const struct option longopts[] = {
+        {"issuer", 1, 0, 'i'},        {"client-id", 1, 0, 'c'},
+        {"client-secret", 1, 0, 's'}, {"refresh-token", 1, 0, 'r'},
+        {"login-command", 1, 0, 'l'}, {"session-cookie", 1, 0, 'k'},
+        {"redirect-uri", 1, 0, 'u'},  {"grace-wait", 1, 0, 'g'},
+        {"ca-file", 1, 0, 'a'},       {"json", 1, 0, 'j'},
+        {"html", 1, 0, 'h'},          {"help", 0, 0, 'H'},
+        {"login-timeout", 1, 0, 't'}, {0, 0, 0, 0}};
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -135,6 +141,11 @@ int hr_probe_main(int argc, char **argv)
             return probe_usage(stdout), PROBE_OK;
         if (ch == 'g')
             o.grace_wait = atof(optarg);
+        else if (ch == 't' && parse_seconds(optarg, &o.login_timeout) != 0)
+            return fprintf(stderr, "renewlab: --login-timeout needs seconds from 0.1 to 3600\n"),
+                   PROBE_USAGE;
+        else if (ch == 't')
+            continue;
         else if (ch > 0 && ch < (int)(sizeof slot / sizeof slot[0]) && slot[ch])
             *slot[ch] = optarg;
         else

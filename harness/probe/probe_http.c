@@ -145,19 +145,17 @@ void pb_refresh(probe *p, const char *refresh_token, pb_resp *out)
 
 static json_t *run_login(probe *p, char *why, size_t n)
 {
-    FILE *f = popen(p->o.login_command, "r");
     cm_strbuf b;
     cm_strbuf_init(&b);
-    char chunk[4096];
-    size_t got;
-    while (f && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
-        cm_strbuf_append(&b, chunk, got);
-    int rc = f ? pclose(f) : -1;
+    double limit = p->o.login_timeout > 0 ? p->o.login_timeout : 60;
+    int rc = pb_command_run(p->o.login_command, limit, &b);
     json_t *t = b.data ? json_loads(b.data, 0, NULL) : NULL;
     cm_strbuf_dispose(&b);
     if (rc == 0 && json_is_string(json_object_get(t, "access_token")))
         return t;
-    if (rc == -1) /* the shell did not start */
+    if (rc == PB_CMD_TIMEOUT)
+        snprintf(why, n, "the login command did not finish within %g s (--login-timeout)", limit);
+    else if (rc == PB_CMD_START)
         snprintf(why, n, "the login command could not be started");
     else if (WIFSIGNALED(rc))
         snprintf(why, n, "the login command was killed by signal %d", WTERMSIG(rc));

@@ -120,3 +120,21 @@ def test_a_failing_login_command_is_told_by_its_exit_code(idp, tmp_path):
     assert "printed no token response" in said, said
     said = login_failure_evidence(idp, tmp_path, "kill -9 $$")
     assert "killed by signal 9" in said, said
+
+
+def test_a_hung_login_command_is_killed_at_the_login_timeout(idp, tmp_path):
+    """The command and what it started are killed; the probe ends (a hang fails the test
+    through the subprocess timeout) and the rows say why."""
+    out = tmp_path / "m.json"
+    r = subprocess.run([RENEWLAB, "probe", "--issuer", idp.issuer, "--client-id", "demo-spa",
+                        "--login-command", "sleep 300 | cat", "--login-timeout", "0.3",
+                        "--json", str(out)], capture_output=True, text=True, timeout=60)
+    said = " ".join(row["evidence"] for row in json.loads(out.read_text())["capabilities"])
+    assert "did not finish within 0.3 s" in said, said
+    left = subprocess.run(["pgrep", "-f", "sleep 300"], capture_output=True, text=True)
+    assert left.stdout.strip() == "", "the command's children were left running"
+    for bad in ("0", "x", "1e9"):
+        r = subprocess.run([RENEWLAB, "probe", "--issuer", idp.issuer, "--client-id", "demo-spa",
+                            "--login-command", "true", "--login-timeout", bad],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode == 2 and "--login-timeout" in r.stderr, (bad, r.stderr)

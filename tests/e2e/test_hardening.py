@@ -459,6 +459,21 @@ def test_an_answer_held_by_a_fault_rule_is_never_cut_by_the_timeouts(start_idp):
     assert r.status == 200 and "keys" in r.json()
 
 
+def test_an_answer_a_fault_rule_hangs_is_never_cut_by_the_timeouts(start_idp):
+    """Past every deadline (0.3 s) the hung request's connection is still open: no answer
+    and no end of stream while the client waits 2 s; the server still serves."""
+    import select
+    idp = start_idp("--header-timeout", "0.3", "--body-timeout", "0.3", "--idle-timeout", "0.3")
+    idp.control("POST", "faults", {"match": {"endpoint": "jwks"}, "action": {"type": "hang"}})
+    s = socket.create_connection(("127.0.0.1", idp.port), timeout=10)
+    s.sendall(b"GET /jwks HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    readable, _, _ = select.select([s], [], [], 2.0)  # a close would make it readable
+    s.close()
+    assert readable == [], "the hung answer's connection was closed by a timeout"
+    idp.control("DELETE", "faults")
+    still_serves(idp)
+
+
 def test_bad_timeout_flags_are_usage_errors():
     for flag, value in (("--header-timeout", "0"), ("--idle-timeout", "x"),
                         ("--body-timeout", "1e9"), ("--request-timeout", "1")):

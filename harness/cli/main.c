@@ -431,7 +431,8 @@ static int parse_opts(int argc, char **argv, opts *o)
                 fprintf(stderr, "renewlab: at most %d targets\n", MAX_TARGETS);
                 return -1;
             }
-            if (hr_target_resolve(optarg, &ref, err, sizeof err) != 0) {
+            if (hr_target_resolve(optarg, &ref, err, sizeof err) != 0 ||
+                hr_target_check(&ref, err, sizeof err) != 0) {
                 fprintf(stderr, "renewlab: %s\n", err);
                 return -1;
             }

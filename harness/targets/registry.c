@@ -28,16 +28,21 @@ int hr_target_resolve(const char *spec, hr_target_ref *out, char *err, size_t n)
             return -1;
         }
         *out = (hr_target_ref){t, colon ? colon + 1 : NULL};
-        return t->check ? t->check(out->arg, err, n) : 0;
+        return 0;
     }
     if (!colon && hr_page_client_exists(spec)) { /* a browser client's folder */
         *out = (hr_target_ref){&hr_target_page, spec};
-        return hr_target_page.check(spec, err, n);
+        return 0;
     }
     char names[300];
     hr_target_names(names, sizeof names);
     snprintf(err, n, "unknown target \"%s\" (%s)", spec, names);
     return -1;
+}
+
+int hr_target_check(const hr_target_ref *ref, char *err, size_t n)
+{
+    return ref->ops->check ? ref->ops->check(ref->arg, err, n) : 0;
 }
 
 int hr_catalogue_known(const char *name, int *browser)

@@ -131,8 +131,10 @@ typedef struct hr_target_ref {
 
 /** Resolve a --target spec: NAME or NAME:ARG of a registered target, or the name of a page
  * client folder (harness/web/clients/NAME: the page target loads it). 0, or -1 with the
- * reason in @p err. */
+ * reason in @p err. It reads no file: the runs resolve their target each time. */
 int hr_target_resolve(const char *spec, hr_target_ref *out, char *err, size_t n);
+/** Check a resolved target's argument once, before any run (a page client's manifest). */
+int hr_target_check(const hr_target_ref *ref, char *err, size_t n);
 /** Whether @p name may appear in a scenario's "targets": 1 (*browser: a page client's), or 0. */
 int hr_catalogue_known(const char *name, int *browser);
 /** The catalogue names ("core, iframe, oidc-client-ts"), for messages. */

@@ -408,6 +408,19 @@ static const char *final_session(judge_ctx *j)
     return state;
 }
 
+/* "expected the session S, it is T", and when it never began, why: the client's own
+ * words on its failed login. */
+static void session_words(judge_ctx *j, const char *want, const char *got, char *msg, size_t len)
+{
+    size_t i;
+    json_t *e, *failed = NULL;
+    json_array_foreach(j->events, i, e) if (!strcmp(hr_str(e, "event"), "login_failed")) failed = e;
+    int n = snprintf(msg, len, "expected the session %s, it is %s", want, got);
+    if (failed && !strcmp(got, "none") && n > 0 && (size_t)n < len)
+        snprintf(msg + n, len - (size_t)n, " (the login failed: %.40s %.200s)",
+                 hr_str(failed, "reason"), hr_str(failed, "detail"));
+}
+
 json_t *hr_judge(json_t *scn, json_t *trace, json_t *events, json_t *steps, int *failed)
 {
     judge_ctx j = {.trace = trace, .events = events, .steps = steps};
@@ -426,8 +439,8 @@ json_t *hr_judge(json_t *scn, json_t *trace, json_t *events, json_t *steps, int 
         json_string_value(json_object_get(json_object_get(expect, "final"), "session"));
     if (want) {
         const char *got = final_session(&j);
-        char msg[100];
-        snprintf(msg, sizeof msg, "expected the session %s, it is %s", want, got);
+        char msg[400];
+        session_words(&j, want, got, msg, sizeof msg);
         json_array_append_new(out,
                               json_pack("{s:s, s:s, s:b, s:o}", "kind", "final", "name", "session",
                                         "passed", !strcmp(want, got), "evidence",

@@ -29,10 +29,15 @@
 #define SLICE_REAL_LIMIT_MS 10000 /* a slice the browser does not finish: it hangs */
 /* While the page's requests are under way its time crawls (the network takes next to no
  * time, as on the core target), except for the answers the IdP holds (its clock must move
- * for them); a request with no Network event for NET_STALL_REAL_MS is not waited for (some
- * ends are never reported). */
+ * for them). When nothing has been heard of them for NET_QUIET_REAL_MS of real time (the
+ * browser or the IdP is short of CPU, or the network is slow), each 1 ms slice first waits
+ * up to NET_PACE_REAL_MS for news: a request's timeout on the page's clock is not run down
+ * by a network that is slow in real time. A request with no Network event for
+ * NET_STALL_REAL_MS is not waited for (a safety net: no end should go unreported). */
 #define NET_SLICE_MS 1
-#define NET_STALL_REAL_MS 300
+#define NET_QUIET_REAL_MS 30
+#define NET_PACE_REAL_MS 20
+#define NET_STALL_REAL_MS 5000
 
 typedef struct hr_page {
     hr_world *w;
@@ -47,6 +52,8 @@ typedef struct hr_page {
     long posts;                /* events the page posted that arrived */
     long posts_sent;           /* ... that it started, when last looked */
     int64_t post_news_ms;      /* when one last started or arrived (real ms) */
+    long news;                 /* network news (hr_browser net_news + posts) when last looked */
+    int64_t news_ms;           /* when it last changed (real ms) */
     char page_error[400];      /* a script failure in the page */
     int launched;              /* this run launched the shared browser */
 } hr_page;
@@ -175,6 +182,34 @@ static int requests_under_way(hr_world *w)
     return n > idp_server_holding(w->idp) || posts_under_way(PAGE(w));
 }
 
+static long network_news(hr_page *p)
+{
+    return p->tab.browser->net_news + p->posts;
+}
+
+static int news_since(hr_world *w, void *arg)
+{
+    return network_news(PAGE(w)) != *(const long *)arg;
+}
+
+/* Before a slice while requests are under way: when the network has been quiet for
+ * NET_QUIET_REAL_MS and the IdP holds no answer, wait up to NET_PACE_REAL_MS of real time for news
+ * (serving the IdP and the app host meanwhile). 0, or -1 with w->error. */
+static int pace(hr_world *w)
+{
+    hr_page *p = PAGE(w);
+    long news = network_news(p);
+    int64_t now = cm_wallclock_ms();
+    if (news != p->news || !p->news_ms) {
+        p->news = news;
+        p->news_ms = now;
+        return 0;
+    }
+    if (now - p->news_ms < NET_QUIET_REAL_MS || idp_server_holding(w->idp) > 0)
+        return 0; /* a request may be queued behind an answer the IdP holds: time must move */
+    return hr_world_wait_real(w, news_since, &news, NET_PACE_REAL_MS) < 0 ? -1 : 0;
+}
+
 /* Let the page's virtual time run @p ms, serving its requests meanwhile; then the IdP's
  * clock follows (answers held until then go out). 0, or -1 with w->error. */
 static int run_slice(hr_world *w, int64_t ms)
@@ -212,7 +247,10 @@ static int wait_page(hr_world *w, page_cond cond, long arg, int64_t limit_ms)
         int64_t left = end - cm_clock_now(w->clock);
         if (rc != 0 || left <= 0)
             return rc;
-        int64_t slice = PAGE(w)->crawl || requests_under_way(w) ? NET_SLICE_MS : SLICE_MS;
+        int busy = requests_under_way(w);
+        if (busy && pace(w) != 0)
+            return -1;
+        int64_t slice = PAGE(w)->crawl || busy ? NET_SLICE_MS : SLICE_MS;
         if (run_slice(w, left < slice ? left : slice) != 0)
             return -1;
     }

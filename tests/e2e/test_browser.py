@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import ROOT
-from harness_util import RENEWLAB, run_json
+from harness_util import RENEWLAB, run_json, scenario, write_scenario
 
 WEB = os.path.join(ROOT, "harness", "web")
 JOBS = max(2, min(4, os.cpu_count() or 2))
@@ -41,11 +41,18 @@ def iframe_report(tmp_path_factory):
     return runs_of(report), r
 
 
+def story(run):
+    """What the client said and what the IdP saw, for a failure's message."""
+    return {"events": [(e["t"], e["event"], e.get("reason"), e.get("detail"))
+                       for e in run.get("events", [])],
+            "trace": [(e["t"], e["endpoint"], e.get("status")) for e in run.get("trace", [])]}
+
+
 def test_every_iframe_scenario_passes(iframe_report):
     runs, r = iframe_report
     bad = {k: (v["verdict"], v.get("reason"), [c["name"] for c in v.get("checks", [])
-                                               if not c["passed"]]) for k, v in runs.items()
-           if v["verdict"] != "pass"}
+                                               if not c["passed"]], story(v))
+           for k, v in runs.items() if v["verdict"] != "pass"}
     assert not bad, r.stdout
     assert len(runs) >= 15 and r.returncode == 0
 
@@ -67,6 +74,34 @@ def test_the_page_and_the_idp_share_virtual_time(iframe_report, tmp_path):
     # 20 virtual seconds of a Dex-style IdP: on the wall clock the run could not be shorter
     slow = runs[("sr_prompt_none_ignored", "iframe")]
     assert slow["end"] >= 20 and slow["wall_ms"] < slow["end"] * 1000, slow["wall_ms"]
+
+
+LATENCY_MS = 500
+
+
+def test_a_network_slow_in_real_time_takes_none_of_the_pages_time(tmp_path):
+    """Every request of the page takes LATENCY_MS of real time (DevTools network emulation),
+    as on a loaded machine whose browser is short of CPU. The page's clock waits for its
+    requests: neither the client's 2 s request timeout nor the harness's limits run down
+    (when the clock ran on 300 ms after a request's last news, the page did not even
+    load)."""
+    scn = scenario("sr_login_required")
+    scn.update(id="slow_network_login", steps=[{"do": "login"}, {"do": "advance", "seconds": 1}],
+               expect={"events": {"logged_in": 1}, "final": {"session": "alive"}})
+    path = write_scenario(tmp_path, scn)
+    env = dict(os.environ, RENEWLAB_BROWSER_LATENCY_MS=str(LATENCY_MS))
+    report_path = tmp_path / "r.json"
+    r = subprocess.run([RENEWLAB, "run", "--target", "iframe", path, "--json", str(report_path)],
+                       env=env, capture_output=True, text=True, timeout=240)
+    run = json.loads(report_path.read_text())["runs"][0]
+    assert run["verdict"] == "pass" and r.returncode == 0, (r.stdout, story(run))
+    trace = story(run)["trace"]
+    token = next(t for t, endpoint, _ in trace if endpoint == "token")
+    # the latency was there: the login's requests follow one another, each slow
+    assert run["wall_ms"] >= 4 * LATENCY_MS, run["wall_ms"]
+    # and took little of the page's time: 0.1 s of it without the latency, 1.4 s with it
+    # (~25 requests, each crawling 30 ms before the clock waits for news)
+    assert token < 2.0, trace
 
 
 def test_one_browser_serves_many_scenarios(iframe_report):
@@ -158,7 +193,7 @@ def test_oidc_client_ts_passes_or_fails_exactly_as_recorded(tmp_path):
             assert failed == sorted(recorded[name]["failed"]), (name, failed)
             assert run["expected_finding"] is True and run["finding"]["upstream"] == recorded[name]["upstream"]
         else:
-            assert run["verdict"] == "pass", (name, run.get("reason"), failed)
+            assert run["verdict"] == "pass", (name, run.get("reason"), failed, story(run))
             assert "finding" not in run
     assert r.returncode == 1  # the findings are failures: never re-graded as passes
 

@@ -49,6 +49,14 @@ const char *hr_browser_binary(void)
     return env && *env ? env : "/usr/lib/chromium/chromium";
 }
 
+int hr_browser_latency_ms(void)
+{
+    const char *env = getenv("RENEWLAB_BROWSER_LATENCY_MS");
+    char *end;
+    long ms = env ? strtol(env, &end, 10) : 0;
+    return env && *env && !*end && ms >= 0 && ms <= 60000 ? (int)ms : 0;
+}
+
 static int write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -314,6 +322,8 @@ static void note_request(hr_browser *b, const char *id, int start)
         snprintf(b->net_inflight[i].id, sizeof b->net_inflight[i].id, "%s", id);
         b->n_inflight++;
     }
+    if (i < b->n_inflight)
+        b->net_news++;
     if (i < b->n_inflight && start >= 0)
         b->net_inflight[i].seen_ms = cm_wallclock_ms();
     else if (i < b->n_inflight)
@@ -368,7 +378,7 @@ static void note_event(hr_browser *b, json_t *m)
         const char *url =
             json_string_value(json_object_get(json_object_get(params, "request"), "url"));
         if (url && *b->net_untracked && !strcmp(url, b->net_untracked))
-            b->net_untracked_sent++;
+            b->net_untracked_sent++, b->net_news++;
         else if (url)
             note_request(b, id, 1);
     } else

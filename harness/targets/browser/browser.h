@@ -28,10 +28,16 @@ typedef struct hr_browser {
     char net_untracked[120]; /* a URL whose requests are only counted (keepalive posts,
                               * whose end DevTools never reports) */
     long net_untracked_sent; /* requests to it the page started */
+    long net_news;           /* Network events of the page's requests read so far: its
+                              * network is making progress while this grows */
 } hr_browser;
 
 /** The Chromium binary: $RENEWLAB_CHROMIUM, else Debian's /usr/lib/chromium/chromium. */
 const char *hr_browser_binary(void);
+/** Real-time latency every request of a tab is given (DevTools network emulation), from
+ * $RENEWLAB_BROWSER_LATENCY_MS (0 to 60000; else 0, none): a slow network, to check
+ * that a browser run's verdicts do not depend on how fast the network really is. */
+int hr_browser_latency_ms(void);
 /** Launch headless Chromium at @p url with a fresh profile; @p block_third_party_cookies
  * is written into the profile (cookie_controls_mode 1, else 0). 0, or -1 with the reason
  * in @p err (an infrastructure failure). @p b is the caller's. */

@@ -52,6 +52,21 @@ static hr_browser *shared(int mode, int *launched, char *err, size_t errlen)
     return b;
 }
 
+/* The tab's requests take $RENEWLAB_BROWSER_LATENCY_MS of real time (none by default). */
+static int throttle(hr_browser *b, const char *session, char *err, size_t errlen)
+{
+    int ms = hr_browser_latency_ms();
+    json_t *res = NULL;
+    if (ms == 0)
+        return 0;
+    int rc = hr_browser_call_in(b, session, "Network.emulateNetworkConditions",
+                                json_pack("{s:b, s:i, s:i, s:i}", "offline", 0, "latency", ms,
+                                          "downloadThroughput", -1, "uploadThroughput", -1),
+                                &res, CALL_LIMIT_MS, err, errlen);
+    json_decref(res);
+    return rc;
+}
+
 /* A new tab at about:blank, attached, paused on virtual time from @p start_ms, then
  * navigated to @p url (a navigation the browser starts: the page's own timers wait). */
 static int open_paused(hr_browser_tab *t, const char *url, int64_t start_ms, char *err,
@@ -80,6 +95,8 @@ static int open_paused(hr_browser_tab *t, const char *url, int64_t start_ms, cha
                                       err, errlen) != 0)
         return -1;
     json_decref(res);
+    if (throttle(b, t->session, err, errlen) != 0)
+        return -1;
     if (hr_browser_call_in(b, t->session, "Emulation.setVirtualTimePolicy",
                            json_pack("{s:s, s:f}", "policy", "pause", "initialVirtualTime",
                                      (double)start_ms / 1000.0),

@@ -110,3 +110,23 @@ Test(judge, every_check_has_a_passing_and_a_failing_case)
                   fail);
     }
 }
+
+/* A session that never began says why: the client's words on its failed login. */
+Test(judge, a_session_never_begun_names_the_failed_login)
+{
+    json_t *scn = json_pack("{s:{s:{s:s}}}", "expect", "final", "session", "lost");
+    json_t *events = json_pack("[{s:s, s:s, s:s}]", "event", "login_failed", "reason",
+                               "RC_ETIMEOUT", "detail", "the token request timed out");
+    json_t *trace = json_array(), *steps = json_array();
+    int failed = 0;
+    json_t *checks = hr_judge(scn, trace, events, steps, &failed);
+    json_t *got = check_result(checks, "session");
+    cr_assert_not_null(got);
+    const char *words = json_string_value(json_array_get(json_object_get(got, "evidence"), 0));
+    cr_expect_eq(failed, 1);
+    cr_expect(words && strstr(words, "it is none (the login failed: RC_ETIMEOUT the token "
+                                     "request timed out)"),
+              "%s", words ? words : "no evidence");
+    json_decref(checks), json_decref(scn), json_decref(events), json_decref(trace),
+        json_decref(steps);
+}

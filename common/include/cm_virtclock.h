@@ -36,4 +36,10 @@ enum cm_loop_status { CM_LOOP_DONE = 0, CM_LOOP_IDLE = 1, CM_LOOP_LIMIT = 2, CM_
 int cm_loop_run(struct event_base *base, cm_clock *clock, int (*done)(void *arg), void *arg,
                 int64_t until_ms, int64_t stuck_real_ms);
 
+/** Serve @p base on the wall clock until @p state(arg) is nonzero (returned: 1 done, -1
+ * failed) or @p limit_ms of real time pass (0). It wakes at least every 100 ms to look
+ * again (a child process that died says so only when looked at). */
+int cm_loop_wait_real(struct event_base *base, int (*state)(void *arg), void *arg,
+                      int64_t limit_ms);
+
 #endif

@@ -230,3 +230,31 @@ int cm_loop_run(struct event_base *base, cm_clock *clock, int (*done)(void *arg)
         clock->set_ms(clock->ctx, next);
     }
 }
+
+#define REAL_POLL_MS 100
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+}
+
+int cm_loop_wait_real(struct event_base *base, int (*state)(void *arg), void *arg, int64_t limit_ms)
+{
+    struct event *tick = evtimer_new(base, on_tick, NULL);
+    if (!tick)
+        return -1;
+    int64_t deadline = cm_wallclock_ms() + limit_ms;
+    int rc;
+    while ((rc = state(arg)) == 0) {
+        int64_t left = deadline - cm_wallclock_ms();
+        if (left <= 0)
+            break;
+        if (left > REAL_POLL_MS)
+            left = REAL_POLL_MS;
+        struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
+        evtimer_add(tick, &tv);
+        event_base_loop(base, EVLOOP_ONCE);
+    }
+    event_free(tick);
+    return rc;
+}

@@ -14,33 +14,24 @@ json_t *hr_rel(const hr_world *w, int64_t ms)
 
 /* ---- waiting on the wall clock (browser and real-time exec targets) ----------------- */
 
-#define REAL_POLL_MS 100
+typedef struct real_wait {
+    hr_world *w;
+    hr_wait_state state;
+    void *arg;
+} real_wait;
 
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+static int real_state(void *arg)
 {
-    (void)fd, (void)what, (void)arg;
+    real_wait *r = arg;
+    return r->state(r->w, r->arg);
 }
 
 int hr_world_wait_real(hr_world *w, hr_wait_state state, void *arg, int64_t limit_ms)
 {
-    struct event *tick = evtimer_new(w->base, on_tick, NULL);
-    if (!tick) {
+    real_wait r = {w, state, arg};
+    int rc = cm_loop_wait_real(w->base, real_state, &r, limit_ms);
+    if (rc < 0 && !*w->error)
         snprintf(w->error, sizeof w->error, "out of memory");
-        return -1;
-    }
-    int64_t deadline = cm_wallclock_ms() + limit_ms;
-    int rc;
-    while ((rc = state(w, arg)) == 0) {
-        int64_t left = deadline - cm_wallclock_ms();
-        if (left <= 0)
-            break;
-        if (left > REAL_POLL_MS) /* wake up to notice a child process that died */
-            left = REAL_POLL_MS;
-        struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
-        evtimer_add(tick, &tv);
-        event_base_loop(w->base, EVLOOP_ONCE);
-    }
-    event_free(tick);
     return rc;
 }
 

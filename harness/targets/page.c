@@ -1,8 +1,6 @@
 /* The page target: a page client (page_clients.h: iframe, oidc-client-ts, ...) in the app
  * origin, a tab of the shared headless Chromium, and the steps played through the page on
- * virtual time: the page's
- * clock runs in short slices (DevTools virtual time budgets) and the IdP's virtual clock
- * follows it after each slice. */
+ * virtual time (browser/page_clock.h: the IdP's virtual clock follows the page's). */
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,32 +11,14 @@
 #include "browser.h"
 #include "cm_clock.h"
 #include "cm_strbuf.h"
-#include "cm_virtclock.h"
 #include "page_clients.h"
+#include "page_clock.h"
 #include "target.h"
 
 /* limits in virtual time */
 #define LOAD_LIMIT_MS 15000  /* launch to the app page ready */
 #define LOGIN_LIMIT_MS 15000 /* the whole code flow in the browser */
 #define FINISH_LIMIT_MS 5000
-/* A slice of the page's virtual time while none of its requests is under way. A request a
- * timer starts mid-slice lets the page's clock run to the slice's end (at most this much
- * latency), and the IdP sees a slice at one instant: the resolution of a browser run's
- * times. Each costs ~0.8 ms of real time (a 25 ms slice saved ~10 % of a run). */
-#define SLICE_MS 10
-#define SLICE_REAL_LIMIT_MS 10000 /* a slice the browser does not finish: it hangs */
-/* While the page's requests are under way its time crawls (the network takes next to no
- * time, as on the core target), except for the answers the IdP holds (its clock must move
- * for them). When nothing has been heard of them for NET_QUIET_REAL_MS of real time (the
- * browser or the IdP is short of CPU, or the network is slow), each 1 ms slice first waits
- * up to NET_PACE_REAL_MS for news: a request's timeout on the page's clock is not run down
- * by a network that is slow in real time. A request with no Network event for
- * NET_STALL_REAL_MS is not waited for (a safety net: no end should go unreported). */
-#define NET_SLICE_MS 1
-#define NET_QUIET_REAL_MS 30
-#define NET_PACE_REAL_MS 20
-#define NET_STALL_REAL_MS 5000
-
 typedef struct hr_page {
     hr_world *w;
     hr_page_client client;
@@ -48,12 +28,7 @@ typedef struct hr_page {
     int ready;                 /* app pages loaded so far */
     int hijacked;              /* the app page was navigated away (no page left to command) */
     json_int_t done_seq;       /* the last command the page finished */
-    int crawl;                 /* finishing: the page's time only crawls (1 ms slices) */
-    long posts;                /* events the page posted that arrived */
-    long posts_sent;           /* ... that it started, when last looked */
-    int64_t post_news_ms;      /* when one last started or arrived (real ms) */
-    long news;                 /* network news (hr_browser net_news + posts) when last looked */
-    int64_t news_ms;           /* when it last changed (real ms) */
+    hr_page_clock clock;       /* the page's virtual time; the IdP's clock follows it */
     char page_error[400];      /* a script failure in the page */
     int launched;              /* this run launched the shared browser */
 } hr_page;
@@ -76,7 +51,7 @@ static int64_t event_time(hr_world *w, json_t *ev)
     if (!json_is_number(at))
         return now;
     int64_t t = (int64_t)json_number_value(at);
-    return t >= w->start_ms && t <= now + SLICE_MS ? t : now;
+    return t >= w->start_ms && t <= now + HR_PAGE_SLICE_MS ? t : now;
 }
 
 /* ---- what the page posts ------------------------------------------------------------ */
@@ -85,8 +60,7 @@ static void on_page_event(void *arg, json_t *ev)
 {
     hr_world *w = arg;
     hr_page *p = PAGE(w);
-    p->posts++;
-    p->post_news_ms = cm_wallclock_ms();
+    hr_page_clock_post(&p->clock);
     const char *name = json_string_value(json_object_get(ev, "event"));
     if (!name)
         return;
@@ -131,6 +105,7 @@ static int browser_gone(hr_world *w)
 }
 
 typedef struct page_wait {
+    hr_world *w;
     page_cond cond;
     long arg;
 } page_wait;
@@ -147,113 +122,22 @@ static int page_state(hr_world *w, void *arg)
     return pw->cond && pw->cond(w, pw->arg) ? 1 : 0;
 }
 
-static int slice_spent(hr_world *w, void *arg)
+static int page_state_of(void *arg)
 {
-    (void)arg;
-    int spent = hr_browser_tab_budget_spent(&PAGE(w)->tab);
-    if (spent < 0 && !browser_gone(w))
-        snprintf(w->error, sizeof w->error, "the browser closed its DevTools pipe");
-    return spent;
-}
-
-/* Posts of events on their way to the harness: started (DevTools) but not arrived. A post
- * that never arrives stops counting after NET_STALL_REAL_MS without news. */
-static int posts_under_way(hr_page *p)
-{
-    hr_browser *b = p->tab.browser;
-    int64_t now = cm_wallclock_ms();
-    if (b->net_untracked_sent != p->posts_sent) {
-        p->posts_sent = b->net_untracked_sent;
-        p->post_news_ms = now;
-    }
-    if (p->posts_sent <= p->posts)
-        return 0;
-    if (now - p->post_news_ms < NET_STALL_REAL_MS)
-        return 1;
-    p->posts = p->posts_sent;
-    return 0;
-}
-
-/* Requests of the page under way besides the answers the IdP holds (those wait on the
- * clock, so it must move). */
-static int requests_under_way(hr_world *w)
-{
-    int n = hr_browser_tab_requests(&PAGE(w)->tab, NET_STALL_REAL_MS);
-    return n > idp_server_holding(w->idp) || posts_under_way(PAGE(w));
-}
-
-static long network_news(hr_page *p)
-{
-    return p->tab.browser->net_news + p->posts;
-}
-
-static int news_since(hr_world *w, void *arg)
-{
-    return network_news(PAGE(w)) != *(const long *)arg;
-}
-
-/* Before a slice while requests are under way: when the network has been quiet for
- * NET_QUIET_REAL_MS and the IdP holds no answer, wait up to NET_PACE_REAL_MS of real time for news
- * (serving the IdP and the app host meanwhile). 0, or -1 with w->error. */
-static int pace(hr_world *w)
-{
-    hr_page *p = PAGE(w);
-    long news = network_news(p);
-    int64_t now = cm_wallclock_ms();
-    if (news != p->news || !p->news_ms) {
-        p->news = news;
-        p->news_ms = now;
-        return 0;
-    }
-    if (now - p->news_ms < NET_QUIET_REAL_MS || idp_server_holding(w->idp) > 0)
-        return 0; /* a request may be queued behind an answer the IdP holds: time must move */
-    return hr_world_wait_real(w, news_since, &news, NET_PACE_REAL_MS) < 0 ? -1 : 0;
-}
-
-/* Let the page's virtual time run @p ms, serving its requests meanwhile; then the IdP's
- * clock follows (answers held until then go out). 0, or -1 with w->error. */
-static int run_slice(hr_world *w, int64_t ms)
-{
-    char err[300];
-    if (hr_browser_tab_budget(&PAGE(w)->tab, ms, err, sizeof err) != 0) {
-        if (!browser_gone(w))
-            snprintf(w->error, sizeof w->error, "%s", err);
-        return -1;
-    }
-    int rc = hr_world_wait_real(w, slice_spent, NULL, SLICE_REAL_LIMIT_MS);
-    if (rc == 0)
-        snprintf(w->error, sizeof w->error,
-                 "the browser did not run %lld ms of the page's virtual time within %d s",
-                 (long long)ms, SLICE_REAL_LIMIT_MS / 1000);
-    if (rc != 1)
-        return -1;
-    int64_t until = cm_clock_now(w->clock) + ms;
-    if (cm_loop_run(w->base, w->clock, NULL, NULL, until, SLICE_REAL_LIMIT_MS) == CM_LOOP_STUCK) {
-        snprintf(w->error, sizeof w->error, "the IdP's clock could not follow the page's");
-        return -1;
-    }
-    w->clock->set_ms(w->clock->ctx, until);
-    return 0;
+    page_wait *pw = arg;
+    return page_state(pw->w, pw);
 }
 
 /* Run the page until @p cond holds (1) or @p limit_ms of virtual time pass (0); -1 when
  * the browser died or the page failed (w->error set). */
 static int wait_page(hr_world *w, page_cond cond, long arg, int64_t limit_ms)
 {
-    page_wait pw = {cond, arg};
-    int64_t end = cm_clock_now(w->clock) + limit_ms;
-    for (;;) {
-        int rc = page_state(w, &pw);
-        int64_t left = end - cm_clock_now(w->clock);
-        if (rc != 0 || left <= 0)
-            return rc;
-        int busy = requests_under_way(w);
-        if (busy && pace(w) != 0)
-            return -1;
-        int64_t slice = PAGE(w)->crawl || busy ? NET_SLICE_MS : SLICE_MS;
-        if (run_slice(w, left < slice ? left : slice) != 0)
-            return -1;
-    }
+    page_wait pw = {w, cond, arg};
+    char err[300] = "";
+    int rc = hr_page_clock_run(&PAGE(w)->clock, page_state_of, &pw, limit_ms, err, sizeof err);
+    if (rc < 0 && *err && !browser_gone(w)) /* the clock's failure, not the page's */
+        snprintf(w->error, sizeof w->error, "%s", err);
+    return rc;
 }
 
 static int page_ready(hr_world *w, long n)
@@ -320,6 +204,12 @@ static int register_origin(hr_world *w, const char *origin)
     return rc;
 }
 
+/* Answers the IdP holds: they wait on its clock, which follows the page's. */
+static int held_answers(void *arg)
+{
+    return idp_server_holding(((hr_world *)arg)->idp);
+}
+
 static int library_installed(hr_world *w)
 {
     char path[600];
@@ -365,6 +255,7 @@ static int page_open(hr_world *w, const char *spec, void **self)
         snprintf(w->error, sizeof w->error, "%s", err);
         return -1;
     }
+    hr_page_clock_init(&p->clock, &p->tab, w->base, w->clock, held_answers, w);
     snprintf(p->tab.browser->net_untracked, sizeof p->tab.browser->net_untracked, "%s/event",
              origin); /* the page's keepalive posts to the harness */
     p->devtools_ev =
@@ -458,7 +349,7 @@ static int page_finish(void *self)
     hr_page *p = self;
     if (p->hijacked) /* no app page is left to answer */
         return 0;
-    p->crawl = 1; /* the steps are over: flushing its events takes no time of its own */
+    p->clock.crawl = 1; /* the steps are over: flushing its events takes no time of its own */
     return send_and_wait(p->w, json_pack("{s:s}", "do", "finish"), FINISH_LIMIT_MS, "finish");
 }
 

@@ -1,5 +1,6 @@
 """The target interface from the outside (docs/targets.md): one --target syntax, page
 clients as folders with a manifest, and a new browser client added as a folder only."""
+import contextlib
 import json
 import os
 import shutil
@@ -46,29 +47,61 @@ def test_page_dir_runs_a_client_folder_as_its_name(tmp_path):
     assert run["verdict"] == "pass" and run["clock"] == "browser-virtual", run.get("reason")
 
 
-def test_a_new_browser_client_is_a_folder_only(tmp_path):
-    """A copy of the web folder with one more client in it: no C change, no registry line."""
+def web_with_client(tmp_path, name):
+    """A copy of the web folder with one more client, a copy of iframe named @name."""
     web = tmp_path / "web"
     shutil.copytree(WEB, web, ignore=shutil.ignore_patterns("node_modules"))
     os.symlink(os.path.join(WEB, "node_modules"), web / "node_modules")
-    d = web / "clients" / "my-client"
+    d = web / "clients" / name
     shutil.copytree(web / "clients" / "iframe", d)
     m = json.loads((d / "manifest.json").read_text())
-    (d / "manifest.json").write_text(json.dumps({**m, "name": "my-client"}))
+    (d / "manifest.json").write_text(json.dumps({**m, "name": name}))
+    return web, d
+
+
+@contextlib.contextmanager
+def web_dir(web):
+    before = os.environ.get("RENEWLAB_WEB_DIR")
+    os.environ["RENEWLAB_WEB_DIR"] = str(web)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["RENEWLAB_WEB_DIR"]
+        else:
+            os.environ["RENEWLAB_WEB_DIR"] = before
+
+
+def test_a_new_browser_client_is_a_folder_only(tmp_path):
+    """A copy of the web folder with one more client in it: no C change, no registry line."""
+    web, _ = web_with_client(tmp_path, "my-client")
     scn = scenario("sr_state_mismatch")
     scn["targets"] = ["my-client"]
     path = write_scenario(tmp_path, scn)
-    env_web = os.environ.get("RENEWLAB_WEB_DIR")
-    os.environ["RENEWLAB_WEB_DIR"] = str(web)
-    try:
+    with web_dir(web):
         r, rep = run_json(tmp_path, "--target", "my-client", path)
         listed = renewlab("run", "--target", "nope").stderr
-    finally:
-        if env_web is None:
-            del os.environ["RENEWLAB_WEB_DIR"]
-        else:
-            os.environ["RENEWLAB_WEB_DIR"] = env_web
     assert "my-client" in listed
     assert r.returncode == 0, r.stdout + r.stderr
     run = rep["runs"][0]
     assert run["target"] == "my-client" and run["verdict"] == "pass", run.get("reason")
+
+
+def test_a_client_folder_may_hold_its_own_pages(tmp_path):
+    """A folder's silent.html (or app.html) is served instead of the shared one: the
+    client's callback page is its own (oidc-client-ts answers with the library's)."""
+    web, d = web_with_client(tmp_path, "own-pages")
+    shared = (web / "silent.html").read_text()
+    (d / "silent.html").write_text(shared.replace(
+        "if (!window.renewlabSilent()) return;",
+        "if (!window.renewlabSilent()) return;\n  fetch('/event', {method: 'POST', body: "
+        "JSON.stringify({event: 'own_silent_page'})});"))
+    scn = scenario("sr_success")
+    scn["targets"] = ["own-pages", "iframe"]
+    path = write_scenario(tmp_path, scn)
+    with web_dir(web):
+        r, rep = run_json(tmp_path, "--target", "own-pages", "--target", "iframe", path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    own = {run["target"]: [e for e in run["events"] if e["event"] == "own_silent_page"]
+           for run in rep["runs"]}
+    assert len(own["own-pages"]) >= 1 and own["iframe"] == [], own

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define EVENT_BODY_MAX 16384
 
@@ -31,15 +32,29 @@ const char *hr_web_dir(void)
     return env && *env ? env : RENEWLAB_WEB_DIR;
 }
 
+/* The app origin's own files. A page (own 1) is the client folder's when it has one, else
+ * the shared one of harness/web. */
 static const struct {
     const char *path, *file, *type;
+    int own;
 } FILES[] = {
-    {"/", "app.html", "text/html; charset=utf-8"},
-    {"/callback", "app.html", "text/html; charset=utf-8"},
-    {"/silent-callback", "silent.html", "text/html; charset=utf-8"},
-    {"/web/harness-link.js", "harness-link.js", "text/javascript"},
-    {"/web/oidc-util.js", "oidc-util.js", "text/javascript"},
+    {"/", "app.html", "text/html; charset=utf-8", 1},
+    {"/callback", "app.html", "text/html; charset=utf-8", 1},
+    {"/silent-callback", "silent.html", "text/html; charset=utf-8", 1},
+    {"/web/harness-link.js", "harness-link.js", "text/javascript", 0},
+    {"/web/oidc-util.js", "oidc-util.js", "text/javascript", 0},
+    {"/web/silent-link.js", "silent-link.js", "text/javascript", 0},
 };
+
+static const char *page_dir(const hr_apphost *h, const char *file)
+{
+    char path[1024];
+    if (!h->client_dir ||
+        snprintf(path, sizeof path, "%s/%s", h->client_dir, file) >= (int)sizeof path ||
+        access(path, R_OK) != 0)
+        return hr_web_dir();
+    return h->client_dir;
+}
 
 static void reply(struct evhttp_request *rq, int status, const char *type, struct evbuffer *body)
 {
@@ -156,7 +171,8 @@ static void on_request(struct evhttp_request *rq, void *arg)
         return reply_json(rq, 200, h->config ? h->config : json_null());
     for (size_t i = 0; m == EVHTTP_REQ_GET && i < sizeof FILES / sizeof FILES[0]; i++)
         if (!strcmp(path, FILES[i].path))
-            return serve_file(rq, hr_web_dir(), FILES[i].file, FILES[i].type);
+            return serve_file(rq, FILES[i].own ? page_dir(h, FILES[i].file) : hr_web_dir(),
+                              FILES[i].file, FILES[i].type);
     const char *name = strrchr(path, '/') + 1;
     if (m == EVHTTP_REQ_GET && h->client_dir && !strncmp(path, "/client/", 8) && plain(name))
         return serve_file(rq, h->client_dir, name, type_of(name));

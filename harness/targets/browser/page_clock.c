@@ -1,0 +1,142 @@
+/* A page on virtual time (page_clock.h). */
+#include "page_clock.h"
+
+#include <stdio.h>
+
+#include "cm_virtclock.h"
+
+#define SLICE_REAL_LIMIT_MS 10000 /* a slice the browser does not finish: it hangs */
+/* While the page's requests are under way its time crawls (the network takes next to no
+ * time, as on the core target), except for the answers the follower's side holds (its
+ * clock must move for them). When nothing has been heard of them for NET_QUIET_REAL_MS of
+ * real time (the browser or the IdP is short of CPU, or the network is slow), each 1 ms
+ * slice first waits up to NET_PACE_REAL_MS for news: a request's timeout on the page's
+ * clock is not run down by a network that is slow in real time. A request with no
+ * Network event for NET_STALL_REAL_MS is not waited for (a safety net: no end should go
+ * unreported). */
+#define NET_SLICE_MS 1
+#define NET_QUIET_REAL_MS 30
+#define NET_PACE_REAL_MS 20
+#define NET_STALL_REAL_MS 5000
+
+void hr_page_clock_init(hr_page_clock *c, hr_browser_tab *tab, struct event_base *base,
+                        cm_clock *follower, int (*held)(void *arg), void *held_arg)
+{
+    *c = (hr_page_clock){
+        .tab = tab, .base = base, .follower = follower, .held = held, .held_arg = held_arg};
+}
+
+void hr_page_clock_post(hr_page_clock *c)
+{
+    c->posts++;
+    c->post_ms = cm_wallclock_ms();
+}
+
+/* Posts of events on their way to the harness: started (DevTools) but not arrived. A post
+ * that never arrives stops counting after NET_STALL_REAL_MS without news. */
+static int posts_under_way(hr_page_clock *c)
+{
+    hr_browser *b = c->tab->browser;
+    int64_t now = cm_wallclock_ms();
+    if (b->net_untracked_sent != c->posts_sent) {
+        c->posts_sent = b->net_untracked_sent;
+        c->post_ms = now;
+    }
+    if (c->posts_sent <= c->posts)
+        return 0;
+    if (now - c->post_ms < NET_STALL_REAL_MS)
+        return 1;
+    c->posts = c->posts_sent;
+    return 0;
+}
+
+/* Requests of the page under way besides the answers held (those wait on the clock, so
+ * it must move). */
+static int requests_under_way(hr_page_clock *c)
+{
+    int n = hr_browser_tab_requests(c->tab, NET_STALL_REAL_MS);
+    return n > c->held(c->held_arg) || posts_under_way(c);
+}
+
+static long network_news(const hr_page_clock *c)
+{
+    return c->tab->browser->net_news + c->posts;
+}
+
+typedef struct news_wait {
+    hr_page_clock *c;
+    long seen;
+} news_wait;
+
+static int news_since(void *arg)
+{
+    news_wait *n = arg;
+    return network_news(n->c) != n->seen;
+}
+
+/* Before a slice while requests are under way: when the network has been quiet for
+ * NET_QUIET_REAL_MS and no answer is held (a request may be queued behind one, and then
+ * the clock must move), wait up to NET_PACE_REAL_MS of real time for news, serving the
+ * loop meanwhile. */
+static void pace(hr_page_clock *c)
+{
+    long news = network_news(c);
+    int64_t now = cm_wallclock_ms();
+    if (news != c->news || !c->news_ms) {
+        c->news = news;
+        c->news_ms = now;
+        return;
+    }
+    if (now - c->news_ms < NET_QUIET_REAL_MS || c->held(c->held_arg) > 0)
+        return;
+    news_wait n = {c, news};
+    cm_loop_wait_real(c->base, news_since, &n, NET_PACE_REAL_MS);
+}
+
+static int spent(void *arg)
+{
+    return hr_browser_tab_budget_spent(arg);
+}
+
+/* Let the page's virtual time run @p ms, serving its requests meanwhile; then the
+ * follower follows (answers held until then go out). 0, or -1 with @p err. */
+static int run_slice(hr_page_clock *c, int64_t ms, char *err, size_t errlen)
+{
+    if (hr_browser_tab_budget(c->tab, ms, err, errlen) != 0)
+        return -1;
+    int rc = cm_loop_wait_real(c->base, spent, c->tab, SLICE_REAL_LIMIT_MS);
+    if (rc == 0)
+        snprintf(err, errlen,
+                 "the browser did not run %lld ms of the page's virtual time within %d s",
+                 (long long)ms, SLICE_REAL_LIMIT_MS / 1000);
+    else if (rc < 0)
+        snprintf(err, errlen, "the browser closed its DevTools pipe");
+    if (rc != 1)
+        return -1;
+    int64_t until = cm_clock_now(c->follower) + ms;
+    if (cm_loop_run(c->base, c->follower, NULL, NULL, until, SLICE_REAL_LIMIT_MS) ==
+        CM_LOOP_STUCK) {
+        snprintf(err, errlen, "the IdP's clock could not follow the page's");
+        return -1;
+    }
+    c->follower->set_ms(c->follower->ctx, until);
+    return 0;
+}
+
+int hr_page_clock_run(hr_page_clock *c, int (*cond)(void *arg), void *arg, int64_t limit_ms,
+                      char *err, size_t errlen)
+{
+    int64_t end = cm_clock_now(c->follower) + limit_ms;
+    for (;;) {
+        int rc = cond ? cond(arg) : 0;
+        int64_t left = end - cm_clock_now(c->follower);
+        if (rc != 0 || left <= 0)
+            return rc;
+        int busy = requests_under_way(c);
+        if (busy)
+            pace(c);
+        int64_t slice = c->crawl || busy ? NET_SLICE_MS : HR_PAGE_SLICE_MS;
+        if (run_slice(c, left < slice ? left : slice, err, errlen) != 0)
+            return -1;
+    }
+}

@@ -406,7 +406,7 @@ class Client:
         challenge = b64url(hashlib.sha256(verifier.encode()).digest())
         query = urllib.parse.urlencode({
             "response_type": "code", "client_id": self.client_id, "redirect_uri": self.redirect_uri,
-            "scope": self.scope, "state": state, "nonce": nonce, "prompt": "none",
+            "scope": self.scope, "state": state, "nonce": nonce,
             "code_challenge": challenge, "code_challenge_method": "S256"})
         msg = yield self.get(self.meta["authorization_endpoint"] + "?" + query,
                              headers={"cookie": cookie})

@@ -298,6 +298,7 @@ static int configure(adapter *a, json_t *hello)
     if (json_is_integer(json_object_get(cl, "max_retries")))
         a->cfg.max_retries = (int)json_integer_value(json_object_get(cl, "max_retries"));
     a->cfg.revoke_on_logout = json_is_false(json_object_get(cl, "revoke_on_logout")) ? -1 : 1;
+    a->cfg.id_token_hint = json_is_false(json_object_get(cl, "id_token_hint")) ? -1 : 1;
     size_t i;
     json_t *m;
     json_array_foreach(json_object_get(cl, "methods"), i, m) a->cfg.methods |=

@@ -189,6 +189,7 @@ static rc_config client_config(hr_world *w)
         .backoff_max_ms = (int64_t)(hr_client_num(w, "backoff_max", 60) * 1000),
         .clock_skew_ms = (int64_t)(hr_client_num(w, "clock_skew", 60) * 1000),
         .revoke_on_logout = json_is_false(json_object_get(cl, "revoke_on_logout")) ? -1 : 1,
+        .id_token_hint = json_is_false(json_object_get(cl, "id_token_hint")) ? -1 : 1,
         .misbehave = misbehave_flags(json_object_get(cl, "misbehave")),
     };
     size_t i;

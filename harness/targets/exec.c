@@ -343,10 +343,10 @@ static int spawn(hr_exec *x, const char *cmd)
 static json_t *client_settings(hr_world *w)
 {
     json_t *cl = json_object_get(w->scn, "client"), *out = json_object();
-    static const char *const copy[] = {"renew_before",    "jitter",          "min_interval",
-                                       "request_timeout", "max_retries",     "backoff_initial",
-                                       "backoff_max",     "clock_skew",      "methods",
-                                       "scope",           "revoke_on_logout"};
+    static const char *const copy[] = {"renew_before",    "jitter",           "min_interval",
+                                       "request_timeout", "max_retries",      "backoff_initial",
+                                       "backoff_max",     "clock_skew",       "methods",
+                                       "scope",           "revoke_on_logout", "id_token_hint"};
     for (size_t i = 0; i < sizeof copy / sizeof copy[0]; i++)
         if (json_object_get(cl, copy[i]))
             json_object_set(out, copy[i], json_object_get(cl, copy[i]));

@@ -168,7 +168,7 @@ static json_t *page_settings(hr_world *w, const char *origin)
     const char *scope = json_string_value(json_object_get(cl, "scope"));
     json_t *methods = json_object_get(cl, "methods");
     return json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:o, s:f, s:f, s:i, s:f, s:f, s:f, s:f, s:b, s:b, s:f}",
+        "{s:s, s:s, s:s, s:s, s:s, s:o, s:f, s:f, s:i, s:f, s:f, s:f, s:f, s:b, s:b, s:f, s:b}",
         "target", PAGE(w)->client.name, "issuer", idp_server_issuer(w->idp), "origin", origin,
         "client_id", "demo-spa", "scope", scope ? scope : "openid profile offline_access api",
         "methods", methods ? json_incref(methods) : json_pack("[s]", "refresh"), "renew_before",
@@ -178,7 +178,8 @@ static json_t *page_settings(hr_world *w, const char *origin)
         num(cl, "min_interval", 5), "clock_skew", num(cl, "clock_skew", 60), "revoke_on_logout",
         !json_is_false(json_object_get(cl, "revoke_on_logout")), "monitor_session",
         json_is_true(json_object_get(cl, "monitor_session")), "check_interval",
-        num(cl, "check_interval", 1));
+        num(cl, "check_interval", 1), "id_token_hint",
+        !json_is_false(json_object_get(cl, "id_token_hint")));
 }
 
 static json_t *page_config(hr_world *w, const char *origin)

@@ -72,6 +72,7 @@ static const field CLIENT_FIELDS[] = {
     C("end_session_revokes", F_BOOL, end_session_revokes),
     C("access_token_lifetime", F_SECS, access_token_ms),
     C("opaque_access_tokens", F_BOOL, opaque_access_tokens),
+    C("require_id_token_hint_for_prompt_none", F_BOOL, require_idt_hint),
     C("id_token_lifetime", F_SECS, id_token_ms),
     {"refresh", F_OBJ, 0, REFRESH_FIELDS},
 #undef C
@@ -650,12 +651,13 @@ json_t *Idp_client_describe(const idp_client *c)
         "absolute_lifetime", Idp_seconds(r->absolute_ms), "idle_lifetime", Idp_seconds(r->idle_ms),
         "require_offline_access", r->require_offline_access, "id_token", r->id_token);
     return json_pack(
-        "{s:s, s:b, s:o, s:b, s:b, s:b, s:b, s:o, s:b, s:o, s:o}", "client_id", c->client_id,
+        "{s:s, s:b, s:o, s:b, s:b, s:b, s:b, s:o, s:b, s:b, s:o, s:o}", "client_id", c->client_id,
         "confidential", c->secret != NULL, "grant_types", grants, "require_consent",
         c->require_consent, "require_pkce", c->require_pkce, "introspect_any", c->introspect_any,
         "end_session_revokes", c->end_session_revokes, "access_token_lifetime",
         Idp_seconds(c->access_token_ms), "opaque_access_tokens", c->opaque_access_tokens,
-        "id_token_lifetime", Idp_seconds(c->id_token_ms), "refresh", refresh);
+        "require_id_token_hint_for_prompt_none", c->require_idt_hint, "id_token_lifetime",
+        Idp_seconds(c->id_token_ms), "refresh", refresh);
 }
 
 idp_client *Idp_clients_snapshot(const idp_config *cfg)

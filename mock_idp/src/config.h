@@ -38,6 +38,8 @@ typedef struct idp_client {
     unsigned grants;
     int require_consent, require_pkce, introspect_any, end_session_revokes;
     int opaque_access_tokens; /* random strings instead of RFC 9068 JWTs */
+    int require_idt_hint;     /* prompt=none needs id_token_hint: the newest ID token issued
+                               * to that user and client (as some IdPs insist) */
     int64_t access_token_ms, id_token_ms;
     idp_refresh_policy refresh;
 } idp_client;

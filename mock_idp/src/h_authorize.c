@@ -268,6 +268,23 @@ static const char *session_problem(idp_server *s, const authz *a, const idp_req 
     return NULL;
 }
 
+/* require_id_token_hint_for_prompt_none: the hint must be the newest ID token issued to
+ * its user at this client (an IdP that insists answers invalid_request). */
+static const char *hint_problem(idp_server *s, const authz *a)
+{
+    const char *hint = P(a, "id_token_hint");
+    if (!a->client->require_idt_hint)
+        return NULL;
+    if (!hint)
+        return "id_token_hint is required with prompt=none";
+    json_t *claims = Idp_jws_verify(&s->keys, hint);
+    const char *sub = json_string_value(json_object_get(claims, "sub"));
+    int latest = sub && Idp_value_is_latest_id_token(&s->store, a->client->client_id, sub, hint);
+    json_decref(claims);
+    return latest ? NULL
+                  : "id_token_hint is not the latest ID token issued to this user and client";
+}
+
 static int needs_consent(const authz *a)
 {
     if (a->consented_now)
@@ -283,13 +300,18 @@ static void continue_flow(idp_server *s, authz *a, const idp_req *rq, idp_resp *
     const char *prompt = P(a, "prompt");
     int none = prompt && strcmp(prompt, "none") == 0;
     int force_login = prompt && Idp_scope_has(prompt, "login") && !a->logged_in_now;
-    const char *problem = session_problem(s, a, rq);
+    const char *problem;
     if (a->sess)
         note(rs, "sub", a->sess->sub);
     if (none && Idp_fault_active(s, FA_PROMPT_NONE_IGNORED)) {
         show_login(s, a, rs, NULL); /* as Dex does: prompt=none is not supported */
         return;
     }
+    if (none && (problem = hint_problem(s, a)) != NULL) {
+        redirect_back(s, a, rs, NULL, OIDC_ERR_INVALID_REQUEST, problem);
+        return;
+    }
+    problem = session_problem(s, a, rq);
     if (none) {
         if (problem)
             redirect_back(s, a, rs, NULL, OIDC_ERR_LOGIN_REQUIRED, problem);
@@ -365,6 +387,8 @@ void Idp_h_authorize(idp_server *s, idp_req *rq, idp_resp *rs)
     a.client = Idp_config_client(s->cfg, P(&a, "client_id"));
     note(rs, "client_id", P(&a, "client_id"));
     note(rs, "prompt", P(&a, "prompt"));
+    if (rs->trace && P(&a, "id_token_hint")) /* its presence only: never a token's value */
+        json_object_set_new(rs->trace, "id_token_hint", json_true());
     const char *error, *desc;
     if (!a.client)
         error_page(rs, OIDC_ERR_INVALID_REQUEST, "unknown or missing client_id");

@@ -143,6 +143,8 @@ char *Idp_mint_access_value(idp_server *s, const idp_client *c, idp_token *t, id
         idc->jwt = Idp_jws_sign_mode(k, "JWT", id, fault);
     }
     window_close(s, &w);
+    if (idc && idc->jwt && t->family) /* under the state lock again */
+        Idp_value_note_id_token(&s->store, c->client_id, t->family->sub, idc->jwt);
     free(at);
     json_decref(id);
     return v;
@@ -212,5 +214,6 @@ char *Idp_id_token(idp_server *s, const idp_family *fam, const idp_client *c,
         set_at_hash(claims, s->keys.items[s->keys.n - 1].alg, access_token, NULL);
     char *jwt = sign(s, "JWT", claims, fault);
     json_decref(claims);
+    Idp_value_note_id_token(&s->store, c->client_id, fam->sub, jwt);
     return jwt;
 }

@@ -25,6 +25,7 @@ void Idp_store_init(idp_store *st)
     cm_map_init(&st->codes);
     cm_map_init(&st->tokens);
     cm_map_init(&st->pending);
+    cm_map_init(&st->latest_idt);
 }
 
 void Idp_store_token_free(idp_token *t)
@@ -72,6 +73,8 @@ void Idp_store_dispose(idp_store *st)
     free(st->loose);
     for (pos = 0; cm_map_next(&st->pending, &pos, &key, &v);)
         json_decref(v);
+    for (pos = 0; cm_map_next(&st->latest_idt, &pos, &key, &v);)
+        free(v);
     for (size_t i = 0; i < st->n_families; i++)
         Idp_store_family_free(st->families[i]);
     free(st->families);
@@ -79,6 +82,7 @@ void Idp_store_dispose(idp_store *st)
     cm_map_dispose(&st->codes);
     cm_map_dispose(&st->tokens);
     cm_map_dispose(&st->pending);
+    cm_map_dispose(&st->latest_idt);
     memset(st, 0, sizeof *st);
 }
 

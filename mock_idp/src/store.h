@@ -67,6 +67,8 @@ typedef struct idp_store {
     cm_map codes;          /* code value -> idp_code */
     cm_map tokens;         /* token value -> idp_token */
     cm_map pending;        /* interaction id -> json_t (authorize parameters) */
+    cm_map latest_idt;     /* "client_id sub" -> the newest ID token issued (its value key,
+                            * malloc'd), for require_id_token_hint_for_prompt_none */
     idp_family **families; /* oldest first */
     size_t n_families, cap_families;
     idp_token **loose; /* tokens of no grant (client_credentials), oldest first */
@@ -96,6 +98,12 @@ void Idp_value_key_of_hash(const unsigned char md[32], char key[48]);
 void Idp_value_key(const char *value, char key[48]);
 /** A fresh random token value (malloc'd), or NULL. */
 char *Idp_value_random(idp_server *s);
+/* Remember @p jwt as the newest ID token issued to @p sub at @p client_id. */
+void Idp_value_note_id_token(idp_store *st, const char *client_id, const char *sub,
+                             const char *jwt);
+/* Whether @p jwt is that newest ID token. */
+int Idp_value_is_latest_id_token(const idp_store *st, const char *client_id, const char *sub,
+                                 const char *jwt);
 /** An ID token to mint with an access token (its at_hash from it), in the same signing
  * window (mint.c). */
 typedef struct id_companion {

@@ -36,3 +36,34 @@ char *Idp_value_random(idp_server *s)
         return NULL;
     return strdup(buf);
 }
+
+static int latest_key(const char *client_id, const char *sub, char *key, size_t n)
+{
+    int len = snprintf(key, n, "%s %s", client_id ? client_id : "", sub ? sub : "");
+    return len > 0 && (size_t)len < n ? 0 : -1;
+}
+
+void Idp_value_note_id_token(idp_store *st, const char *client_id, const char *sub, const char *jwt)
+{
+    char key[600], value[48];
+    size_t limit = st->limit ? st->limit : 10000; /* bounded as the store is */
+    if (!jwt || latest_key(client_id, sub, key, sizeof key) != 0 ||
+        (st->latest_idt.count >= limit && !cm_map_get(&st->latest_idt, key)))
+        return; /* not remembered: a hint of it is refused as not the latest */
+    Idp_value_key(jwt, value);
+    char *copy = strdup(value);
+    free(cm_map_remove(&st->latest_idt, key));
+    if (copy && cm_map_put(&st->latest_idt, key, copy) != 0)
+        free(copy);
+}
+
+int Idp_value_is_latest_id_token(const idp_store *st, const char *client_id, const char *sub,
+                                 const char *jwt)
+{
+    char key[600], value[48];
+    if (latest_key(client_id, sub, key, sizeof key) != 0)
+        return 0;
+    const char *latest = cm_map_get(&st->latest_idt, key);
+    Idp_value_key(jwt, value);
+    return latest && !strcmp(latest, value);
+}

@@ -177,7 +177,10 @@ typedef struct rc_config {
     unsigned methods;                           /* RC_METHOD_*; default refresh then silent when a
                                                  * silent callback is given */
     int revoke_on_logout;                       /* default on (pass -1 to turn off) */
-    unsigned misbehave;                         /* RC_BAD_*; 0 */
+    int id_token_hint;  /* prompt=none renewals send the session's latest ID token as
+                         * id_token_hint (OIDC Core §3.1.2.1: SHOULD; some IdPs insist);
+                         * default on (pass -1 to leave it out) */
+    unsigned misbehave; /* RC_BAD_*; 0 */
 } rc_config;
 
 typedef enum {
@@ -203,9 +206,9 @@ typedef struct rc_event {
 typedef void (*rc_event_cb)(void *arg, const rc_event *ev);
 
 /** The silent (prompt=none) renewal a browser or an app performs: open @p authorize_url
- * (it carries prompt=none, state, nonce and a PKCE challenge) and call @p done with the
- * callback URL the IdP redirected to (or NULL with an error when it never came back:
- * a frame refused, a timeout). Return 0 when started; non-zero = not possible now. */
+ * (it carries prompt=none, state, nonce, a PKCE challenge and id_token_hint) and call @p done with
+ * the callback URL the IdP redirected to (or NULL with an error when it never came back: a frame
+ * refused, a timeout). Return 0 when started; non-zero = not possible now. */
 typedef void (*rc_silent_done)(void *done_arg, const char *callback_url, int err);
 typedef int (*rc_silent_cb)(void *arg, const char *authorize_url, rc_silent_done done,
                             void *done_arg);
@@ -235,7 +238,8 @@ typedef void (*rc_done_cb)(void *arg, int status);
 /** Fetch and check discovery and the JWKS. */
 RC_EXTERN int rc_client_start(rc_client *c, rc_done_cb done, void *arg);
 /** Log in with an IdP session cookie ("NAME=VALUE"): authorization code flow with PKCE
- * (prompt=none), code exchange, ID-token validation, tokens saved to the store. */
+ * (the IdP must redirect with a code at once: the session is live, consent given), code
+ * exchange, ID-token validation, tokens saved to the store. */
 RC_EXTERN int rc_client_login_with_cookie(rc_client *c, const char *cookie, rc_done_cb done,
                                           void *arg);
 /** Adopt the session already in the store (another instance logged in), and keep it fresh. */

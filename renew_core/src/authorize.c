@@ -10,7 +10,7 @@
 #include "cm_b64url.h"
 #include "cm_form.h"
 
-char *rc_authorize_url(rc_client *c, char *state, char *nonce, char *verifier)
+char *rc_authorize_url(rc_client *c, int silent, char *state, char *nonce, char *verifier)
 {
     if (!c->authorization_endpoint || !c->redirect_uri)
         return NULL;
@@ -31,7 +31,10 @@ char *rc_authorize_url(rc_client *c, char *state, char *nonce, char *verifier)
     rc_form_add(&q, "nonce", nonce);
     rc_form_add(&q, "code_challenge", challenge);
     rc_form_add(&q, "code_challenge_method", "S256");
-    rc_form_add(&q, "prompt", "none");
+    if (silent) /* with the session's latest ID token (OIDC Core §3.1.2.1) */
+        rc_form_add(&q, "prompt", "none");
+    if (silent && c->cfg.id_token_hint && c->tok.id_token)
+        rc_form_add(&q, "id_token_hint", c->tok.id_token);
     cm_strbuf url;
     cm_strbuf_init(&url);
     cm_strbuf_printf(&url, "%s%c%s", c->authorization_endpoint,

@@ -23,6 +23,7 @@ static void defaults(rc_config *cfg)
     if (!cfg->clock_skew_ms)
         cfg->clock_skew_ms = 60 * 1000;
     cfg->revoke_on_logout = cfg->revoke_on_logout >= 0;
+    cfg->id_token_hint = cfg->id_token_hint >= 0;
 }
 
 int rc_client_new(const rc_config *cfg, const rc_env *env, rc_client **out)

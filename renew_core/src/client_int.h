@@ -117,8 +117,10 @@ void rc_renewals_cancel(rc_client *c, int status);
 void rc_schedule_renewal(rc_client *c);
 
 /* authorize.c */
-/** Build a prompt=none authorization URL with fresh state, nonce and PKCE. */
-char *rc_authorize_url(rc_client *c, char *state, char *nonce, char *verifier);
+/** Build an authorization URL with fresh state, nonce and PKCE; @p silent: a renewal,
+ * with prompt=none and the session's latest ID token as id_token_hint (unless the
+ * config leaves it out). */
+char *rc_authorize_url(rc_client *c, int silent, char *state, char *nonce, char *verifier);
 /** Handle the callback URL of an authorization: checks state, exchanges the code. */
 typedef void (*rc_code_done)(rc_client *c, void *op, int status, const char *error);
 int rc_redeem_callback(rc_client *c, void *op, const char *callback_url, const char *state,

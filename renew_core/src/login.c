@@ -46,7 +46,7 @@ int rc_client_login_with_cookie(rc_client *c, const char *cookie, rc_done_cb don
         return RC_ENOMEM;
     op->done = done;
     op->arg = arg;
-    char *url = rc_authorize_url(c, op->state, op->nonce, op->verifier);
+    char *url = rc_authorize_url(c, 0, op->state, op->nonce, op->verifier);
     rc_http_request rq = {.method = "GET", .url = url, .cookie = cookie};
     int rc = url ? rc_call_start(c, op, &rq, on_authorize) : RC_ENOMEM;
     free(url);

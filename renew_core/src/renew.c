@@ -232,7 +232,7 @@ static void start_silent(rc_renewal *r)
 {
     rc_client *c = r->c;
     r->silent = 1;
-    char *url = rc_authorize_url(c, r->state, r->nonce, r->verifier);
+    char *url = rc_authorize_url(c, 1, r->state, r->nonce, r->verifier);
     int rc = url ? c->env.silent(c->env.silent_arg, url, on_silent_done, r) : RC_ENOMEM;
     free(url);
     if (rc != 0)

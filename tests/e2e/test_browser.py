@@ -277,3 +277,18 @@ def test_a_long_tmpdir_is_not_used_for_the_browser(tmp_path):
                        text=True, timeout=60, env=dict(os.environ, TMPDIR=str(long_dir)))
     assert r.returncode == 0, r.stdout
     assert os.listdir(long_dir) == []
+
+
+def test_oidc_client_ts_sends_no_id_token_hint_by_default(tmp_path):
+    """oidc-client-ts 3.5.0's includeIdTokenInSilentRenew defaults to false: left at the
+    library's default (the scenario's id_token_hint false), an IdP that insists on the hint
+    refuses its first renewal; set (the default here), every renewal passes."""
+    scn = scenario("sr_id_token_hint_required")
+    scn["client"]["id_token_hint"] = False
+    r, report = run_json(tmp_path, "--target", "oidc-client-ts", write_scenario(tmp_path, scn))
+    run = report["runs"][0]
+    failed = [e for e in run["events"] if e["event"] == "renew_failed"]
+    assert run["verdict"] == "fail" and failed, story(run)
+    assert "id_token_hint is required" in failed[0]["detail"]
+    hints = [e.get("id_token_hint") for e in run["trace"] if e.get("prompt") == "none"]
+    assert hints and not any(hints)

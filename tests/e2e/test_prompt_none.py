@@ -83,3 +83,26 @@ def test_mock_login_get_sets_cookie_and_redirects(idp):
     cookie = r.header("Set-Cookie").split(";")[0]
     assert "code" in silent(idp, cookie=cookie)
     assert idp.state()["sessions"][0]["sub"] == "bob"
+
+
+def test_a_client_may_require_the_latest_id_token_as_hint(idp):
+    """require_id_token_hint_for_prompt_none (as some IdPs insist): no hint, or an ID token
+    that is not the newest issued to that user and client, is invalid_request; the newest
+    gives a code, and the ID token that code brings becomes the newest in turn."""
+    assert idp.control("PATCH", "clients/demo-spa", {"require_id_token_hint_for_prompt_none": True}).status == 200
+    cookie = idp.login()
+    first = idp.code_flow(sub="alice", scope="openid", cookie=cookie)["id_token"]
+    refused = silent(idp, cookie=cookie)
+    assert refused["error"] == "invalid_request" and "required" in refused["error_description"]
+    assert "id_token_hint" not in idp.trace()[-1]
+    q = silent(idp, cookie=cookie, id_token_hint=first)
+    assert "code" in q, q
+    assert idp.trace()[-1]["id_token_hint"] is True  # its presence only, never its value
+    second = idp.code_flow(sub="alice", scope="openid", cookie=cookie)["id_token"]
+    stale = silent(idp, cookie=cookie, id_token_hint=first)
+    assert stale["error"] == "invalid_request" and "latest" in stale["error_description"]
+    assert "code" in silent(idp, cookie=cookie, id_token_hint=second)
+    # without the setting any hint of this user will do, as before
+    assert idp.control("PATCH", "clients/demo-spa", {"require_id_token_hint_for_prompt_none": False}).status == 200
+    assert "code" in silent(idp, cookie=cookie, id_token_hint=first)
+    assert "code" in silent(idp, cookie=cookie)

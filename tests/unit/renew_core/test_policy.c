@@ -18,6 +18,7 @@ typedef struct fake_idp {
     const char *token_body; /* the next refresh answer (printf format: %s = id_token) */
     int token_status;
     char last_silent_url[2048];
+    char *hints[4]; /* id_token_hint of each silent renewal (NULL: none sent) */
 } fake_idp;
 
 typedef struct delivery {
@@ -205,6 +206,8 @@ static void setup(void)
 
 static void teardown(void)
 {
+    for (int i = 0; i < 4; i++)
+        free(F.hints[i]);
     rc_memory_store_free(store);
     cm_virtclock_free(clock_);
     event_base_free(base);
@@ -243,6 +246,9 @@ static int silent(void *arg, const char *url, rc_silent_done done, void *done_ar
     cr_assert_str_eq(cm_form_get(&f, "prompt"), "none");
     cr_assert_str_eq(cm_form_get(&f, "code_challenge_method"), "S256");
     cr_assert_not_null(cm_form_get(&f, "nonce"));
+    const char *hint = cm_form_get(&f, "id_token_hint");
+    if (F.silent_calls <= 4)
+        F.hints[F.silent_calls - 1] = hint ? strdup(hint) : NULL;
     cm_form_dispose(&f);
     done(done_arg, cb, 0);
     return 0;
@@ -369,5 +375,52 @@ Test(policy, gives_up_after_max_retries_but_keeps_the_session)
     cr_assert_eq(events[RC_EV_RENEW_FAILED], 4);
     cr_assert_eq(events[RC_EV_SESSION_LOST], 0);
     cr_assert_str_eq(rc_client_access_token(c), "at-0");
+    rc_client_free(c);
+}
+
+/* The ID token in the store (a copy), the session's latest. */
+static char *stored_id_token(void)
+{
+    rc_store s = rc_memory_store_iface(store);
+    rc_tokens t;
+    cr_assert_eq(s.load(s.ctx, &t), RC_OK);
+    char *idt = strdup(t.id_token);
+    rc_tokens_dispose(&t);
+    return idt;
+}
+
+/* OIDC Core §3.1.2.1: id_token_hint with every prompt=none, the session's latest ID token
+ * (some IdPs accept no other), and the login's no more once a renewal brought a new one. */
+Test(policy, every_silent_renewal_sends_the_latest_id_token_as_hint)
+{
+    silent_mode = 0;
+    rc_client *c = make_client(&(rc_config){.methods = RC_METHOD_SILENT}, silent);
+    seed_session(NULL);
+    char *login = stored_id_token();
+    rc_client_attach(c);
+    run_for(250 * 1000); /* 300 s tokens renewed 60 s early */
+    cr_assert_eq(F.silent_calls, 1);
+    cr_assert_not_null(F.hints[0], "no id_token_hint with prompt=none");
+    cr_assert_str_eq(F.hints[0], login);
+    char *renewed = stored_id_token();
+    cr_assert_str_neq(renewed, login, "the renewal brought a new ID token");
+    run_for(240 * 1000);
+    cr_assert_eq(F.silent_calls, 2);
+    cr_assert_str_eq(F.hints[1], renewed, "the latest ID token, not the login's");
+    free(login), free(renewed);
+    rc_client_free(c);
+}
+
+Test(policy, the_id_token_hint_can_be_left_out)
+{
+    silent_mode = 0;
+    rc_client *c =
+        make_client(&(rc_config){.methods = RC_METHOD_SILENT, .id_token_hint = -1}, silent);
+    seed_session(NULL);
+    rc_client_attach(c);
+    run_for(250 * 1000);
+    cr_assert_eq(F.silent_calls, 1);
+    cr_assert_null(F.hints[0]);
+    cr_assert_eq(events[RC_EV_RENEWED], 1);
     rc_client_free(c);
 }

@@ -164,7 +164,8 @@
     var self = this, t = this.load();
     var st = {state: U.random(), nonce: U.random(), verifier: U.random()};
     var extra = {redirect_uri: this.cfg.origin + '/silent-callback', prompt: 'none'};
-    if (hint) extra.id_token_hint = t.id_token;
+    // every prompt=none carries the session's latest ID token (OIDC Core §3.1.2.1)
+    if (this.cfg.id_token_hint && t && t.id_token) extra.id_token_hint = t.id_token;
     var url = await this.authorizeUrl(st, extra);
     var frame = document.createElement('iframe');
     frame.name = 'renewlab-silent-' + st.state;

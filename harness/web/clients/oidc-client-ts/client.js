@@ -39,6 +39,9 @@
       monitorSession: cfg.monitor_session,
       checkSessionIntervalInSeconds: cfg.check_interval,
       revokeTokensOnSignout: cfg.revoke_on_logout,
+      // id_token_hint with prompt=none: the library's default is false (3.5.0,
+      // src/UserManagerSettings.ts); the scenario's id_token_hint (default true) decides
+      includeIdTokenInSilentRenew: cfg.id_token_hint,
       loadUserInfo: false,
       userStore: new oidc.WebStorageStateStore({store: window.sessionStorage}),
     };

@@ -13,14 +13,17 @@ enum { PROBE_OK = 0, PROBE_PROBLEMS = 1, PROBE_USAGE = 2, PROBE_INFRA = 3 };
 
 static void probe_usage(FILE *out)
 {
-    fprintf(out, "usage: renewlab probe --issuer URL --client-id ID [--client-secret S]\n"
-                 "                      [--refresh-token RT | --login-command CMD]\n"
-                 "                      [--session-cookie NAME=VALUE] [--redirect-uri URI]\n"
-                 "                      [--login-timeout S] [--grace-wait S] [--ca-file F]\n"
-                 "                      [--json F] [--html F]\n"
-                 "Probes an external issuer with the C core and prints its capability matrix.\n"
-                 "Exit: 0 no problem found, 1 some capability is a problem, 2 usage, 3 the issuer\n"
-                 "cannot be reached. Which probes consume refresh tokens: docs/probe.md.\n");
+    fprintf(out,
+            "usage: renewlab probe --issuer URL --client-id ID [--client-secret S]\n"
+            "                      [--refresh-token RT | --login-command CMD]\n"
+            "                      [--session-cookie 'NAME=VALUE[; ...]'] [--redirect-uri URI]\n"
+            "                      [--login-timeout S] [--grace-wait S] [--ca-file F]\n"
+            "                      [--json F] [--html F]\n"
+            "Probes an external issuer with the C core and prints its capability matrix.\n"
+            "Each row goes to stderr as soon as it is known; the matrix to stdout at the end.\n"
+            "Exit: 0 no problem found, 1 some capability is a problem, 2 usage, 3 the issuer\n"
+            "cannot be reached or the login command failed. The rows, the login command's\n"
+            "contract and which probes consume refresh tokens: docs/probe.md.\n");
 }
 
 static int parse_seconds(const char *s, double *out)
@@ -105,11 +108,11 @@ static int print_matrix(json_t *m)
     int problems = 0;
     size_t i;
     json_t *row;
-    printf("%-28s %-26s %s\n", "capability", "value", "evidence");
+    printf("%-30s %-26s %s\n", "capability", "value", "evidence");
     json_array_foreach(json_object_get(m, "capabilities"), i, row)
     {
         problems += json_is_false(json_object_get(row, "ok"));
-        printf("%-28s %-26s %s%s\n", json_string_value(json_object_get(row, "capability")),
+        printf("%-30s %-26s %s%s\n", json_string_value(json_object_get(row, "capability")),
                json_string_value(json_object_get(row, "value")),
                json_is_false(json_object_get(row, "ok")) ? "PROBLEM: " : "",
                json_string_value(json_object_get(row, "evidence")));
@@ -162,6 +165,9 @@ int hr_probe_main(int argc, char **argv)
         return fprintf(stderr, "renewlab: %s\n", err), PROBE_INFRA;
     int problems = print_matrix(m);
     int rc = write_outputs(m, json_path, html_path);
+    const char *login = json_string_value(json_object_get(m, "login_failure"));
+    if (login) /* the rows it left unmeasured say so too */
+        fprintf(stderr, "renewlab: %s\n", login);
     json_decref(m);
-    return rc ? PROBE_INFRA : problems ? PROBE_PROBLEMS : PROBE_OK;
+    return rc || login ? PROBE_INFRA : problems ? PROBE_PROBLEMS : PROBE_OK;
 }

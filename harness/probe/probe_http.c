@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include "cm_b64url.h"
@@ -16,14 +15,7 @@
 
 #define PROBE_HTTP_TIMEOUT_S 10
 
-struct probe {
-    pb_opts o;
-    struct event_base *base;
-    cm_clock *clock;
-    rc_transport http;
-    json_t *meta, *jwks, *rows;
-    int given_used; /* the --refresh-token was handed out already */
-};
+#include "probe_int.h"
 
 /* ---- blocking HTTP ----------------------------------------------------------------------- */
 
@@ -131,54 +123,50 @@ void pb_refresh(probe *p, const char *refresh_token, pb_resp *out)
 {
     cm_strbuf b;
     cm_strbuf_init(&b);
-    char *rt = cm_form_encode(refresh_token), *id = cm_form_encode(p->o.client_id);
-    cm_strbuf_printf(&b, "grant_type=refresh_token&refresh_token=%s", rt ? rt : "");
+    char *rt = cm_form_encode(refresh_token ? refresh_token : ""),
+         *id = cm_form_encode(p->o.client_id);
+    cm_strbuf_puts(&b, "grant_type=refresh_token");
+    if (refresh_token) /* NULL: none at all, a counterfeit */
+        cm_strbuf_printf(&b, "&refresh_token=%s", rt ? rt : "");
     if (!p->o.client_secret)
         cm_strbuf_printf(&b, "&client_id=%s", id ? id : "");
     free(rt), free(id);
     pb_http(p, json_string_value(json_object_get(p->meta, "token_endpoint")), b.data, NULL, NULL, 1,
             out);
     cm_strbuf_dispose(&b);
+    if (!out->err && out->status == 200)
+        pb_note_id_token(p, json_string_value(json_object_get(out->json, "id_token")));
 }
 
-/* ---- tokens ----------------------------------------------------------------------------- */
+/* ---- evidence ------------------------------------------------------------------------ */
 
-static json_t *run_login(probe *p, char *why, size_t n)
+const char *pb_meta_str(probe *p, const char *key)
 {
-    cm_strbuf b;
-    cm_strbuf_init(&b);
-    double limit = p->o.login_timeout > 0 ? p->o.login_timeout : 60;
-    int rc = pb_command_run(p->o.login_command, limit, &b);
-    json_t *t = b.data ? json_loads(b.data, 0, NULL) : NULL;
-    cm_strbuf_dispose(&b);
-    if (rc == 0 && json_is_string(json_object_get(t, "access_token")))
-        return t;
-    if (rc == PB_CMD_TIMEOUT)
-        snprintf(why, n, "the login command did not finish within %g s (--login-timeout)", limit);
-    else if (rc == PB_CMD_START)
-        snprintf(why, n, "the login command could not be started");
-    else if (WIFSIGNALED(rc))
-        snprintf(why, n, "the login command was killed by signal %d", WTERMSIG(rc));
-    else if (WEXITSTATUS(rc) != 0)
-        snprintf(why, n, "the login command exited with %d", WEXITSTATUS(rc));
+    return json_string_value(json_object_get(p->meta, key));
+}
+
+const char *pb_jstr(json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+int pb_rfc_error(const pb_resp *r)
+{
+    return !r->err && r->status >= 400 && pb_jstr(r->json, "error") != NULL;
+}
+
+const char *pb_answer(const pb_resp *r, char *buf, size_t n)
+{
+    const char *error = pb_jstr(r->json, "error");
+    if (r->err)
+        snprintf(buf, n, "%s", rc_strerror(r->err));
+    else if (r->status < 400 || error)
+        snprintf(buf, n, "%d%s%s", r->status, error ? " " : "", error ? error : "");
+    else if (!r->body || !*r->body)
+        snprintf(buf, n, "%d with an empty body (RFC 6749 §5.2 wants a JSON error)", r->status);
     else
-        snprintf(why, n,
-                 "the login command printed no token response (a JSON object with "
-                 "access_token)");
-    json_decref(t);
-    return NULL;
-}
-
-json_t *pb_tokens(probe *p, const char *why_needed, char *why, size_t n)
-{
-    if (p->o.login_command)
-        return run_login(p, why, n);
-    if (p->o.refresh_token && !p->given_used) {
-        p->given_used = 1;
-        return json_pack("{s:s}", "refresh_token", p->o.refresh_token);
-    }
-    snprintf(why, n, "needs a fresh refresh token (%s): give --login-command", why_needed);
-    return NULL;
+        snprintf(buf, n, "%d, not an RFC 6749 §5.2 error: \"%.80s\"", r->status, r->body);
+    return buf;
 }
 
 /* ---- the rest ------------------------------------------------------------------------- */
@@ -203,28 +191,6 @@ void pb_wait(probe *p, double seconds)
     (void)p;
     struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
     nanosleep(&ts, NULL);
-}
-
-void pb_row(probe *p, const char *name, const char *value, int ok, const char *fmt, ...)
-{
-    char text[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    json_array_append_new(p->rows, json_pack("{s:s, s:s, s:o, s:s}", "capability", name, "value",
-                                             value, "ok", ok < 0 ? json_null() : json_boolean(ok),
-                                             "evidence", text));
-}
-
-const char *pb_value(probe *p, const char *name)
-{
-    size_t i;
-    json_t *row;
-    json_array_foreach(
-        p->rows, i, row) if (!strcmp(json_string_value(json_object_get(row, "capability")),
-                                     name)) return json_string_value(json_object_get(row, "value"));
-    return NULL;
 }
 
 static int fetch_discovery(probe *p, char *err, size_t n)
@@ -261,7 +227,7 @@ probe *pb_open(const pb_opts *o, char *err, size_t errlen)
     p->o = *o;
     p->base = event_base_new();
     p->clock = p->base ? cm_realclock_new(p->base) : NULL;
-    p->rows = json_array();
+    p->rows = json_object();
     if (!p->clock || rc_transport_evhttp_new(p->base, p->clock, o->ca_file, &p->http) != RC_OK) {
         snprintf(err, errlen, "cannot set up HTTP (CA file %s?)", o->ca_file ? o->ca_file : "-");
     } else if (fetch_discovery(p, err, errlen) == 0) {
@@ -271,11 +237,6 @@ probe *pb_open(const pb_opts *o, char *err, size_t errlen)
     return NULL;
 }
 
-json_t *pb_rows(probe *p)
-{
-    return p->rows;
-}
-
 void pb_close(probe *p)
 {
     if (!p)
@@ -283,6 +244,7 @@ void pb_close(probe *p)
     if (p->http.ctx)
         rc_transport_evhttp_free(&p->http);
     json_decref(p->meta), json_decref(p->jwks), json_decref(p->rows);
+    free(p->latest_idt), free(p->login_failure), free(p->cookie);
     cm_realclock_free(p->clock);
     if (p->base)
         event_base_free(p->base);

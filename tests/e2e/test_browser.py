@@ -292,3 +292,22 @@ def test_oidc_client_ts_sends_no_id_token_hint_by_default(tmp_path):
     assert "id_token_hint is required" in failed[0]["detail"]
     hints = [e.get("id_token_hint") for e in run["trace"] if e.get("prompt") == "none"]
     assert hints and not any(hints)
+
+
+def test_silent_renewal_passes_against_an_idp_insisting_on_id_token_hint(tmp_path):
+    """Every silent-renew scenario on core and iframe, with the IdP requiring the newest ID
+    token as id_token_hint (scenarios that leave the hint out on purpose aside)."""
+    d = tmp_path / "scn"
+    d.mkdir()
+    for name in sorted(os.listdir(os.path.join(ROOT, "scenarios"))):
+        if not name.startswith(("sr_", "csi_")):
+            continue
+        scn = json.load(open(os.path.join(ROOT, "scenarios", name)))
+        if scn.get("client", {}).get("id_token_hint") is False:
+            continue
+        scn.setdefault("idp", {}).setdefault("client", {})["require_id_token_hint_for_prompt_none"] = True
+        (d / name).write_text(json.dumps(scn))
+    r, report = run_json(tmp_path, "--target", "core", "--target", "iframe", "--jobs", str(JOBS), str(d))
+    ran = [x for x in report["runs"] if x["verdict"] != "skip"]  # the targets each names
+    bad = {(x["scenario"], x["target"]): story(x) for x in ran if x["verdict"] != "pass"}
+    assert not bad and len(ran) >= 25, (r.stdout, bad)

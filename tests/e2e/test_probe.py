@@ -7,15 +7,30 @@ import sys
 
 import pytest
 
+from conftest import ROOT
 from harness_util import RENEWLAB
 
 LOGIN = os.path.join(os.path.dirname(__file__), "peers", "mock_login.py")
 
 
+def documented_rows():
+    """The rows of docs/probe.md's table, in order: the matrix always has exactly these."""
+    names, inside = [], False
+    for line in open(os.path.join(ROOT, "docs", "probe.md")):
+        if line.startswith("## "):
+            inside = line.strip() == "## The matrix"
+        elif inside and line.startswith("| `"):
+            names.append(line.split("`")[1])
+    return names
+
+
+DOCUMENTED_ROWS = documented_rows()
+
+
 def probe(idp, tmp_path, *extra):
     out = tmp_path / "matrix.json"
     r = subprocess.run([RENEWLAB, "probe", "--issuer", idp.issuer, "--client-id", "demo-spa",
-                        "--login-command", f"{sys.executable} {LOGIN} {idp.issuer} demo-spa",
+                        "--login-command", f"{sys.executable} {LOGIN}",
                         "--redirect-uri", "http://127.0.0.1:8080/callback", "--json", str(out),
                         *extra], capture_output=True, text=True, timeout=120)
     assert out.exists(), r.stderr
@@ -34,7 +49,7 @@ def probe(idp, tmp_path, *extra):
                            "prompt_none_with_session": "supported (code)"}),
     ("short-idle-lifetime", {"refresh_lifetime": "idle (sliding)", "refresh": "works"}),
     ("rotation-with-grace", {"rotation": "yes", "reuse_detection": "not seen",
-                             "grace_window": "unknown"}),
+                             "grace_window": "not measured"}),
 ])
 def test_the_matrix_reports_each_preset(start_idp, tmp_path, preset, expect):
     idp = start_idp("--preset", preset)
@@ -104,22 +119,34 @@ def test_help_prints_the_usage_and_exits_0():
     assert r.returncode == 0 and r.stdout.startswith("usage: renewlab probe"), r.stderr
 
 
-def login_failure_evidence(idp, tmp_path, command):
+def probe_failing_login(idp, tmp_path, command, *extra):
     out = tmp_path / "m.json"
-    subprocess.run([RENEWLAB, "probe", "--issuer", idp.issuer, "--client-id", "demo-spa",
-                    "--login-command", command, "--json", str(out)],
-                   capture_output=True, text=True, timeout=60)
-    rows = json.loads(out.read_text())["capabilities"]
-    return " ".join(row["evidence"] for row in rows)
+    r = subprocess.run([RENEWLAB, "probe", "--issuer", idp.issuer, "--client-id", "demo-spa",
+                        "--login-command", command, "--json", str(out), *extra],
+                       capture_output=True, text=True, timeout=60)
+    rows = {row["capability"]: row for row in json.loads(out.read_text())["capabilities"]}
+    return r, rows
 
 
-def test_a_failing_login_command_is_told_by_its_exit_code(idp, tmp_path):
-    said = login_failure_evidence(idp, tmp_path, "exit 3")
-    assert "the login command exited with 3" in said and "768" not in said, said
-    said = login_failure_evidence(idp, tmp_path, "echo not-json")
-    assert "printed no token response" in said, said
-    said = login_failure_evidence(idp, tmp_path, "kill -9 $$")
-    assert "killed by signal 9" in said, said
+@pytest.mark.parametrize("command,says", [
+    ("echo ran >> {log}; exit 3", "the login command `echo ran >> {log}; exit 3` exited with 3"),
+    ("echo ran >> {log}; echo not-json", "printed no token response"),
+    ("echo ran >> {log}; kill -9 $$", "was killed by signal 9"),
+])
+def test_a_failing_login_command_leaves_rows_unmeasured_and_exits_3(idp, tmp_path, command, says):
+    """Exit 3 and a message naming the command and how it failed (an exit code, never a
+    wait status); every row is still there, those that needed a login "not measured" with
+    the same words; the command is run once, not once per probe."""
+    log = tmp_path / "runs"
+    command, says = command.format(log=log), says.format(log=log)
+    r, rows = probe_failing_login(idp, tmp_path, command)
+    assert r.returncode == 3 and says in r.stderr and "768" not in r.stderr, r.stderr
+    assert "issuer unreachable" not in r.stderr
+    for name in ("refresh", "offline_access_required", "revocation", "refresh_lifetime",
+                 "rotation", "family_revocation"):
+        assert rows[name]["value"] == "not measured" and says in rows[name]["evidence"], rows[name]
+    assert log.read_text().count("ran") == 1
+    assert list(rows) == DOCUMENTED_ROWS
 
 
 def test_a_hung_login_command_is_killed_at_the_login_timeout(idp, tmp_path):
@@ -131,6 +158,7 @@ def test_a_hung_login_command_is_killed_at_the_login_timeout(idp, tmp_path):
                         "--json", str(out)], capture_output=True, text=True, timeout=60)
     said = " ".join(row["evidence"] for row in json.loads(out.read_text())["capabilities"])
     assert "did not finish within 0.3 s" in said, said
+    assert r.returncode == 3 and "sleep 300 | cat" in r.stderr, r.stderr
     left = subprocess.run(["pgrep", "-f", "sleep 300"], capture_output=True, text=True)
     assert left.stdout.strip() == "", "the command's children were left running"
     for bad in ("0", "x", "1e9"):
@@ -138,3 +166,16 @@ def test_a_hung_login_command_is_killed_at_the_login_timeout(idp, tmp_path):
                             "--login-command", "true", "--login-timeout", bad],
                            capture_output=True, text=True, timeout=10)
         assert r.returncode == 2 and "--login-timeout" in r.stderr, (bad, r.stderr)
+
+
+def test_an_idp_insisting_on_id_token_hint_is_no_problem(idp, tmp_path):
+    """With require_id_token_hint_for_prompt_none the probe's prompt=none carries the newest
+    ID token it was given; the session comes from the login's session_cookie."""
+    assert idp.control("PATCH", "clients/demo-spa",
+                       {"require_id_token_hint_for_prompt_none": True}).status == 200
+    r, values, rows = probe(idp, tmp_path)
+    assert r.returncode == 0 and "PROBLEM" not in r.stdout, r.stdout
+    assert values["prompt_none_with_session"] == "supported (code)", rows
+    assert "id_token_hint" in rows["prompt_none_with_session"]["evidence"]
+    assert list(values) == DOCUMENTED_ROWS
+    assert "probe: prompt_none_with_session" in r.stderr  # told as soon as known

@@ -1,11 +1,14 @@
-// Login command for renewlab probe against server.mjs: drives the dev interactions
-// (login as alice, consent) with a small cookie jar, then redeems the code. Prints the
-// token response as JSON. Scope from $RENEWLAB_PROBE_SCOPE.
+// Login command for renewlab probe against server.mjs (docs/probe.md, "The login
+// command", contract v2): drives the dev interactions (login as alice, consent) with a
+// small cookie jar, then redeems the code. Configured by the probe's environment; prints
+// the token response as JSON with the IdP session's cookies as session_cookie.
 import crypto from 'node:crypto';
 
-const [issuer] = process.argv.slice(2);
-const scope = process.env.RENEWLAB_PROBE_SCOPE || 'openid offline_access';
-const redirectUri = 'http://127.0.0.1:8080/callback';
+const env = process.env;
+const issuer = env.RENEWLAB_PROBE_ISSUER, clientId = env.RENEWLAB_PROBE_CLIENT_ID;
+const secret = env.RENEWLAB_PROBE_CLIENT_SECRET;
+const scope = env.RENEWLAB_PROBE_SCOPE;
+const redirectUri = env.RENEWLAB_PROBE_REDIRECT_URI || 'http://127.0.0.1:8080/callback';
 const jar = new Map();
 const b64 = (buf) => buf.toString('base64url');
 
@@ -23,7 +26,7 @@ async function go(url, init = {}) {
 const verifier = b64(crypto.randomBytes(32));
 const challenge = b64(crypto.createHash('sha256').update(verifier).digest());
 let url = `${issuer}/auth?` + new URLSearchParams({
-  client_id: 'probe', response_type: 'code', scope, redirect_uri: redirectUri, state: 's',
+  client_id: clientId, response_type: 'code', scope, redirect_uri: redirectUri, state: 's',
   nonce: 'n', prompt: 'consent', code_challenge: challenge, code_challenge_method: 'S256',
 });
 let code = null;
@@ -53,11 +56,11 @@ if (!code) { console.error('the interactions never ended'); process.exit(3); }
 const tok = await fetch(`${issuer}/token`, {
   method: 'POST',
   headers: { 'content-type': 'application/x-www-form-urlencoded',
-             authorization: 'Basic ' + Buffer.from('probe:probe-secret').toString('base64') },
+             authorization: 'Basic ' + Buffer.from(`${clientId}:${secret}`).toString('base64') },
   body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri,
                               code_verifier: verifier }),
 });
 const tokens = await tok.json();
-tokens.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+tokens.session_cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
 console.log(JSON.stringify(tokens));
 process.exit(tokens.access_token ? 0 : 3);

@@ -28,7 +28,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Third-party code from npm, pinned in lockfiles: the browser client oidc-client-ts
-# (harness/web) and the IdP oidc-provider the probe is tested against. Node comes with the
+# (harness/web), the IdP oidc-provider and the permissive mock oauth2-mock-server the
+# probe is tested against. Node comes with the
 # machine: never Debian's nodejs (18) over it.
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 need_node() {
@@ -36,7 +37,8 @@ need_node() {
   node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
     { echo "renewlab: Node.js >= 20.19 is needed for oidc-client-ts and oidc-provider (found $(node --version))" >&2; exit 1; }
 }
-for dir in "$ROOT/harness/web" "$ROOT/tests/e2e/peers/oidc-provider"; do
+for dir in "$ROOT/harness/web" "$ROOT/tests/e2e/peers/oidc-provider" \
+    "$ROOT/tests/e2e/peers/oauth2-mock-server"; do
   stamp="$dir/node_modules/.renewlab-lock"
   if ! cmp -s "$dir/package-lock.json" "$stamp" 2>/dev/null; then
     need_node

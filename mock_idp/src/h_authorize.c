@@ -247,40 +247,31 @@ static int max_age_valid(const char *v)
     return n > 0 && n <= 10 && strspn(v, "0123456789") == n && atoll(v) <= 3153600000LL;
 }
 
-/* Session checks of OIDC Core §3.1.2.2: max_age and id_token_hint. Returns the reason the
- * session cannot be used silently, or NULL. */
-static const char *session_problem(idp_server *s, const authz *a, const idp_req *rq)
+/* Session checks of OIDC Core §3.1.2.2: max_age and id_token_hint (@p hint_sub, its
+ * verified subject). Returns the reason the session cannot be used silently, or NULL. */
+static const char *session_problem(const authz *a, const idp_req *rq, const char *hint_sub)
 {
     if (!a->sess)
         return "no session";
     const char *max_age = P(a, "max_age");
     if (max_age && !a->logged_in_now && rq->now_ms - a->sess->auth_time_ms > atoll(max_age) * 1000)
         return "max_age exceeded";
-    const char *hint = P(a, "id_token_hint");
-    if (hint) {
-        json_t *claims = Idp_jws_verify(&s->keys, hint);
-        const char *sub = json_string_value(json_object_get(claims, "sub"));
-        int same = sub && strcmp(sub, a->sess->sub) == 0;
-        json_decref(claims);
-        if (!same)
-            return "id_token_hint names another user";
-    }
+    if (P(a, "id_token_hint") && !(hint_sub && strcmp(hint_sub, a->sess->sub) == 0))
+        return "id_token_hint names another user";
     return NULL;
 }
 
 /* require_id_token_hint_for_prompt_none: the hint must be the newest ID token issued to
  * its user at this client (an IdP that insists answers invalid_request). */
-static const char *hint_problem(idp_server *s, const authz *a)
+static const char *hint_problem(idp_server *s, const authz *a, const char *hint_sub)
 {
     const char *hint = P(a, "id_token_hint");
     if (!a->client->require_idt_hint)
         return NULL;
     if (!hint)
         return "id_token_hint is required with prompt=none";
-    json_t *claims = Idp_jws_verify(&s->keys, hint);
-    const char *sub = json_string_value(json_object_get(claims, "sub"));
-    int latest = sub && Idp_value_is_latest_id_token(&s->store, a->client->client_id, sub, hint);
-    json_decref(claims);
+    int latest =
+        hint_sub && Idp_value_is_latest_id_token(&s->store, a->client->client_id, hint_sub, hint);
     return latest ? NULL
                   : "id_token_hint is not the latest ID token issued to this user and client";
 }
@@ -295,7 +286,9 @@ static int needs_consent(const authz *a)
     return a->client->require_consent && !cm_map_get(&a->sess->consents, a->client->client_id);
 }
 
-static void continue_flow(idp_server *s, authz *a, const idp_req *rq, idp_resp *rs)
+/* The flow with the verified subject of id_token_hint (@p hint_sub; NULL: none, or not
+ * signed by us). */
+static void flow(idp_server *s, authz *a, const idp_req *rq, idp_resp *rs, const char *hint_sub)
 {
     const char *prompt = P(a, "prompt");
     int none = prompt && strcmp(prompt, "none") == 0;
@@ -307,11 +300,11 @@ static void continue_flow(idp_server *s, authz *a, const idp_req *rq, idp_resp *
         show_login(s, a, rs, NULL); /* as Dex does: prompt=none is not supported */
         return;
     }
-    if (none && (problem = hint_problem(s, a)) != NULL) {
+    if (none && (problem = hint_problem(s, a, hint_sub)) != NULL) {
         redirect_back(s, a, rs, NULL, OIDC_ERR_INVALID_REQUEST, problem);
         return;
     }
-    problem = session_problem(s, a, rq);
+    problem = session_problem(a, rq, hint_sub);
     if (none) {
         if (problem)
             redirect_back(s, a, rs, NULL, OIDC_ERR_LOGIN_REQUIRED, problem);
@@ -327,6 +320,15 @@ static void continue_flow(idp_server *s, authz *a, const idp_req *rq, idp_resp *
         show_consent(s, a, rs);
     else
         issue_code(s, a, rq, rs);
+}
+
+static void continue_flow(idp_server *s, authz *a, const idp_req *rq, idp_resp *rs)
+{
+    const char *hint = P(a, "id_token_hint");
+    int needed = hint && (a->sess || a->client->require_idt_hint);   /* by the checks below */
+    json_t *claims = needed ? Idp_jws_verify(&s->keys, hint) : NULL; /* verified once */
+    flow(s, a, rq, rs, json_string_value(json_object_get(claims, "sub")));
+    json_decref(claims);
 }
 
 static const char *check_scope_pkce(const authz *a, const char **error)

@@ -118,7 +118,7 @@ static void set_at_hash(json_t *claims, idp_alg alg, const char *access_token,
 /* An ID token to issue with an access token (its at_hash from it), signed in the same
  * window: one release of the state lock per answer instead of two. */
 
-char *Idp_mint_access_value(idp_server *s, const idp_client *c, idp_token *t, id_companion *idc)
+static char *mint_value(idp_server *s, const idp_client *c, idp_token *t, id_companion *idc)
 {
     if (c->opaque_access_tokens) {
         char *v = Idp_value_random(s);
@@ -143,10 +143,16 @@ char *Idp_mint_access_value(idp_server *s, const idp_client *c, idp_token *t, id
         idc->jwt = Idp_jws_sign_mode(k, "JWT", id, fault);
     }
     window_close(s, &w);
-    if (idc && idc->jwt && t->family) /* under the state lock again */
-        Idp_value_note_id_token(&s->store, c->client_id, t->family->sub, idc->jwt);
     free(at);
     json_decref(id);
+    return v;
+}
+
+char *Idp_mint_access_value(idp_server *s, const idp_client *c, idp_token *t, id_companion *idc)
+{
+    char *v = mint_value(s, c, t, idc);
+    if (idc && idc->jwt && t->family) /* the newest ID token issued (under the state lock) */
+        Idp_value_note_id_token(&s->store, c->client_id, t->family->sub, idc->jwt);
     return v;
 }
 
@@ -214,6 +220,5 @@ char *Idp_id_token(idp_server *s, const idp_family *fam, const idp_client *c,
         set_at_hash(claims, s->keys.items[s->keys.n - 1].alg, access_token, NULL);
     char *jwt = sign(s, "JWT", claims, fault);
     json_decref(claims);
-    Idp_value_note_id_token(&s->store, c->client_id, fam->sub, jwt);
     return jwt;
 }

@@ -73,8 +73,6 @@ void pb_rows_say(probe *p, const char *const *names, const char *value, const ch
     __attribute__((format(printf, 4, 5)));
 /** The value of an earlier row (borrowed), or NULL. */
 const char *pb_value(probe *p, const char *name);
-/** The documented rows, in the matrix's order (NULL-terminated). */
-const char *const *pb_row_names(void);
 /** The probes, in order (probe_checks.c). */
 void pb_run_all(probe *p);
 /** A probe of @p o's IdP with its discovery document and JWKS fetched, or NULL with the

@@ -150,11 +150,6 @@ const char *pb_jstr(json_t *obj, const char *key)
     return json_string_value(json_object_get(obj, key));
 }
 
-int pb_rfc_error(const pb_resp *r)
-{
-    return !r->err && r->status >= 400 && pb_jstr(r->json, "error") != NULL;
-}
-
 const char *pb_answer(const pb_resp *r, char *buf, size_t n)
 {
     const char *error = pb_jstr(r->json, "error");

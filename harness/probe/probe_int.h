@@ -11,11 +11,13 @@ struct probe {
     cm_clock *clock;
     rc_transport http;
     json_t *meta, *jwks;
-    json_t *rows;        /* capability -> row */
-    int given_used;      /* the --refresh-token was handed out already */
-    char *latest_idt;    /* the newest ID token the IdP gave (login or refresh) */
-    char *login_failure; /* how the login command first failed, or NULL */
-    char *cookie;        /* a session cookie a login printed (session_cookie) */
+    json_t *rows;                /* capability -> row */
+    int given_used;              /* the --refresh-token was handed out already */
+    char *latest_idt;            /* the newest ID token the IdP gave (login or refresh) */
+    char *login_failure;         /* how the login command first failed, or NULL */
+    char *cookie;                /* a session cookie a login printed (session_cookie) */
+    const char *garbage_seen[2]; /* how introspection and userinfo answered a garbage
+                                  * token, once asked (probe_revoke.c) */
 };
 
 /* A discovery member (borrowed), or NULL. */
@@ -25,8 +27,6 @@ const char *pb_jstr(json_t *obj, const char *key);
 /* An answer as evidence: the transport error, or the status with the OAuth error, and the
  * body when it is not an RFC 6749 §5.2 error object (an empty one says so). */
 const char *pb_answer(const pb_resp *r, char *buf, size_t n);
-/* Whether @p r is an error answer shaped as RFC 6749 §5.2 wants (JSON with "error"). */
-int pb_rfc_error(const pb_resp *r);
 
 /* The probes (probe_checks.c, probe_revoke.c, probe_prompt.c). */
 void pb_probe_refresh(probe *p);

@@ -64,24 +64,35 @@ static const char *userinfo(probe *p, const char *at)
     return state;
 }
 
+enum { BY_INTROSPECTION, BY_USERINFO };
+static const char *(*const ASK[])(probe *, const char *) = {introspect, userinfo};
+static const char *const ASKED_BY[] = {"introspection", "userinfo"};
+
+/* How @p by answers a garbage access token (asked once: the answer does not change). */
+static const char *garbage_answer(probe *p, int by)
+{
+    if (!p->garbage_seen[by])
+        p->garbage_seen[by] = ASK[by](p, "renewlab-probe-garbage-access-token");
+    return p->garbage_seen[by];
+}
+
 /* Is @p at accepted? Asked as the probe may, and only trusted when a garbage token is
  * refused the same way (a permissive IdP calls everything active). */
 const char *pb_token_state(probe *p, const char *at, char *why, size_t n)
 {
-    const char *(*ask)(probe *, const char *) = introspectable(p)                     ? introspect
-                                                : pb_meta_str(p, "userinfo_endpoint") ? userinfo
-                                                                                      : NULL;
-    if (!ask) {
+    int by = introspectable(p)                     ? BY_INTROSPECTION
+             : pb_meta_str(p, "userinfo_endpoint") ? BY_USERINFO
+                                                   : -1;
+    if (by < 0) {
         snprintf(why, n, "no introspection (needs --client-secret) and no userinfo endpoint");
         return "unknown";
     }
-    const char *how = ask == introspect ? "introspection" : "userinfo";
-    if (strcmp(ask(p, "renewlab-probe-garbage-access-token"), "inactive") != 0) {
-        snprintf(why, n, "%s does not refuse a garbage token: it tells nothing", how);
+    if (strcmp(garbage_answer(p, by), "inactive") != 0) {
+        snprintf(why, n, "%s does not refuse a garbage token: it tells nothing", ASKED_BY[by]);
         return "unknown";
     }
-    snprintf(why, n, "by %s", how);
-    return ask(p, at);
+    snprintf(why, n, "by %s", ASKED_BY[by]);
+    return ASK[by](p, at);
 }
 
 /* A live access token of a fresh grant and its refresh token (both the caller's). */
@@ -185,7 +196,7 @@ void pb_probe_introspection(probe *p)
                "needs --client-secret (RFC 7662 wants client auth)");
         return;
     }
-    const char *garbage = introspect(p, "renewlab-probe-garbage-access-token");
+    const char *garbage = garbage_answer(p, BY_INTROSPECTION);
     char why[300];
     json_t *t = pb_tokens(p, "introspection", NULL, why, sizeof why);
     const char *at = pb_jstr(t, "access_token");

@@ -29,11 +29,6 @@ static const char *const ROWS[] = {"discovery",
                                    "refresh_lifetime",
                                    NULL};
 
-const char *const *pb_row_names(void)
-{
-    return ROWS;
-}
-
 static void vrow(probe *p, const char *name, const char *value, int ok, const char *fmt, va_list ap)
 {
     char text[900];

@@ -110,9 +110,11 @@ typedef struct page_wait {
     long arg;
 } page_wait;
 
-static int page_state(hr_world *w, void *arg)
+/* Whether the wait is over (1), goes on (0) or failed (-1, w->error set). */
+static int page_state(void *arg)
 {
     page_wait *pw = arg;
+    hr_world *w = pw->w;
     if (*PAGE(w)->page_error) {
         snprintf(w->error, sizeof w->error, "%s", PAGE(w)->page_error);
         return -1;
@@ -122,19 +124,13 @@ static int page_state(hr_world *w, void *arg)
     return pw->cond && pw->cond(w, pw->arg) ? 1 : 0;
 }
 
-static int page_state_of(void *arg)
-{
-    page_wait *pw = arg;
-    return page_state(pw->w, pw);
-}
-
 /* Run the page until @p cond holds (1) or @p limit_ms of virtual time pass (0); -1 when
  * the browser died or the page failed (w->error set). */
 static int wait_page(hr_world *w, page_cond cond, long arg, int64_t limit_ms)
 {
     page_wait pw = {w, cond, arg};
     char err[300] = "";
-    int rc = hr_page_clock_run(&PAGE(w)->clock, page_state_of, &pw, limit_ms, err, sizeof err);
+    int rc = hr_page_clock_run(&PAGE(w)->clock, page_state, &pw, limit_ms, err, sizeof err);
     if (rc < 0 && *err && !browser_gone(w)) /* the clock's failure, not the page's */
         snprintf(w->error, sizeof w->error, "%s", err);
     return rc;

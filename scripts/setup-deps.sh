@@ -6,10 +6,24 @@
 # files in parallel.
 set -euo pipefail
 
+# LemonLDAP::NG, a real IdP the probe is tested against (tests/e2e/peers/lemonldap-ng),
+# without its web-server recommends (nginx, a FastCGI server: plackup serves it on
+# loopback) but with the Perl modules its portal loads at start (the portal's and common
+# library's recommends: an always-loaded captcha needs GD::SecurityImage over Image::Magick,
+# the OIDC issuer Crypt::OpenSSL::Bignum and IO::String, sessions String::Random).
+LEMONLDAP_NG=(lemonldap-ng libplack-perl libimage-magick-perl
+              fonts-urw-base35 libauthen-webauthn-perl libcrypt-openssl-bignum-perl
+              libconvert-base32-perl libio-string-perl libipc-run-perl libgd-securityimage-perl
+              libmime-tools-perl libnet-ldap-perl libio-socket-timeout-perl
+              libunicode-string-perl libapache-session-browseable-perl libemail-sender-perl
+              libcookie-baker-xs-perl libdbi-perl libhttp-parser-xs-perl
+              liblwp-protocol-https-perl libstring-random-perl)
+
 PACKAGES=(cmake make gcc pkg-config openssl
           libevent-dev libjansson-dev libssl-dev libcriterion-dev
           python3 python3-pytest python3-pytest-xdist python3-jwt python3-cryptography python3-junitparser
-          chromium)
+          chromium
+          "${LEMONLDAP_NG[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do

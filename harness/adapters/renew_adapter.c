@@ -70,6 +70,8 @@ static int http_send(void *ctx, const rc_http_request *rq, rc_http_done done, vo
         json_object_set_new(h, "authorization", json_string(rq->authorization));
     if (rq->cookie)
         json_object_set_new(h, "cookie", json_string(rq->cookie));
+    if (rq->accept)
+        json_object_set_new(h, "accept", json_string(rq->accept));
     json_t *m = json_pack("{s:s, s:i, s:s, s:s, s:o}", "type", "http", "id", (int)p->id, "method",
                           rq->method, "url", rq->url, "headers", h);
     if (rq->body)
@@ -160,8 +162,10 @@ static int silent(void *arg, const char *url, rc_silent_done done, void *done_ar
     *s = (silent_call){.a = a, .done = done, .done_arg = done_arg};
     int64_t timeout = a->cfg.request_timeout_ms ? a->cfg.request_timeout_ms : 10000;
     s->timer = a->clock->timer_start(a->clock->ctx, timeout, silent_timeout, s);
-    rc_http_request rq = {
-        .method = "GET", .url = url, .cookie = a->silent_cookie ? a->cookie : NULL};
+    rc_http_request rq = {.method = "GET",
+                          .url = url,
+                          .cookie = a->silent_cookie ? a->cookie : NULL,
+                          .accept = RC_ACCEPT_NAVIGATION};
     void *handle;
     if (http_send(a, &rq, silent_answer, s, &handle) != RC_OK) {
         a->clock->timer_cancel(a->clock->ctx, s->timer);

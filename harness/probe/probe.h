@@ -27,11 +27,14 @@ typedef struct pb_resp {
 
 typedef struct probe probe;
 
-/** One HTTP exchange, blocking (10 s). @p form: a urlencoded body for POST, or NULL for
- * GET. Client authentication is added to token/revocation/introspection calls by the
- * caller through @p basic (1: client_secret_basic). The response is the caller's. */
-void pb_http(probe *p, const char *url, const char *form, const char *bearer, const char *cookie,
-             int basic, pb_resp *out);
+/** One back-channel HTTP exchange, blocking (10 s). @p form: a urlencoded body for POST, or
+ * NULL for GET. Client authentication is added to token/revocation/introspection calls by
+ * the caller through @p basic (1: client_secret_basic). The response is the caller's. */
+void pb_http(probe *p, const char *url, const char *form, const char *bearer, int basic,
+             pb_resp *out);
+/** One front-channel request, as a browser's navigation makes it (its Accept header, the
+ * IdP session's @p cookie or none), not followed: the answer is the caller's. */
+void pb_navigate(probe *p, const char *url, const char *cookie, pb_resp *out);
 void pb_resp_dispose(pb_resp *r);
 /* The scope a login asks for unless a probe says otherwise. */
 #define PB_DEFAULT_SCOPE "openid offline_access"

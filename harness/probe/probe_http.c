@@ -78,25 +78,12 @@ static void basic_auth(probe *p, char *out, size_t n)
     out[o] = '\0';
 }
 
-void pb_http(probe *p, const char *url, const char *form, const char *bearer, const char *cookie,
-             int basic, pb_resp *out)
+static void exchange(probe *p, const rc_http_request *rq, pb_resp *out)
 {
     memset(out, 0, sizeof *out);
-    char auth[1200] = "";
-    if (bearer)
-        snprintf(auth, sizeof auth, "Bearer %s", bearer);
-    else if (basic && p->o.client_secret)
-        basic_auth(p, auth, sizeof auth);
-    rc_http_request rq = {.method = form ? "POST" : "GET",
-                          .url = url,
-                          .content_type = form ? "application/x-www-form-urlencoded" : NULL,
-                          .body = form,
-                          .body_len = form ? strlen(form) : 0,
-                          .authorization = *auth ? auth : NULL,
-                          .cookie = cookie};
     call c = {.out = out};
     void *handle = NULL;
-    if (p->http.send(p->http.ctx, &rq, on_answer, &c, &handle) != RC_OK) {
+    if (p->http.send(p->http.ctx, rq, on_answer, &c, &handle) != RC_OK) {
         out->err = RC_ETRANSPORT;
         return;
     }
@@ -110,6 +97,30 @@ void pb_http(probe *p, const char *url, const char *form, const char *bearer, co
         p->http.cancel(p->http.ctx, handle);
         out->err = RC_ETIMEOUT;
     }
+}
+
+void pb_http(probe *p, const char *url, const char *form, const char *bearer, int basic,
+             pb_resp *out)
+{
+    char auth[1200] = "";
+    if (bearer)
+        snprintf(auth, sizeof auth, "Bearer %s", bearer);
+    else if (basic && p->o.client_secret)
+        basic_auth(p, auth, sizeof auth);
+    rc_http_request rq = {.method = form ? "POST" : "GET",
+                          .url = url,
+                          .content_type = form ? "application/x-www-form-urlencoded" : NULL,
+                          .body = form,
+                          .body_len = form ? strlen(form) : 0,
+                          .authorization = *auth ? auth : NULL};
+    exchange(p, &rq, out);
+}
+
+void pb_navigate(probe *p, const char *url, const char *cookie, pb_resp *out)
+{
+    rc_http_request rq = {
+        .method = "GET", .url = url, .cookie = cookie, .accept = RC_ACCEPT_NAVIGATION};
+    exchange(p, &rq, out);
 }
 
 void pb_resp_dispose(pb_resp *r)
@@ -131,8 +142,7 @@ void pb_refresh(probe *p, const char *refresh_token, pb_resp *out)
     if (!p->o.client_secret)
         cm_strbuf_printf(&b, "&client_id=%s", id ? id : "");
     free(rt), free(id);
-    pb_http(p, json_string_value(json_object_get(p->meta, "token_endpoint")), b.data, NULL, NULL, 1,
-            out);
+    pb_http(p, json_string_value(json_object_get(p->meta, "token_endpoint")), b.data, NULL, 1, out);
     cm_strbuf_dispose(&b);
     if (!out->err && out->status == 200)
         pb_note_id_token(p, json_string_value(json_object_get(out->json, "id_token")));
@@ -193,7 +203,7 @@ static int fetch_discovery(probe *p, char *err, size_t n)
     char url[600];
     snprintf(url, sizeof url, "%s/.well-known/openid-configuration", p->o.issuer);
     pb_resp r;
-    pb_http(p, url, NULL, NULL, NULL, 0, &r);
+    pb_http(p, url, NULL, NULL, 0, &r);
     if (r.err || r.status != 200 || !r.json) {
         snprintf(err, n, "discovery at %s: %s", url,
                  r.err ? rc_strerror(r.err) : "no JSON document with status 200");
@@ -204,7 +214,7 @@ static int fetch_discovery(probe *p, char *err, size_t n)
     pb_resp_dispose(&r);
     const char *jwks_uri = json_string_value(json_object_get(p->meta, "jwks_uri"));
     if (jwks_uri) {
-        pb_http(p, jwks_uri, NULL, NULL, NULL, 0, &r);
+        pb_http(p, jwks_uri, NULL, NULL, 0, &r);
         if (!r.err && r.status == 200 && r.body)
             p->jwks = json_string(r.body);
         pb_resp_dispose(&r);

@@ -60,7 +60,7 @@ static void prompt_none(probe *p, const char *cookie, const char *row)
     char *url = prompt_none_url(p, hint);
     char buf[160];
     pb_resp r;
-    pb_http(p, url, NULL, NULL, cookie, 0, &r);
+    pb_navigate(p, url, cookie, &r);
     free(url);
     const char *loc = r.location ? r.location : "";
     int redirect = !r.err && r.status >= 300 && r.status < 400;
@@ -72,9 +72,12 @@ static void prompt_none(probe *p, const char *cookie, const char *row)
                         : error           ? "supported (error)"
                                           : "redirect without code or error";
     int ok = cookie ? code : error;
-    pb_row(p, row, value, ok, "%s%s: %s%s%.300s", cookie ? "with the session" : "without a session",
+    const char *type = !redirect && r.content_type ? r.content_type : NULL;
+    pb_row(p, row, value, ok, "%s%s: %s%s%.300s%s%.60s%s",
+           cookie ? "with the session" : "without a session",
            hint ? ", id_token_hint the newest ID token" : ", no id_token_hint (no ID token yet)",
-           pb_answer(&r, buf, sizeof buf), redirect ? " to " : "", redirect ? loc : "");
+           pb_answer(&r, buf, sizeof buf), redirect ? " to " : "", redirect ? loc : "",
+           type ? " (" : "", type ? type : "", type ? ", not a redirect)" : "");
     pb_resp_dispose(&r);
 }
 

@@ -25,7 +25,7 @@ static void revoke(probe *p, const char *token, pb_resp *out)
     if (token && !pb_options(p)->client_secret)
         cm_strbuf_printf(&b, "&client_id=%s", id ? id : "");
     free(tok), free(id);
-    pb_http(p, pb_meta_str(p, "revocation_endpoint"), b.data ? b.data : "", NULL, NULL, 1, out);
+    pb_http(p, pb_meta_str(p, "revocation_endpoint"), b.data ? b.data : "", NULL, 1, out);
     cm_strbuf_dispose(&b);
 }
 
@@ -42,7 +42,7 @@ static const char *introspect(probe *p, const char *at)
     cm_strbuf_printf(&b, "token=%s", tok ? tok : "");
     free(tok);
     pb_resp r;
-    pb_http(p, pb_meta_str(p, "introspection_endpoint"), b.data, NULL, NULL, 1, &r);
+    pb_http(p, pb_meta_str(p, "introspection_endpoint"), b.data, NULL, 1, &r);
     cm_strbuf_dispose(&b);
     const char *state =
         !r.err && r.status == 200 && r.json
@@ -55,7 +55,7 @@ static const char *introspect(probe *p, const char *at)
 static const char *userinfo(probe *p, const char *at)
 {
     pb_resp r;
-    pb_http(p, pb_meta_str(p, "userinfo_endpoint"), NULL, at, NULL, 0, &r);
+    pb_http(p, pb_meta_str(p, "userinfo_endpoint"), NULL, at, 0, &r);
     const char *state = r.err             ? "unknown"
                         : r.status == 200 ? "active"
                         : r.status == 401 ? "inactive"

@@ -133,7 +133,8 @@ static int core_silent(void *arg, const char *url, rc_silent_done done, void *do
         w->clock->timer_start(w->clock->ctx, timeout > 0 ? timeout : 10000, silent_timeout, s);
     rc_http_request rq = {.method = "GET",
                           .url = url,
-                          .cookie = w->cookies_blocked || !*w->cookie ? NULL : w->cookie};
+                          .cookie = w->cookies_blocked || !*w->cookie ? NULL : w->cookie,
+                          .accept = RC_ACCEPT_NAVIGATION};
     void *handle;
     if (w->http.send(w->http.ctx, &rq, on_silent_answer, s, &handle) != RC_OK) {
         w->clock->timer_cancel(w->clock->ctx, s->timer);

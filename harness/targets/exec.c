@@ -130,7 +130,8 @@ static void start_http(hr_exec *x, json_t *m)
                           .body = body,
                           .body_len = body ? strlen(body) : 0,
                           .authorization = json_string_value(json_object_get(h, "authorization")),
-                          .cookie = json_string_value(json_object_get(h, "cookie"))};
+                          .cookie = json_string_value(json_object_get(h, "cookie")),
+                          .accept = json_string_value(json_object_get(h, "accept"))};
     http_call *c = calloc(1, sizeof *c);
     if (!c)
         return fail(x, "out of memory", NULL);

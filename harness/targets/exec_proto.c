@@ -26,6 +26,7 @@ static const cm_param HTTP[] = {
 static const cm_param HEADERS[] = {{"content-type", CM_T_STR, 0, NULL},
                                    {"authorization", CM_T_STR, 0, NULL},
                                    {"cookie", CM_T_STR, 0, NULL},
+                                   {"accept", CM_T_STR, 0, NULL},
                                    {NULL, 0, 0, NULL}};
 static const cm_param CANCEL[] = {
     {"type", CM_T_STR, 1, NULL}, {"id", CM_T_INT, 1, NULL}, {NULL, 0, 0, NULL}};

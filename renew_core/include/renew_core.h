@@ -80,7 +80,13 @@ typedef struct rc_http_request {
     size_t body_len;
     const char *authorization; /* header value or NULL */
     const char *cookie;        /* header value or NULL */
+    const char *accept;        /* header value, or NULL for application/json */
 } rc_http_request;
+
+/** The Accept header of a browser's navigation (Chromium's), for the front-channel requests
+ * an iframe or a redirect makes: some IdPs answer an API-style JSON instead of a redirect to
+ * a request that accepts only application/json (LemonLDAP::NG does). */
+#define RC_ACCEPT_NAVIGATION "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 typedef struct rc_http_response {
     int status;

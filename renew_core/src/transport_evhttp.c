@@ -127,7 +127,7 @@ static int add_headers(struct evhttp_request *req, const rc_http_request *rq, co
     snprintf(hostport, sizeof hostport, "%s:%d", host, port);
     evhttp_add_header(h, "Host", hostport);
     evhttp_add_header(h, "Connection", "close");
-    evhttp_add_header(h, "Accept", "application/json");
+    evhttp_add_header(h, "Accept", rq->accept ? rq->accept : "application/json");
     if (rq->content_type)
         evhttp_add_header(h, "Content-Type", rq->content_type);
     if (rq->authorization)

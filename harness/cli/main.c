@@ -27,7 +27,7 @@ typedef struct opts {
     int ntargets;
     const char *paths[MAX_PATHS];
     int npaths;
-    const char *filter, *junit, *json, *html, *checks, *client;
+    const char *filter, *junit, *json, *html, *checks, *client, *group_by;
     uint64_t seed;
     int shard_k, shard_n, jobs;
     size_t trace_max; /* judge: the largest trace file read */
@@ -40,7 +40,9 @@ static void usage(FILE *out)
             "                    [--shard K/N] [--jobs N] [--junit F] [--json F] [--html F]\n"
             "       renewlab list [SCENARIO|DIR ...]\n"
             "       renewlab explain ID [SCENARIO|DIR ...]\n"
-            "       renewlab judge [--checks A,B] [--client ID] [--max-trace-mb N] [--json F]\n"
+            "       renewlab judge [--checks A,B] [--client ID] [--group-by "
+            "session|family|user|client|none]\n"
+            "                      [--max-trace-mb N] [--json F]\n"
             "                      [--junit F] [--html F] TRACE\n"
             "       renewlab probe --issuer URL --client-id ID [...]   (renewlab probe --help)\n"
             "Targets (docs/targets.md): core (default), exec:COMMAND (a client speaking\n"
@@ -387,18 +389,22 @@ static int cmd_judge(opts *o)
         json_decref(checks);
         return EXIT_USAGE;
     }
-    json_t *run = hr_observe(o->paths[0], o->trace_max, checks, o->client, err, sizeof err);
+    hr_observe_opts oo = {o->trace_max, checks, o->client, o->group_by};
+    json_t *runs = hr_observe(o->paths[0], &oo, err, sizeof err);
     json_decref(checks);
-    if (!run) {
+    if (!runs) {
         fprintf(stderr, "renewlab: %s\n", err);
         return EXIT_USAGE;
     }
     int color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
-    rpt_term_line(stdout, run, color);
-    json_t *report = json_pack("{s:s, s:I, s:[o]}", "renewlab", RENEWLAB_VERSION, "seed",
-                               (json_int_t)0, "runs", run);
+    size_t i;
+    json_t *run;
+    json_array_foreach(runs, i, run) rpt_term_checks(stdout, run, color);
+    json_t *report = json_pack("{s:s, s:I, s:o}", "renewlab", RENEWLAB_VERSION, "seed",
+                               (json_int_t)0, "runs", runs);
     rpt_summarize(report);
     rpt_term_summary(stdout, report, color);
+    rpt_term_check_counts(stdout, report);
     int rc = write_reports(o, report) != 0 ? EXIT_INFRA : verdict_exit(report);
     json_decref(report);
     return rc;
@@ -417,6 +423,7 @@ static int parse_opts(int argc, char **argv, opts *o)
                                              {"help", no_argument, 0, 'h'},
                                              {"checks", required_argument, 0, 'c'},
                                              {"client", required_argument, 0, 'C'},
+                                             {"group-by", required_argument, 0, 'G'},
                                              {"max-trace-mb", required_argument, 0, 'm'},
                                              {0, 0, 0, 0}};
     int ch;
@@ -447,6 +454,16 @@ static int parse_opts(int argc, char **argv, opts *o)
             break;
         case 'C':
             o->client = optarg;
+            break;
+        case 'G':
+            if (!hr_group_by_known(optarg)) {
+                fprintf(stderr,
+                        "renewlab: --group-by takes session, family, user, client or "
+                        "none, not \"%s\"\n",
+                        optarg);
+                return -1;
+            }
+            o->group_by = optarg;
             break;
         case 'J':
             o->junit = optarg;

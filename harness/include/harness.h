@@ -35,12 +35,20 @@ extern const char *const HR_CHECKS[];
 /** Judge a run: expectations of @p scn against @p trace and @p events (all borrowed).
  * Returns the checks array (new reference); *failed gets how many failed. */
 json_t *hr_judge(json_t *scn, json_t *trace, json_t *events, json_t *steps, int *failed);
+/** How observe mode grades a trace. */
+typedef struct hr_observe_opts {
+    size_t max_bytes;      /* the largest trace file read */
+    json_t *checks;        /* borrowed array of check names */
+    const char *client_id; /* only this client's requests, or NULL */
+    const char *group_by;  /* session (NULL), family, user, client or none */
+} hr_observe_opts;
+/** Whether @p by is one of observe mode's groupings (hr_observe_opts.group_by). */
+int hr_group_by_known(const char *by);
 /** Observe mode: judge the trace file @p path (JSON lines from mock-idp --trace-out, or a
- * saved GET /_mock/trace; at most @p max_bytes) with @p checks (borrowed array of names),
- * only @p client_id's requests when given. Returns a run result, or NULL with the reason in
- * @p err (unreadable, too large, or entries lost: a partial trace is never graded). */
-json_t *hr_observe(const char *path, size_t max_bytes, json_t *checks, const char *client_id,
-                   char *err, size_t errlen);
+ * saved GET /_mock/trace) group by group. Returns an array of run results, one per group
+ * (its "scenario" the group's name), or NULL with the reason in @p err (unreadable, too
+ * large, or entries lost: a partial trace is never graded). */
+json_t *hr_observe(const char *path, const hr_observe_opts *o, char *err, size_t errlen);
 /** The default cap on a trace file for hr_observe. */
 #define HR_TRACE_MAX_BYTES ((size_t)512 << 20)
 /** Annotate a run of a third-party client with its recorded finding, if any

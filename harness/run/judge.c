@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 const char *const HR_CHECKS[] = {"renewed_before_expiry",
                                  "no_concurrent_refresh",
@@ -21,9 +22,35 @@ const char *const HR_CHECKS[] = {"renewed_before_expiry",
 
 typedef struct judge_ctx {
     json_t *trace, *events, *steps;
+    int wall;         /* the trace was recorded on the wall clock (observe mode): latency counts */
     json_t *evidence; /* the current check's evidence in words, for the reports */
     json_t *findings; /* ... and structured: {kind, seq: [the trace entries it cites]} */
 } judge_ctx;
+
+/* What the words add about a cited entry: the fault rule that made its answer, and on the
+ * wall clock when it arrived, so that the evidence matches the client's own log. */
+static int cite(judge_ctx *j, json_t *e, char *out, size_t n)
+{
+    const char *rule = hr_str(json_object_get(e, "fault"), "rule");
+    json_t *real = json_object_get(e, "real_time");
+    char when[64] = "";
+    if (j->wall && real) {
+        double r = json_number_value(real);
+        time_t secs = (time_t)r;
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        size_t len = strftime(when, sizeof when, " at %Y-%m-%d %H:%M:%S", &tm);
+        snprintf(when + len, sizeof when - len, ".%03d UTC", (int)((r - (double)secs) * 1000));
+    }
+    char fault[200] = "";
+    if (*rule)
+        snprintf(fault, sizeof fault, "%sfault rule \"%s\" (%s)", *when ? "; " : ": ", rule,
+                 hr_str(json_object_get(e, "fault"), "action"));
+    if (!*fault && !*when)
+        return 0;
+    return snprintf(out, n, " [#%lld%s%s]", json_integer_value(json_object_get(e, "seq")), when,
+                    fault);
+}
 
 /* One piece of evidence: its @p kind, the trace entries @p a and @p b it cites (either may
  * be NULL), and the words. The first ten of a check are kept: enough to see the pattern. */
@@ -31,20 +58,27 @@ static void evidence(judge_ctx *j, const char *kind, json_t *a, json_t *b, const
     __attribute__((format(printf, 5, 6)));
 static void evidence(judge_ctx *j, const char *kind, json_t *a, json_t *b, const char *fmt, ...)
 {
-    char buf[400];
+    char buf[600];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     if (json_array_size(j->evidence) >= 10)
         return;
+    json_t *seq = json_array(), *finding = json_pack("{s:s, s:o}", "kind", kind, "seq", seq);
+    json_t *cited[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        if (!cited[k])
+            continue;
+        json_array_append(seq, json_object_get(cited[k], "seq"));
+        const char *rule = hr_str(json_object_get(cited[k], "fault"), "rule");
+        if (n >= 0 && (size_t)n < sizeof buf)
+            n += cite(j, cited[k], buf + n, sizeof buf - (size_t)n);
+        if (*rule && !json_object_get(finding, "fault"))
+            json_object_set_new(finding, "fault", json_string(rule));
+    }
     json_array_append_new(j->evidence, json_string(buf));
-    json_t *seq = json_array();
-    if (a)
-        json_array_append(seq, json_object_get(a, "seq"));
-    if (b)
-        json_array_append(seq, json_object_get(b, "seq"));
-    json_array_append_new(j->findings, json_pack("{s:s, s:o}", "kind", kind, "seq", seq));
+    json_array_append_new(j->findings, finding);
 }
 
 /* Time of the first step of kind @p what, or -1. */
@@ -95,6 +129,28 @@ static void renewed_before_expiry(judge_ctx *j)
     }
 }
 
+/* When the answer to @p e reached the client: its arrival, a fault rule's hold, and on the
+ * wall clock the time spent answering, less the trace's resolution (1 ms: `t` and
+ * `latency` are whole milliseconds read from two clocks), so that a client that waited for
+ * the answer is never taken for one that did not (docs/control-api.md, "Send and answer
+ * time"). */
+static double answered(judge_ctx *j, json_t *e)
+{
+    double t = hr_t(e) + json_number_value(json_object_get(e, "held_for"));
+    return j->wall ? t + json_number_value(json_object_get(e, "latency")) - 0.001 : t;
+}
+
+static long long seq_of(json_t *e)
+{
+    return (long long)json_integer_value(json_object_get(e, "seq"));
+}
+
+/* The milliseconds between @p t and @p since, for evidence. */
+static double ms(double t, double since)
+{
+    return (double)(long long)((t - since) * 1000 + 0.5);
+}
+
 static int transient_status(int s)
 {
     return s >= 500 || s == 429 || s == 0;
@@ -111,17 +167,17 @@ static void no_concurrent_refresh(judge_ctx *j)
     {
         if (!hr_is_refresh(a))
             continue;
-        double answered = hr_t(a) + json_number_value(json_object_get(a, "held_for"));
+        double done = answered(j, a);
         json_array_foreach(j->trace, k, b)
         {
             if (k <= i || !hr_is_refresh(b) || strcmp(hr_str(a, "family"), hr_str(b, "family")))
                 continue;
-            if (hr_t(b) < answered || (hr_t(b) == hr_t(a) && !transient_status(hr_status(a))))
+            if (hr_t(b) < done || (hr_t(b) == hr_t(a) && !transient_status(hr_status(a))))
                 evidence(j, "concurrent_refresh", a, b,
-                         "refresh #%lld (%s) at %gs while #%lld (%s, sent at %gs) was under way",
-                         json_integer_value(json_object_get(b, "seq")), hr_str(b, "presented"),
-                         hr_t(b), json_integer_value(json_object_get(a, "seq")),
-                         hr_str(a, "presented"), hr_t(a));
+                         "refresh #%lld (%s) sent at %gs while #%lld (%s, sent at %gs, answered "
+                         "at %gs) was under way",
+                         seq_of(b), hr_str(b, "presented"), hr_t(b), seq_of(a),
+                         hr_str(a, "presented"), hr_t(a), done);
         }
     }
 }
@@ -147,13 +203,18 @@ static void no_retry_after_invalid_grant(judge_ctx *j)
     {
         if (!hr_is_refresh(a) || strcmp(hr_str(a, "error"), "invalid_grant"))
             continue;
+        /* one sent while #a was under way is concurrent (no_concurrent_refresh), not a
+         * retry: only what was sent once the invalid_grant had reached the client counts */
+        double done = answered(j, a);
         json_array_foreach(j->trace, k,
-                           b) if (k > i && hr_is_refresh(b) &&
+                           b) if (k > i && hr_is_refresh(b) && hr_t(b) >= done &&
                                   !strcmp(hr_str(a, "presented"), hr_str(b, "presented")))
         {
             evidence(j, "invalid_grant_retried", a, b,
-                     "%s got invalid_grant at %gs and was sent again at %gs",
-                     hr_str(a, "presented"), hr_t(a), hr_t(b));
+                     "%s got invalid_grant (#%lld, answered at %gs) and was sent again (#%lld) "
+                     "at %gs, %g ms after that answer reached the client",
+                     hr_str(a, "presented"), seq_of(a), done, seq_of(b), hr_t(b),
+                     ms(hr_t(b), done));
         }
     }
 }
@@ -169,8 +230,7 @@ static void backoff_on_5xx(judge_ctx *j)
         if (!hr_is_refresh(e))
             continue;
         if (prev && transient_status(hr_status(prev))) {
-            double gap =
-                hr_t(e) - hr_t(prev) - json_number_value(json_object_get(prev, "held_for"));
+            double gap = hr_t(e) - answered(j, prev);
             double ra = json_number_value(json_object_get(prev, "retry_after"));
             if (gap < 1.0)
                 evidence(j, "retry_within_1s", prev, e,
@@ -259,13 +319,16 @@ static void session_dropped_on_terminal_error(judge_ctx *j)
         if (j->events && lost < 0 && inter < 0)
             evidence(j, "session_kept", e, NULL, "%s at %gs, but the client kept its session",
                      hr_str(e, "error"), hr_t(e));
+        double done = answered(j, e);
         json_array_foreach(j->trace, k,
-                           later) if (k > i && hr_is_refresh(later) &&
+                           later) if (k > i && hr_is_refresh(later) && hr_t(later) >= done &&
                                       !strcmp(hr_str(later, "family"), hr_str(e, "family")))
         {
             evidence(j, "refreshed_after_terminal_error", e, later,
-                     "after %s at %gs the client still refreshed at %gs", hr_str(e, "error"),
-                     hr_t(e), hr_t(later));
+                     "after %s (#%lld, answered at %gs) the client still refreshed (#%lld) at "
+                     "%gs, %g ms after that answer reached it",
+                     hr_str(e, "error"), seq_of(e), done, seq_of(later), hr_t(later),
+                     ms(hr_t(later), done));
             break;
         }
         break; /* the first terminal answer decides */
@@ -423,7 +486,9 @@ static void session_words(judge_ctx *j, const char *want, const char *got, char 
 
 json_t *hr_judge(json_t *scn, json_t *trace, json_t *events, json_t *steps, int *failed)
 {
-    judge_ctx j = {.trace = trace, .events = events, .steps = steps};
+    const char *clock = json_string_value(json_object_get(scn, "clock"));
+    judge_ctx j = {
+        .trace = trace, .events = events, .steps = steps, .wall = clock && !strcmp(clock, "wall")};
     json_t *expect = json_object_get(scn, "expect"), *out = json_array();
     const char *key;
     json_t *v;

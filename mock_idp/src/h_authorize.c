@@ -39,12 +39,6 @@ static const char *P(const authz *a, const char *name)
     return json_string_value(json_object_get(a->p, name));
 }
 
-static void note(idp_resp *rs, const char *key, const char *value)
-{
-    if (rs->trace && value)
-        json_object_set_new(rs->trace, key, cm_json_text(value));
-}
-
 /* Errors that must not be redirected (RFC 6749 §4.1.2.1): a page, never a redirect. */
 static void error_page(idp_resp *rs, const char *error, const char *desc)
 {
@@ -236,7 +230,7 @@ static void issue_code(idp_server *s, const authz *a, const idp_req *rq, idp_res
     c->auth_time_ms = a->sess->auth_time_ms;
     c->expires_ms = rq->now_ms + s->cfg->code_ms;
     cm_map_put(&s->store.codes, c->value, c);
-    note(rs, "issued", c->label);
+    Idp_resp_note(rs, "issued", c->label);
     redirect_back(s, a, rs, c->value, NULL, NULL);
 }
 
@@ -294,8 +288,10 @@ static void flow(idp_server *s, authz *a, const idp_req *rq, idp_resp *rs, const
     int none = prompt && strcmp(prompt, "none") == 0;
     int force_login = prompt && Idp_scope_has(prompt, "login") && !a->logged_in_now;
     const char *problem;
-    if (a->sess)
-        note(rs, "sub", a->sess->sub);
+    if (a->sess) {
+        Idp_resp_note(rs, "sub", a->sess->sub);
+        Idp_resp_note(rs, "session", a->sess->label);
+    }
     if (none && Idp_fault_active(s, FA_PROMPT_NONE_IGNORED)) {
         show_login(s, a, rs, NULL); /* as Dex does: prompt=none is not supported */
         return;
@@ -387,8 +383,8 @@ void Idp_h_authorize(idp_server *s, idp_req *rq, idp_resp *rs)
 {
     authz a = {.p = collect_params(rq)};
     a.client = Idp_config_client(s->cfg, P(&a, "client_id"));
-    note(rs, "client_id", P(&a, "client_id"));
-    note(rs, "prompt", P(&a, "prompt"));
+    Idp_resp_note(rs, "client_id", P(&a, "client_id"));
+    Idp_resp_note(rs, "prompt", P(&a, "prompt"));
     if (rs->trace && P(&a, "id_token_hint")) /* its presence only: never a token's value */
         json_object_set_new(rs->trace, "id_token_hint", json_true());
     const char *error, *desc;
@@ -435,7 +431,7 @@ static int take_pending(idp_server *s, idp_req *rq, idp_resp *rs, authz *a)
         error_page(rs, OIDC_ERR_INVALID_REQUEST, "unknown or expired interaction");
         return -1;
     }
-    note(rs, "client_id", a->client->client_id);
+    Idp_resp_note(rs, "client_id", a->client->client_id);
     return 0;
 }
 
@@ -454,7 +450,7 @@ void Idp_h_login_form(idp_server *s, idp_req *rq, idp_resp *rs)
         error_page(rs, OIDC_ERR_SERVER_ERROR, "cannot create a session");
     } else {
         a.logged_in_now = 1;
-        note(rs, "session", a.sess->label);
+        Idp_resp_note(rs, "session", a.sess->label);
         continue_flow(s, &a, rq, rs);
         Idp_set_session_cookie(s, rs, a.sess);
     }

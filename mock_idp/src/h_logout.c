@@ -78,8 +78,8 @@ void Idp_h_end_session(idp_server *s, idp_req *rq, idp_resp *rs)
     idp_session *sess =
         Idp_session_find(s, Idp_req_cookie(rq, s->cfg->cookie.name, buf, sizeof buf), rq->now_ms);
     if (sess) {
-        if (rs->trace)
-            json_object_set_new(rs->trace, "ended_session", json_string(sess->label));
+        Idp_resp_note(rs, "ended_session", sess->label);
+        Idp_resp_note(rs, "session", sess->label);
         revoke_session_grants(s, sess);
         Idp_session_end(s, sess);
     }

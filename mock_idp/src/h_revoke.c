@@ -1,6 +1,5 @@
 /* Token revocation (RFC 7009) and introspection (RFC 7662). */
 #include "cm_form.h"
-#include "cm_json.h"
 #include "config.h"
 #include "handlers.h"
 #include "oidc_names.h"
@@ -24,12 +23,6 @@ static int require_form_post(idp_req *rq, idp_resp *rs)
     return 1;
 }
 
-static void note(idp_resp *rs, const char *key, const char *value)
-{
-    if (rs->trace && value)
-        json_object_set_new(rs->trace, key, cm_json_text(value));
-}
-
 void Idp_h_revoke(idp_server *s, idp_req *rq, idp_resp *rs)
 {
     if (!require_form_post(rq, rs))
@@ -39,9 +32,9 @@ void Idp_h_revoke(idp_server *s, idp_req *rq, idp_resp *rs)
         return;
     idp_token *t = Idp_token_find(s, cm_form_get(&rq->form, "token"));
     if (t) {
-        note(rs, "presented", t->label);
+        Idp_resp_note(rs, "presented", t->label);
         if (t->family)
-            note(rs, "family", t->family->label);
+            Idp_resp_note_grant(rs, t->family->label, t->family->session_label);
     }
     if (t && strcmp(t->client_id, client->client_id) != 0) {
         Idp_resp_oauth_error(rs, 400, OIDC_ERR_UNAUTHORIZED_CLIENT,
@@ -66,7 +59,7 @@ void Idp_h_introspect(idp_server *s, idp_req *rq, idp_resp *rs)
         return;
     idp_token *t = Idp_token_find(s, cm_form_get(&rq->form, "token"));
     if (t)
-        note(rs, "presented", t->label);
+        Idp_resp_note(rs, "presented", t->label);
     int visible = t && (client->introspect_any || strcmp(t->client_id, client->client_id) == 0);
     if (!visible || !Idp_token_live(t, rq->now_ms)) {
         Idp_resp_json(rs, 200, json_pack("{s:b}", "active", 0));

@@ -1,7 +1,6 @@
 /* The token endpoint (RFC 6749 §3.2, §4.1.3, §4.4, §6): authorization_code with PKCE,
  * refresh_token with rotation, reuse detection and lifetimes, client_credentials. */
 #include "cm_form.h"
-#include "cm_json.h"
 #include "cm_map.h"
 #include "config.h"
 #include "fault.h"
@@ -16,12 +15,6 @@
 #include <string.h>
 
 #include "cm_b64url.h"
-
-static void note(idp_resp *rs, const char *key, const char *value)
-{
-    if (rs->trace && value)
-        json_object_set_new(rs->trace, key, cm_json_text(value));
-}
 
 static void note_issued(idp_resp *rs, const idp_token *at, const idp_token *rt)
 {
@@ -93,7 +86,7 @@ static void answer_tokens(idp_server *s, const idp_req *rq, idp_resp *rs, const 
         json_object_set_new(rs->trace, "expires_in",
                             json_integer(a->client->access_token_ms / 1000));
     if (a->fam)
-        note(rs, "family", a->fam->label);
+        Idp_resp_note_grant(rs, a->fam->label, a->fam->session_label);
     Idp_resp_json(rs, 200, body);
     Idp_resp_header(rs, "Cache-Control", "no-store");
     Idp_resp_header(rs, "Pragma", "no-cache");
@@ -139,11 +132,11 @@ static void grant_code(idp_server *s, idp_req *rq, idp_resp *rs, const idp_clien
         Idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_GRANT, "unknown authorization code");
         return;
     }
-    note(rs, "presented", c->label);
+    Idp_resp_note(rs, "presented", c->label);
     if (c->used) { /* RFC 6749 §4.1.2: a replayed code revokes what it issued */
         if (c->family) {
             Idp_family_revoke(c->family, "authorization code replayed");
-            note(rs, "family", c->family->label);
+            Idp_resp_note_grant(rs, c->family->label, c->family->session_label);
         }
         Idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_GRANT, "authorization code already used");
         return;
@@ -221,8 +214,8 @@ static void grant_refresh(idp_server *s, idp_req *rq, idp_resp *rs, const idp_cl
         Idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_GRANT, "unknown refresh token");
         return;
     }
-    note(rs, "presented", t->label);
-    note(rs, "family", t->family->label);
+    Idp_resp_note(rs, "presented", t->label);
+    Idp_resp_note_grant(rs, t->family->label, t->family->session_label);
     const char *problem = refresh_problem(s, t, client, rs, rq->now_ms);
     if (problem) {
         Idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_GRANT, problem);
@@ -282,7 +275,7 @@ void Idp_h_token(idp_server *s, idp_req *rq, idp_resp *rs)
         return;
     }
     const char *grant = cm_form_get(&rq->form, "grant_type");
-    note(rs, "grant_type", grant);
+    Idp_resp_note(rs, "grant_type", grant);
     if (!grant) {
         Idp_resp_oauth_error(rs, 400, OIDC_ERR_INVALID_REQUEST, "grant_type is required");
         return;

@@ -153,6 +153,18 @@ void Idp_resp_bearer_error(idp_resp *rs, int status, const char *error, const ch
     Idp_resp_header(rs, "WWW-Authenticate", hdr);
 }
 
+void Idp_resp_note(idp_resp *rs, const char *key, const char *value)
+{
+    if (rs->trace && value)
+        json_object_set_new(rs->trace, key, cm_json_text(value));
+}
+
+void Idp_resp_note_grant(idp_resp *rs, const char *family, const char *session)
+{
+    Idp_resp_note(rs, "family", family);
+    Idp_resp_note(rs, "session", session);
+}
+
 void Idp_resp_redirect(idp_resp *rs, const char *url)
 {
     Idp_resp_clear_body(rs);

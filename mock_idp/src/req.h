@@ -84,6 +84,12 @@ void Idp_resp_oauth_error(idp_resp *rs, int status, const char *error, const cha
 /** RFC 6750 §3 Bearer error: 401/403 with WWW-Authenticate and a JSON body. */
 void Idp_resp_bearer_error(idp_resp *rs, int status, const char *error, const char *desc);
 void Idp_resp_redirect(idp_resp *rs, const char *url);
+/** Add @p key: @p value (client text, made valid UTF-8) to the request's trace entry, when
+ * there is one and @p value is not NULL. */
+void Idp_resp_note(idp_resp *rs, const char *key, const char *value);
+/** The grant a request touched in its trace entry: "family", and "session" (the IdP session
+ * it was issued in) when it came from one. */
+void Idp_resp_note_grant(idp_resp *rs, const char *family, const char *session);
 /** Answer an HTML page; @p html is taken over (malloc'd). */
 void Idp_resp_html(idp_resp *rs, int status, char *html);
 /** Constant-time string equality (secrets, PKCE verifiers). */

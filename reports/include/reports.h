@@ -12,6 +12,11 @@ enum rpt_status { RPT_OK = 0, RPT_EIO = -1 };
 void rpt_term_line(FILE *out, json_t *run, int color);
 /** The summary table and the failures with their evidence. */
 void rpt_term_summary(FILE *out, json_t *report, int color);
+/** A run's verdict line, then each check that ran with pass or FAIL (observe mode: one
+ * run per group). */
+void rpt_term_checks(FILE *out, json_t *run, int color);
+/** How many checks ran, passed and failed, in how many runs (groups). */
+void rpt_term_check_counts(FILE *out, json_t *report);
 /** Fill report["summary"] from report["runs"]. */
 void rpt_summarize(json_t *report);
 

@@ -35,6 +35,45 @@ void rpt_term_line(FILE *out, json_t *run, int color)
     fflush(out);
 }
 
+void rpt_term_checks(FILE *out, json_t *run, int color)
+{
+    const char *v = json_string_value(json_object_get(run, "verdict"));
+    fprintf(out, "%s%-5s%s %s\n", colour(v, color), v, color ? "\033[0m" : "",
+            json_string_value(json_object_get(run, "scenario")));
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(run, "checks"), i, c)
+    {
+        const char *cv = json_is_true(json_object_get(c, "passed")) ? "pass" : "fail";
+        fprintf(out, "      %s%-4s%s %s\n", colour(cv, color), !strcmp(cv, "pass") ? "ok" : "FAIL",
+                color ? "\033[0m" : "", json_string_value(json_object_get(c, "name")));
+    }
+    fflush(out);
+}
+
+void rpt_term_check_counts(FILE *out, json_t *report)
+{
+    long long checks = 0, failed = 0, runs = 0, bad_runs = 0;
+    size_t i, k;
+    json_t *run, *c;
+    json_array_foreach(json_object_get(report, "runs"), i, run)
+    {
+        int bad = 0;
+        json_array_foreach(json_object_get(run, "checks"), k, c)
+        {
+            checks++;
+            bad |= !json_is_true(json_object_get(c, "passed"));
+            failed += !json_is_true(json_object_get(c, "passed"));
+        }
+        runs++;
+        bad_runs += bad;
+    }
+    fprintf(out,
+            "%lld checks in %lld groups: %lld passed, %lld failed; %lld groups passed, "
+            "%lld failed\n",
+            checks, runs, checks - failed, failed, runs - bad_runs, bad_runs);
+}
+
 /* A third-party client's recorded finding: known (this version fails exactly so), or
  * recorded but not matching this run. */
 static void finding(FILE *out, json_t *run)

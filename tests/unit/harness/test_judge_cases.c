@@ -1,7 +1,8 @@
 /* The judge's checks as data (tests/unit/harness/judge/CHECK/CASE/): each case a trace,
  * the client's events and the run's steps, and the expected verdict with its structured
- * evidence (the kind of failure and the trace entries it cites, never the words, which
- * may change). One parameterized test runs every case; every check has a passing and a
+ * evidence (the kind of failure, the trace entries it cites and the fault rule that made
+ * one of them, never the words, which may change); judge.json, optional, how the trace was
+ * recorded. One parameterized test runs every case; every check has a passing and a
  * failing case. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -58,6 +60,13 @@ static json_t *load(const judge_case *c, const char *file)
     return v;
 }
 
+static json_t *optional(const judge_case *c, const char *file)
+{
+    char path[800];
+    snprintf(path, sizeof path, "%s/%s/%s/%s", JUDGE_CASES_DIR, c->check, c->name, file);
+    return access(path, F_OK) == 0 ? load(c, file) : json_object();
+}
+
 static json_t *check_result(json_t *checks, const char *name)
 {
     size_t i;
@@ -71,7 +80,10 @@ ParameterizedTest(judge_case *c, judge, cases)
 {
     json_t *trace = load(c, "trace.json"), *events = load(c, "events.json");
     json_t *steps = load(c, "steps.json"), *expect = load(c, "expect.json");
-    json_t *scn = json_pack("{s:{s:[s]}}", "expect", "checks", c->check);
+    /* judge.json, when the case has one, says how the trace was recorded: {"clock": "wall"}
+     * for observe mode (latency counts), else the virtual clock of a scenario run */
+    json_t *scn = optional(c, "judge.json");
+    json_object_set_new(scn, "expect", json_pack("{s:[s]}", "checks", c->check));
     int failed = 0;
     json_t *checks = hr_judge(scn, trace, events, steps, &failed);
     json_t *got = check_result(checks, c->check);

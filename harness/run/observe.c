@@ -90,12 +90,15 @@ static int by_seq(const void *a, const void *b)
 static json_t *sorted(json_t *entries)
 {
     size_t n = json_array_size(entries);
-    json_t **v = malloc((n ? n : 1) * sizeof *v), *out = json_array();
-    for (size_t i = 0; v && i < n; i++)
+    json_t **v = malloc((n ? n : 1) * sizeof *v), *out = v ? json_array() : NULL;
+    if (!out) { /* no memory to sort: graded as written, or refused if out of order */
+        free(v);
+        return entries;
+    }
+    for (size_t i = 0; i < n; i++)
         v[i] = json_array_get(entries, i);
-    if (v)
-        qsort(v, n, sizeof *v, by_seq);
-    for (size_t i = 0; v && i < n; i++)
+    qsort(v, n, sizeof *v, by_seq);
+    for (size_t i = 0; i < n; i++)
         json_array_append(out, v[i]);
     free(v);
     json_decref(entries);

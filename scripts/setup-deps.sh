@@ -19,11 +19,16 @@ LEMONLDAP_NG=(lemonldap-ng libplack-perl libimage-magick-perl
               libcookie-baker-xs-perl libdbi-perl libhttp-parser-xs-perl
               liblwp-protocol-https-perl libstring-random-perl)
 
+# Apache with mod_auth_openidc, a real server-side relying party observe mode is tested
+# against (tests/e2e/peers/mod-auth-openidc): the tests run it in the foreground from a
+# private configuration, so the system service a fresh install starts is stopped again.
+APACHE_RP=(apache2 libapache2-mod-auth-openidc)
+
 PACKAGES=(cmake make gcc pkg-config openssl
           libevent-dev libjansson-dev libssl-dev libcriterion-dev
           python3 python3-pytest python3-pytest-xdist python3-jwt python3-cryptography python3-junitparser
           chromium
-          "${LEMONLDAP_NG[@]}")
+          "${LEMONLDAP_NG[@]}" "${APACHE_RP[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -39,6 +44,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if [[ " ${missing[*]} " == *" apache2 "* ]] && [ -d /run/systemd/system ]; then
+    echo "renewlab: stopping and disabling the apache2 service the install started (the tests run their own)"
+    $SUDO systemctl disable --now apache2 >/dev/null 2>&1 || true
+  fi
 fi
 
 # Third-party code from npm, pinned in lockfiles: the browser client oidc-client-ts

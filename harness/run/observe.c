@@ -154,9 +154,11 @@ static json_t *group_trace(json_t *entries, double t0, json_t *steps)
     json_array_foreach(entries, i, e)
     {
         json_t *c = json_deep_copy(e);
-        /* not rounded: a sequential client's next request arrives a fraction of a
-         * millisecond after the answer, and rounding would make the two overlap */
-        json_object_set_new(c, "t", json_real(hr_t(e) - t0));
+        /* to the microsecond, which only takes off the noise of subtracting two epoch
+         * times: to the millisecond, a sequential client's next request, a fraction of a
+         * millisecond after the answer, could look as if it overlapped */
+        double t = (double)(long long)((hr_t(e) - t0) * 1e6 + 0.5) / 1e6;
+        json_object_set_new(c, "t", json_real(t));
         const char *ep = hr_str(e, "endpoint");
         if ((!strcmp(ep, "end_session") || !strcmp(ep, "revoke")) && json_array_size(steps) == 0)
             json_array_append_new(

@@ -11,12 +11,13 @@ portal (by its PID) and removes the directory, exit 0."""
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from peer_util import ready, serve  # noqa: E402
 
 SHARE = "/usr/share/lemonldap-ng"
 DEMO_CONF = "/var/lib/lemonldap-ng/conf/lmConf-1.json"
@@ -97,17 +98,6 @@ def configure(d, issuer):
         f.write(INI.format(d=d, share=SHARE))
 
 
-def ready(portal, log):
-    """plackup says so on stderr once it accepts connections (development mode, without its
-    middleware); what it says later goes on to the log."""
-    for line in portal.stderr:
-        log.write(line)
-        if "Accepting connections" in line:
-            threading.Thread(target=log.writelines, args=(portal.stderr,), daemon=True).start()
-            return True
-    return False
-
-
 def start(d):
     """The portal on a free port; a port taken between the choice and the bind is retried."""
     for _ in range(3):
@@ -121,7 +111,8 @@ def start(d):
                                    "-o", "127.0.0.1", "-p", port,
                                    SHARE + "/portal/htdocs/index.psgi"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        if ready(portal, open(d + ".log", "w", buffering=1)):
+        # plackup says so once it accepts connections (development mode, without middleware)
+        if ready(portal, "Accepting connections", open(d + ".log", "w", buffering=1)):
             return issuer, portal
         portal.kill()
         portal.wait()
@@ -133,12 +124,7 @@ def main():
         sys.exit("lemonldap-ng is not installed (apt-get install lemonldap-ng)")
     d = tempfile.mkdtemp(prefix="renewlab-llng-")
     issuer, portal = start(d)
-    stop = lambda *_: portal.terminate()  # noqa: E731
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    print(f"listening issuer={issuer}", flush=True)
-    portal.wait()
-    shutil.rmtree(d, ignore_errors=True)
+    serve(portal, f"listening issuer={issuer}", d)
     os.unlink(d + ".log")
 
 

@@ -6,7 +6,8 @@ server-side RP"). Both are started on loopback and stopped by PID.
 mod_auth_openidc 2.4.12 takes no lock around its refresh: `oidc_refresh_access_token`
 (src/mod_auth_openidc.c at v2.4.12.3) reads the session's refresh token, calls the token
 endpoint and stores what comes back, and `oidc_refresh_access_token_before_expiry` calls it
-from every request that finds the window open. Concurrent requests on one session therefore
+from every request that finds the window open (upstream handles parallel refreshes from
+2.4.14.4, commit 6d1caa60; Debian 12's build has none of its strings). Concurrent requests on one session therefore
 each send the same refresh token: with rotation and reuse detection the IdP revokes the
 family. One IdP session used one request at a time is graded clean; another used by eight
 requests at once, with every refresh answer held a second by a latency rule to widen the

@@ -595,6 +595,15 @@ static void exec_close(void *self)
     free(x);
 }
 
+/* A broken adapter's last stderr lines (up to STDERR_KEEP) go into the run's result as
+ * "stderr": the one line the reason quotes is often only the runtime's signature. */
+static void exec_report(void *self, json_t *result)
+{
+    hr_exec *x = self;
+    if (result && *x->broken && json_array_size(x->stderr_tail))
+        json_object_set(result, "stderr", x->stderr_tail);
+}
+
 const hr_target_ops hr_target_exec = {
     .name = "exec",
     .arg = "COMMAND",
@@ -607,5 +616,6 @@ const hr_target_ops hr_target_exec = {
     .api_call = exec_api_call,
     .logout = exec_logout,
     .advance = exec_advance,
+    .report = exec_report,
     .close = exec_close,
 };

@@ -77,26 +77,56 @@ json_t *Idp_faults_list(idp_server *s, int64_t now_ms)
     return json_pack("{s:o}", "faults", list);
 }
 
-/* The user a request concerns: its session, or the owner of the token or code it carries. */
-static const char *request_user(idp_server *s, const idp_req *rq)
+/* The token a request carries: a refresh token or a revoked/introspected one in the form,
+ * or a bearer access token; NULL when none is known. */
+static idp_token *carried_token(idp_server *s, const idp_req *rq)
 {
-    char buf[256];
-    const char *cookie = Idp_req_cookie(rq, s->cfg->cookie.name, buf, sizeof buf);
-    idp_session *sess = Idp_session_find(s, cookie, rq->now_ms);
-    if (sess)
-        return sess->sub;
     const char *tok = rq->form_parsed ? cm_form_get(&rq->form, "refresh_token") : NULL;
     if (!tok && rq->form_parsed)
         tok = cm_form_get(&rq->form, "token");
     const char *auth = Idp_req_header(rq, "Authorization");
     if (!tok && auth && strncasecmp(auth, "Bearer ", 7) == 0)
         tok = auth + 7;
-    idp_token *t = Idp_token_find(s, tok);
-    if (t)
-        return t->sub;
+    return Idp_token_find(s, tok);
+}
+
+static idp_code *carried_code(idp_server *s, const idp_req *rq)
+{
     const char *code = rq->form_parsed ? cm_form_get(&rq->form, "code") : NULL;
-    idp_code *c = code ? cm_map_get(&s->store.codes, code) : NULL;
-    return c ? c->sub : NULL;
+    return code ? cm_map_get(&s->store.codes, code) : NULL;
+}
+
+static idp_session *request_session(idp_server *s, const idp_req *rq)
+{
+    char buf[256];
+    const char *cookie = Idp_req_cookie(rq, s->cfg->cookie.name, buf, sizeof buf);
+    return Idp_session_find(s, cookie, rq->now_ms);
+}
+
+/* The user a request concerns: its session, or the owner of the token or code it carries. */
+static const char *request_user(idp_server *s, const idp_req *rq)
+{
+    idp_session *sess = request_session(s, rq);
+    idp_token *t = sess ? NULL : carried_token(s, rq);
+    idp_code *c = sess || t ? NULL : carried_code(s, rq);
+    return sess ? sess->sub : t ? t->sub : c ? c->sub : NULL;
+}
+
+/* What a request a rule fired on carries, in its trace entry, as its handler would say it:
+ * a rule may answer in its place, and observe mode still groups the request by its grant
+ * and session. Read only. */
+static void note_carried(idp_server *s, const idp_req *rq, idp_resp *rs)
+{
+    idp_token *t = carried_token(s, rq);
+    idp_code *c = t ? NULL : carried_code(s, rq);
+    idp_session *sess = request_session(s, rq);
+    if (t || c)
+        Idp_resp_note(rs, "presented", t ? t->label : c->label);
+    idp_family *f = t ? t->family : c ? c->family : NULL;
+    if (f)
+        Idp_resp_note_grant(rs, f->label, f->session_label);
+    if (sess && !f)
+        Idp_resp_note(rs, "session", sess->label);
 }
 
 static int request_has_param(const void *req, const char *name)
@@ -130,6 +160,7 @@ const idp_fault *Idp_faults_select(idp_server *s, idp_req *rq, idp_resp *rs, con
     }
     if (chosen) {
         chosen->hits++;
+        note_carried(s, rq, rs);
         if (rs->trace)
             json_object_set_new(
                 rs->trace, "fault",

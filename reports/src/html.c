@@ -219,6 +219,17 @@ static void section(cm_strbuf *b, json_t *run)
         rpt_xml_escape(b, S(run, "reason"));
         cm_strbuf_puts(b, "</p>");
     }
+    size_t i;
+    json_t *l;
+    if (json_array_size(json_object_get(run, "stderr"))) { /* a broken adapter's last words */
+        cm_strbuf_puts(b, "<pre class=\"stderr\">");
+        json_array_foreach(json_object_get(run, "stderr"), i, l)
+        {
+            rpt_xml_escape(b, json_string_value(l));
+            cm_strbuf_puts(b, "\n");
+        }
+        cm_strbuf_puts(b, "</pre>");
+    }
     rpt_html_finding(b, run);
     if (json_object_get(run, "trace"))
         timeline(b, run);

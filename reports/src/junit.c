@@ -43,6 +43,22 @@ static void evidence_text(cm_strbuf *b, json_t *run)
     }
 }
 
+/* A broken adapter's last stderr lines, as the testcase's system-err. */
+static void stderr_text(cm_strbuf *b, json_t *lines)
+{
+    size_t i;
+    json_t *l;
+    if (!json_array_size(lines))
+        return;
+    cm_strbuf_puts(b, "  <system-err>");
+    json_array_foreach(lines, i, l)
+    {
+        rpt_xml_escape(b, json_string_value(l));
+        cm_strbuf_puts(b, "\n");
+    }
+    cm_strbuf_puts(b, "</system-err>\n    ");
+}
+
 static void testcase(cm_strbuf *b, json_t *run)
 {
     const char *v = json_string_value(json_object_get(run, "verdict"));
@@ -62,6 +78,7 @@ static void testcase(cm_strbuf *b, json_t *run)
         cm_strbuf_puts(b, "\n      <error message=\"");
         rpt_xml_escape(b, reason);
         cm_strbuf_puts(b, "\" type=\"infrastructure\"/>\n    ");
+        stderr_text(b, json_object_get(run, "stderr"));
     } else if (!strcmp(v, "skip")) {
         cm_strbuf_puts(b, "\n      <skipped message=\"");
         rpt_xml_escape(b, reason);

@@ -101,6 +101,10 @@ static void failures(FILE *out, json_t *run)
             json_string_value(json_object_get(run, "title")));
     if (json_object_get(run, "reason"))
         fprintf(out, "  error: %s\n", json_string_value(json_object_get(run, "reason")));
+    json_t *err = json_object_get(run, "stderr"); /* a broken adapter's last words */
+    if (json_array_size(err))
+        fprintf(out, "  its stderr, the last %zu lines:\n", json_array_size(err));
+    json_array_foreach(err, i, c) fprintf(out, "    | %s\n", json_string_value(c));
     json_array_foreach(json_object_get(run, "checks"), i, c)
     {
         if (json_is_true(json_object_get(c, "passed")))

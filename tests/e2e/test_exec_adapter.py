@@ -83,6 +83,21 @@ def test_an_adapter_that_exits_is_an_error_with_its_last_words(tmp_path):
     assert "exited" in reason and "cannot reach my config" in reason
 
 
+def test_a_crashed_adapter_shows_its_last_twenty_lines_of_stderr(tmp_path):
+    """Node ends a crash with its version: the cause is further up."""
+    crash = ("for i in $(seq 1 24); do echo \"at frame $i\" >&2; done; "
+             "echo 'TypeError: digest is not a function' >&2; echo 'Node.js v20.20.2' >&2; exit 1")
+    junit = tmp_path / "j.xml"
+    r, report = run_json(tmp_path, "--target", exec_target(script_adapter(tmp_path, [], then=crash)),
+                         "--filter", "rt_rotating_happy", "--junit", str(junit))
+    run = report["runs"][0]
+    assert run["verdict"] == "error" and "Node.js v20.20.2" in run["reason"]
+    assert run["stderr"][-2:] == ["TypeError: digest is not a function", "Node.js v20.20.2"]
+    assert len(run["stderr"]) == 20 and run["stderr"][0] == "at frame 7"
+    assert "    | TypeError: digest is not a function" in r.stdout
+    assert "<system-err>" in junit.read_text() and "at frame 7" in junit.read_text()
+
+
 def test_an_adapter_that_never_answers_is_an_error(tmp_path):
     reason = error_of(tmp_path, script_adapter(tmp_path, [], then="sleep 30"))
     assert "no \"hello\"" in reason

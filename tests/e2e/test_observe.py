@@ -1,6 +1,7 @@
 """Observe mode: a client the harness does not drive talks to mock-idp --trace-out; then
 renewlab judge grades the recorded trace with the same checks and writes the same reports."""
 import json
+import os
 import threading
 
 from conftest import MockIdp
@@ -166,3 +167,23 @@ def test_group_by_takes_only_the_known_groupings(tmp_path):
     trace = record(tmp_path, None)
     r = renewlab("judge", str(trace), "--group-by", "tenant")
     assert r.returncode == 2 and "--group-by takes session" in r.stderr
+
+
+def test_the_outage_recipe_marks_what_the_rule_made(tmp_path):
+    """docs/observe.md's outage rule, word for word: a client that retries at once after the
+    injected 503 fails backoff_on_5xx, and the evidence names the rule."""
+    trace = tmp_path / "trace.jsonl"
+    idp = MockIdp("--trace-out", str(trace))
+    try:
+        rt = idp.code_flow()["refresh_token"]
+        recipe = open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "observe.md")).read()
+        rule = recipe.split("-d '", 2)[2].split("'", 1)[0]  # the second curl body: the outage
+        assert json.loads(rule)["id"] == "outage"
+        assert idp.control("POST", "faults", json.loads(rule)).status == 201
+        assert [idp.refresh(rt).status for _ in range(2)] == [503, 503]  # no backoff at all
+    finally:
+        assert idp.stop() == 0
+    r, report = judge_json(tmp_path, trace, "--checks", "backoff_on_5xx")
+    found = check(report["runs"][0], "backoff_on_5xx")
+    assert r.returncode == 1 and found["findings"][0]["fault"] == "outage", r.stdout
+    assert 'fault rule "outage" (status)' in found["evidence"][0]

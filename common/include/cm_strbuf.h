@@ -17,6 +17,8 @@ void cm_strbuf_reserve(cm_strbuf *b, size_t n);
 void cm_strbuf_append(cm_strbuf *b, const char *s, size_t n);
 void cm_strbuf_puts(cm_strbuf *b, const char *s);
 void cm_strbuf_printf(cm_strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Append @p s in ASCII lower case (HTTP header names). */
+void cm_strbuf_lower(cm_strbuf *b, const char *s);
 /** Append @p s with HTML special characters escaped. */
 void cm_strbuf_html(cm_strbuf *b, const char *s);
 /** Hand the buffer to the caller (malloc'd, NUL-terminated; NULL after a failure) and

@@ -104,3 +104,11 @@ char *cm_strbuf_take(cm_strbuf *b)
     memset(b, 0, sizeof *b);
     return p;
 }
+
+void cm_strbuf_lower(cm_strbuf *b, const char *s)
+{
+    for (; s && *s; s++) {
+        char c = *s >= 'A' && *s <= 'Z' ? (char)(*s - 'A' + 'a') : *s;
+        cm_strbuf_append(b, &c, 1);
+    }
+}

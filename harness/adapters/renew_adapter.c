@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "cm_map.h"
+#include "cm_strbuf.h"
 #include "cm_rng.h"
 #include "cm_virtclock.h"
 #include "renew_core.h"
@@ -70,8 +71,14 @@ static int http_send(void *ctx, const rc_http_request *rq, rc_http_done done, vo
         json_object_set_new(h, "authorization", json_string(rq->authorization));
     if (rq->cookie)
         json_object_set_new(h, "cookie", json_string(rq->cookie));
-    if (rq->accept)
-        json_object_set_new(h, "accept", json_string(rq->accept));
+    for (size_t i = 0; i < rq->n_headers; i++) { /* names in lower case, as the protocol has */
+        cm_strbuf name;
+        cm_strbuf_init(&name);
+        cm_strbuf_lower(&name, rq->headers[i].name);
+        if (name.data)
+            json_object_set_new(h, name.data, json_string(rq->headers[i].value));
+        cm_strbuf_dispose(&name);
+    }
     json_t *m = json_pack("{s:s, s:i, s:s, s:s, s:o}", "type", "http", "id", (int)p->id, "method",
                           rq->method, "url", rq->url, "headers", h);
     if (rq->body)
@@ -110,11 +117,18 @@ static void http_response(adapter *a, json_t *m)
                           .location = header(m, "location"),
                           .retry_after = header(m, "retry-after"),
                           .www_authenticate = header(m, "www-authenticate")};
+    json_t *hs = json_object_get(m, "headers"), *v;
+    rc_header *all = calloc(json_object_size(hs) + 1, sizeof *all);
+    const char *k;
+    json_object_foreach(hs, k, v) if (all) all[r.n_headers++] =
+        (rc_header){k, json_string_value(v)};
+    r.headers = all;
     const char *err = json_string_value(json_object_get(m, "error"));
     if (err)
         p->done(p->arg, !strcmp(err, "timeout") ? RC_ETIMEOUT : RC_ETRANSPORT, NULL);
     else
         p->done(p->arg, 0, &r);
+    free(all);
     free(p);
 }
 
@@ -162,10 +176,12 @@ static int silent(void *arg, const char *url, rc_silent_done done, void *done_ar
     *s = (silent_call){.a = a, .done = done, .done_arg = done_arg};
     int64_t timeout = a->cfg.request_timeout_ms ? a->cfg.request_timeout_ms : 10000;
     s->timer = a->clock->timer_start(a->clock->ctx, timeout, silent_timeout, s);
+    static const rc_header navigation[] = {{"Accept", RC_ACCEPT_NAVIGATION}};
     rc_http_request rq = {.method = "GET",
                           .url = url,
                           .cookie = a->silent_cookie ? a->cookie : NULL,
-                          .accept = RC_ACCEPT_NAVIGATION};
+                          .headers = navigation,
+                          .n_headers = 1};
     void *handle;
     if (http_send(a, &rq, silent_answer, s, &handle) != RC_OK) {
         a->clock->timer_cancel(a->clock->ctx, s->timer);

@@ -118,8 +118,9 @@ void pb_http(probe *p, const char *url, const char *form, const char *bearer, in
 
 void pb_navigate(probe *p, const char *url, const char *cookie, pb_resp *out)
 {
+    static const rc_header navigation[] = {{"Accept", RC_ACCEPT_NAVIGATION}};
     rc_http_request rq = {
-        .method = "GET", .url = url, .cookie = cookie, .accept = RC_ACCEPT_NAVIGATION};
+        .method = "GET", .url = url, .cookie = cookie, .headers = navigation, .n_headers = 1};
     exchange(p, &rq, out);
 }
 

@@ -131,10 +131,12 @@ static int core_silent(void *arg, const char *url, rc_silent_done done, void *do
     int64_t timeout = (int64_t)(hr_client_num(w, "request_timeout", 0) * 1000);
     s->timer =
         w->clock->timer_start(w->clock->ctx, timeout > 0 ? timeout : 10000, silent_timeout, s);
+    static const rc_header navigation[] = {{"Accept", RC_ACCEPT_NAVIGATION}};
     rc_http_request rq = {.method = "GET",
                           .url = url,
                           .cookie = w->cookies_blocked || !*w->cookie ? NULL : w->cookie,
-                          .accept = RC_ACCEPT_NAVIGATION};
+                          .headers = navigation,
+                          .n_headers = 1};
     void *handle;
     if (w->http.send(w->http.ctx, &rq, on_silent_answer, s, &handle) != RC_OK) {
         w->clock->timer_cancel(w->clock->ctx, s->timer);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cm_map.h"
+#include "cm_strbuf.h"
 #include "cm_virtclock.h"
 #include "exec_proto.h"
 #include "harness.h"
@@ -86,19 +87,50 @@ static void fail(hr_exec *x, const char *what, const char *detail)
 
 /* ---- HTTP on the adapter's behalf -------------------------------------------------------- */
 
+/* Every header of the answer, its name in lower case; a name that comes twice has its
+ * values joined with ", " (RFC 9110 §5.3). Without the list, the named ones. */
 static json_t *answer_headers(const rc_http_response *r)
 {
     json_t *h = json_object();
-    const struct {
-        const char *name, *value;
-    } list[] = {{"content-type", r->content_type},
-                {"location", r->location},
-                {"retry-after", r->retry_after},
-                {"www-authenticate", r->www_authenticate}};
-    for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
-        if (list[i].value)
-            json_object_set_new(h, list[i].name, json_string(list[i].value));
+    const rc_header named[] = {{"content-type", r->content_type},
+                               {"location", r->location},
+                               {"retry-after", r->retry_after},
+                               {"www-authenticate", r->www_authenticate}};
+    const rc_header *list = r->headers ? r->headers : named;
+    size_t n = r->headers ? r->n_headers : sizeof named / sizeof named[0];
+    for (size_t i = 0; i < n; i++) {
+        if (!list[i].name || !list[i].value)
+            continue;
+        cm_strbuf name, value;
+        cm_strbuf_init(&name), cm_strbuf_init(&value);
+        cm_strbuf_lower(&name, list[i].name);
+        const char *before = name.data ? json_string_value(json_object_get(h, name.data)) : NULL;
+        if (before)
+            cm_strbuf_printf(&value, "%s, ", before);
+        cm_strbuf_puts(&value, list[i].value);
+        if (name.data && value.data)
+            json_object_set_new(h, name.data, json_string(value.data));
+        cm_strbuf_dispose(&name), cm_strbuf_dispose(&value);
+    }
     return h;
+}
+
+/* The request headers of an http line besides the three rc_http_request names (a new
+ * array, the strings borrowed from @p h; NULL without memory). Reserved ones (the
+ * transport's own, hop-by-hop) are left out, as docs/exec-protocol.md says. */
+static rc_header *other_headers(json_t *h, size_t *n)
+{
+    rc_header *out = calloc(json_object_size(h) + 1, sizeof *out);
+    const char *k;
+    json_t *v;
+    *n = 0;
+    json_object_foreach(h, k, v)
+    {
+        if (out && strcmp(k, "content-type") && strcmp(k, "authorization") && strcmp(k, "cookie") &&
+            !rc_header_reserved(k))
+            out[(*n)++] = (rc_header){k, json_string_value(v)};
+    }
+    return out;
 }
 
 static void on_http_answer(void *arg, int err, const rc_http_response *r)
@@ -130,11 +162,14 @@ static void start_http(hr_exec *x, json_t *m)
                           .body = body,
                           .body_len = body ? strlen(body) : 0,
                           .authorization = json_string_value(json_object_get(h, "authorization")),
-                          .cookie = json_string_value(json_object_get(h, "cookie")),
-                          .accept = json_string_value(json_object_get(h, "accept"))};
-    http_call *c = calloc(1, sizeof *c);
-    if (!c)
+                          .cookie = json_string_value(json_object_get(h, "cookie"))};
+    rc_header *more = other_headers(h, &rq.n_headers);
+    rq.headers = more;
+    http_call *c = more ? calloc(1, sizeof *c) : NULL;
+    if (!c) {
+        free(more);
         return fail(x, "out of memory", NULL);
+    }
     c->x = x, c->id = json_integer_value(json_object_get(m, "id"));
     snprintf(c->key, sizeof c->key, "%lld", (long long)c->id);
     if (cm_map_get(&x->http, c->key)) {
@@ -142,7 +177,9 @@ static void start_http(hr_exec *x, json_t *m)
         return fail(x, "http id reused while in flight",
                     json_string_value(json_object_get(m, "url")));
     }
-    if (x->w->http.send(x->w->http.ctx, &rq, on_http_answer, c, &c->handle) != RC_OK)
+    int rc = x->w->http.send(x->w->http.ctx, &rq, on_http_answer, c, &c->handle);
+    free(more); /* the transport has taken its copy */
+    if (rc != RC_OK)
         return on_http_answer(c, RC_ETRANSPORT, NULL);
     cm_map_put(&x->http, c->key, c);
 }

@@ -73,6 +73,11 @@ RC_EXTERN int rc_is_transient(int status);
 
 /* ---- transport ------------------------------------------------------------------- */
 
+/** One HTTP header (strings borrowed). */
+typedef struct rc_header {
+    const char *name, *value;
+} rc_header;
+
 typedef struct rc_http_request {
     const char *method, *url;
     const char *content_type; /* NULL when no body */
@@ -80,9 +85,16 @@ typedef struct rc_http_request {
     size_t body_len;
     const char *authorization; /* header value or NULL */
     const char *cookie;        /* header value or NULL */
-    const char *accept;        /* header value, or NULL for application/json */
+    /* any other headers (Accept: application/json unless one is given); the transport sets
+     * Host, Connection and Content-Length itself and leaves out hop-by-hop ones */
+    const rc_header *headers;
+    size_t n_headers;
 } rc_http_request;
 
+/** Whether the transport sets header @p name itself or leaves it out as hop-by-hop
+ * (RFC 9110 §7.6.1): Host, Connection, Content-Length, Keep-Alive, Proxy-*, TE, Trailer,
+ * Transfer-Encoding, Upgrade. Case-insensitive. */
+RC_EXTERN int rc_header_reserved(const char *name);
 /** The Accept header of a browser's navigation (Chromium's), for the front-channel requests
  * an iframe or a redirect makes: some IdPs answer an API-style JSON instead of a redirect to
  * a request that accepts only application/json (LemonLDAP::NG does). */
@@ -93,6 +105,8 @@ typedef struct rc_http_response {
     const char *body; /* borrowed for the callback's duration */
     size_t body_len;
     const char *content_type, *location, *retry_after, *www_authenticate; /* or NULL */
+    const rc_header *headers; /* every header of the answer, as received; may be NULL */
+    size_t n_headers;
 } rc_http_response;
 
 /** Completion: @p err is 0 with @p resp, or RC_ETRANSPORT / RC_ETIMEOUT with NULL. */

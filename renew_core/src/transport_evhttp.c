@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef struct evt {
     struct event_base *base;
@@ -81,14 +82,29 @@ static void on_done(struct evhttp_request *req, void *arg)
     } else {
         struct evbuffer *b = evhttp_request_get_input_buffer(req);
         size_t len = evbuffer_get_length(b);
+        rc_header *all = NULL;
+        size_t n = 0, cap = 0;
+        struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+        for (struct evkeyval *kv = in->tqh_first; kv; kv = kv->next.tqe_next) {
+            if (n == cap) {
+                rc_header *more = realloc(all, (cap = cap ? cap * 2 : 16) * sizeof *all);
+                if (!more)
+                    break; /* the named ones below still come through */
+                all = more;
+            }
+            all[n++] = (rc_header){kv->key, kv->value};
+        }
         rc_http_response r = {.status = status,
                               .body = len ? (const char *)evbuffer_pullup(b, -1) : "",
                               .body_len = len,
                               .content_type = header(req, "Content-Type"),
                               .location = header(req, "Location"),
                               .retry_after = header(req, "Retry-After"),
-                              .www_authenticate = header(req, "WWW-Authenticate")};
+                              .www_authenticate = header(req, "WWW-Authenticate"),
+                              .headers = all,
+                              .n_headers = n};
         p->done(p->arg, RC_OK, &r);
+        free(all);
     }
     p->defer = evtimer_new(p->t->base, free_later, p);
     if (p->defer)
@@ -119,6 +135,19 @@ static struct evhttp_connection *connect_to(evt *t, const struct evhttp_uri *u, 
     return evhttp_connection_base_new(t->base, NULL, host, (unsigned short)port);
 }
 
+int rc_header_reserved(const char *name)
+{
+    static const char *const set_here[] = {"Host", "Connection", "Content-Length",    "Keep-Alive",
+                                           "TE",   "Trailer",    "Transfer-Encoding", "Upgrade",
+                                           NULL};
+    if (!name || !strncasecmp(name, "Proxy-", 6))
+        return 1;
+    for (size_t i = 0; set_here[i]; i++)
+        if (!strcasecmp(name, set_here[i]))
+            return 1;
+    return 0;
+}
+
 static int add_headers(struct evhttp_request *req, const rc_http_request *rq, const char *host,
                        int port)
 {
@@ -127,7 +156,14 @@ static int add_headers(struct evhttp_request *req, const rc_http_request *rq, co
     snprintf(hostport, sizeof hostport, "%s:%d", host, port);
     evhttp_add_header(h, "Host", hostport);
     evhttp_add_header(h, "Connection", "close");
-    evhttp_add_header(h, "Accept", rq->accept ? rq->accept : "application/json");
+    int accept = 0;
+    for (size_t i = 0; i < rq->n_headers; i++)
+        accept |= !strcasecmp(rq->headers[i].name, "Accept");
+    if (!accept)
+        evhttp_add_header(h, "Accept", "application/json");
+    for (size_t i = 0; i < rq->n_headers; i++)
+        if (rq->headers[i].name && rq->headers[i].value && !rc_header_reserved(rq->headers[i].name))
+            evhttp_add_header(h, rq->headers[i].name, rq->headers[i].value);
     if (rq->content_type)
         evhttp_add_header(h, "Content-Type", rq->content_type);
     if (rq->authorization)

@@ -1,9 +1,11 @@
 """The exec target: a client under test as a child process speaking docs/exec-protocol.md.
 The reference adapter (renew_core behind the protocol) must pass the core catalogue; the
 harness must grade an adapter like any target, and refuse one that breaks the protocol."""
+import http.server
 import json
 import os
 import shlex
+import threading
 
 from harness_util import BUILD, run_json
 
@@ -144,3 +146,50 @@ def test_a_real_time_adapter_runs_the_short_scenarios_on_the_wall_clock(tmp_path
     assert runs["rt_timeout"]["verdict"] == "skip"
     assert "at most 30 s" in runs["rt_timeout"]["reason"]
     assert r.returncode == 0
+
+
+def test_an_http_line_carries_any_header_and_its_answer_every_header(tmp_path):
+    """openid-client sends accept and user-agent, DPoP needs dpop, and its nonce comes back as
+    an answer header: requests carry any header (the transport's own and hop-by-hop ones
+    left out, docs/exec-protocol.md) and answers every header. The far end records what
+    arrived."""
+    seen = {}
+
+    class Capture(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.update({k.lower(): v for k, v in self.headers.items()})
+            self.send_response(200)
+            self.send_header("DPoP-Nonce", "n-1")
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Capture)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        line = json.dumps({"type": "http", "id": 1, "method": "GET",
+                           "url": f"http://127.0.0.1:{server.server_port}/resource",
+                           "headers": {"accept": "application/json, application/jwt",
+                                       "user-agent": "oauth4webapi/v3", "dpop": "eyJ.proof",
+                                       "connection": "upgrade", "host": "elsewhere"}})
+        then = "read answer; echo \"$answer\" >&2; exit 1"  # the http_response, then gone
+        adapter = script_adapter(tmp_path, [hello(["refresh", "virtual_clock"]), line], then=then)
+        r, report = run_json(tmp_path, "--target", exec_target(adapter), "--filter", "rt_rotating_happy")
+    finally:
+        server.shutdown()
+    assert seen["accept"] == "application/json, application/jwt" and seen["dpop"] == "eyJ.proof"
+    assert seen["user-agent"] == "oauth4webapi/v3"
+    assert seen["connection"] != "upgrade" and seen["host"] == f"127.0.0.1:{server.server_port}"
+    assert "stderr" in report["runs"][0], report["runs"][0].get("reason")
+    answer = json.loads(report["runs"][0]["stderr"][-1])
+    assert answer["status"] == 200 and answer["headers"]["dpop-nonce"] == "n-1", answer
+
+
+def test_a_header_name_must_be_lower_case(tmp_path):
+    line = json.dumps({"type": "http", "id": 1, "method": "GET", "url": "http://127.0.0.1:1/",
+                       "headers": {"User-Agent": "x"}})
+    reason = error_of(tmp_path, script_adapter(tmp_path, [hello(["refresh", "virtual_clock"]), line]))
+    assert "/headers/User-Agent: a header name in lower case" in reason

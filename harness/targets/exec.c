@@ -36,6 +36,7 @@ struct hr_exec {
     json_t *stderr_tail;                /* its last stderr lines, for errors */
     int runnable;                       /* lines sent since its last idle */
     long seq;                           /* commands sent */
+    char command[24];                   /* the type of the last one, for errors */
     long lines;                         /* lines read, for error messages */
     cm_timer *wake;
     cm_map http; /* request id -> http_call in flight (for http_cancel) */
@@ -204,6 +205,18 @@ static void on_wake(void *arg)
     send_line(x, json_pack("{s:s}", "type", "advance"));
 }
 
+/* A command can never finish: say so at once, naming it and the virtual time, rather than
+ * waiting out the days a step may take (docs/exec-protocol.md, "Stalls"). */
+static void stalled(hr_exec *x, const char *why)
+{
+    char what[200], cmd[80] = "between commands";
+    if (x->w->pending > 0)
+        snprintf(cmd, sizeof cmd, "with \"%s\" (seq %ld) unanswered", x->command, x->seq);
+    snprintf(what, sizeof what, "stalled at virtual second %.3f %s",
+             (double)(cm_clock_now(x->w->clock) - x->w->start_ms) / 1000.0, cmd);
+    fail(x, what, why);
+}
+
 static void on_idle(hr_exec *x, json_t *m)
 {
     hr_world *w = x->w;
@@ -221,6 +234,12 @@ static void on_idle(hr_exec *x, json_t *m)
         x->wake = w->clock->timer_start(w->clock->ctx, delay > 0 ? delay : 0, on_wake, x);
     }
     cm_virtclock_busy(w->clock, -1);
+    /* more output already read: the line after this idle tells the story (below) */
+    int more = evbuffer_get_length(bufferevent_get_input(x->out)) > 0;
+    if (!x->runnable && w->pending > 0 && !x->wake && x->http.count == 0 && !more)
+        stalled(x, "it is idle with nothing to wake it (\"wake_at\": null) and no request "
+                   "of its own in flight (if work of its own was still under way, a promise "
+                   "or a digest, its idle came too early)");
 }
 
 static void on_done(hr_exec *x, json_t *m)
@@ -258,7 +277,14 @@ static void handle_line(hr_exec *x, const char *line, size_t len)
     const char *type = json_string_value(json_object_get(m, "type"));
     if (!x->hello && strcmp(type, "hello") && strcmp(type, "idle") && strcmp(type, "log"))
         fail(x, what, "the first message must be \"hello\"");
-    else if (!strcmp(type, "hello"))
+    else if (x->hello && !x->w->real_time && !x->runnable && strcmp(type, "log")) {
+        char why[300];
+        snprintf(why, sizeof why,
+                 "it wrote \"%.20s\" (%s) after its \"idle\", with no line to answer: the idle "
+                 "came before its work was done",
+                 type, what);
+        stalled(x, why);
+    } else if (!strcmp(type, "hello"))
         on_hello(x, m);
     else if (!strcmp(type, "http"))
         start_http(x, m);
@@ -517,6 +543,8 @@ static const char *exec_catalogue(const char *arg)
 static void command(hr_exec *x, json_t *msg)
 {
     json_object_set_new(msg, "seq", json_integer(++x->seq));
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    snprintf(x->command, sizeof x->command, "%s", type ? type : "?");
     x->w->pending++;
     send_line(x, msg);
 }

@@ -193,3 +193,23 @@ def test_a_header_name_must_be_lower_case(tmp_path):
                        "headers": {"User-Agent": "x"}})
     reason = error_of(tmp_path, script_adapter(tmp_path, [hello(["refresh", "virtual_clock"]), line]))
     assert "/headers/User-Agent: a header name in lower case" in reason
+
+
+def test_a_stall_is_reported_at_once_naming_the_command(tmp_path):
+    """An adapter idle with nothing to wake it while the login is unanswered can never
+    finish: said at once, not after 8 virtual days."""
+    idle = json.dumps({"type": "idle", "wake_at": None})
+    then = f"read cmd; printf '%s\\n' {shlex.quote(idle)}; cat >/dev/null"
+    reason = error_of(tmp_path, script_adapter(tmp_path, [hello(["refresh", "virtual_clock"]), idle], then=then))
+    assert 'stalled at virtual second 0.000 with "login" (seq 1) unanswered' in reason, reason
+    assert "nothing to wake it" in reason and "8 virtual days" not in reason
+
+
+def test_output_after_idle_is_named_as_an_early_idle(tmp_path):
+    """An async runtime's shortcut: idle goes out, then the work it was waiting for (a PKCE
+    digest) ends and the request follows. The error says so."""
+    idle = json.dumps({"type": "idle", "wake_at": None})
+    late = json.dumps({"type": "http", "id": 1, "method": "GET", "url": "http://127.0.0.1:1/"})
+    then = f"read cmd; printf '%s\\n%s\\n' {shlex.quote(idle)} {shlex.quote(late)}; cat >/dev/null"
+    reason = error_of(tmp_path, script_adapter(tmp_path, [hello(["refresh", "virtual_clock"]), idle], then=then))
+    assert 'it wrote "http"' in reason and 'after its "idle"' in reason, reason

@@ -27,6 +27,11 @@ typedef struct judge_ctx {
     json_t *findings; /* ... and structured: {kind, seq: [the trace entries it cites]} */
 } judge_ctx;
 
+static long long seq_of(json_t *e)
+{
+    return (long long)json_integer_value(json_object_get(e, "seq"));
+}
+
 /* What the words add about a cited entry: the fault rule that made its answer, and on the
  * wall clock when it arrived, so that the evidence matches the client's own log. */
 static int cite(judge_ctx *j, json_t *e, char *out, size_t n)
@@ -48,8 +53,7 @@ static int cite(judge_ctx *j, json_t *e, char *out, size_t n)
                  hr_str(json_object_get(e, "fault"), "action"));
     if (!*fault && !*when)
         return 0;
-    return snprintf(out, n, " [#%lld%s%s]", json_integer_value(json_object_get(e, "seq")), when,
-                    fault);
+    return snprintf(out, n, " [#%lld%s%s]", seq_of(e), when, fault);
 }
 
 /* One piece of evidence: its @p kind, the trace entries @p a and @p b it cites (either may
@@ -138,11 +142,6 @@ static double answered(judge_ctx *j, json_t *e)
 {
     double t = hr_t(e) + json_number_value(json_object_get(e, "held_for"));
     return j->wall ? t + json_number_value(json_object_get(e, "latency")) - 0.001 : t;
-}
-
-static long long seq_of(json_t *e)
-{
-    return (long long)json_integer_value(json_object_get(e, "seq"));
 }
 
 /* The milliseconds between @p t and @p since, for evidence. */

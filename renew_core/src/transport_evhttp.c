@@ -70,6 +70,21 @@ static const char *header(struct evhttp_request *req, const char *name)
     return evhttp_find_header(evhttp_request_get_input_headers(req), name);
 }
 
+/* Every header of the answer (a new array of borrowed strings), or NULL and *@p n 0 without
+ * memory: the named ones of rc_http_response still come through. */
+static rc_header *headers_of(struct evhttp_request *req, size_t *n)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    size_t count = 0;
+    for (struct evkeyval *kv = in->tqh_first; kv; kv = kv->next.tqe_next)
+        count++;
+    rc_header *all = calloc(count ? count : 1, sizeof *all);
+    *n = 0;
+    for (struct evkeyval *kv = in->tqh_first; all && kv; kv = kv->next.tqe_next)
+        all[(*n)++] = (rc_header){kv->key, kv->value};
+    return all;
+}
+
 static void on_done(struct evhttp_request *req, void *arg)
 {
     pending *p = arg;
@@ -82,18 +97,8 @@ static void on_done(struct evhttp_request *req, void *arg)
     } else {
         struct evbuffer *b = evhttp_request_get_input_buffer(req);
         size_t len = evbuffer_get_length(b);
-        rc_header *all = NULL;
-        size_t n = 0, cap = 0;
-        struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-        for (struct evkeyval *kv = in->tqh_first; kv; kv = kv->next.tqe_next) {
-            if (n == cap) {
-                rc_header *more = realloc(all, (cap = cap ? cap * 2 : 16) * sizeof *all);
-                if (!more)
-                    break; /* the named ones below still come through */
-                all = more;
-            }
-            all[n++] = (rc_header){kv->key, kv->value};
-        }
+        size_t n;
+        rc_header *all = headers_of(req, &n);
         rc_http_response r = {.status = status,
                               .body = len ? (const char *)evbuffer_pullup(b, -1) : "",
                               .body_len = len,
@@ -156,14 +161,11 @@ static int add_headers(struct evhttp_request *req, const rc_http_request *rq, co
     snprintf(hostport, sizeof hostport, "%s:%d", host, port);
     evhttp_add_header(h, "Host", hostport);
     evhttp_add_header(h, "Connection", "close");
-    int accept = 0;
-    for (size_t i = 0; i < rq->n_headers; i++)
-        accept |= !strcasecmp(rq->headers[i].name, "Accept");
-    if (!accept)
-        evhttp_add_header(h, "Accept", "application/json");
     for (size_t i = 0; i < rq->n_headers; i++)
         if (rq->headers[i].name && rq->headers[i].value && !rc_header_reserved(rq->headers[i].name))
             evhttp_add_header(h, rq->headers[i].name, rq->headers[i].value);
+    if (!evhttp_find_header(h, "Accept")) /* case-insensitive */
+        evhttp_add_header(h, "Accept", "application/json");
     if (rq->content_type)
         evhttp_add_header(h, "Content-Type", rq->content_type);
     if (rq->authorization)

@@ -13,6 +13,16 @@
 /** The 1-based line where the value at JSON pointer @p pointer ("/clients/0/id")
  * starts in @p text, or 0 when it cannot be found. */
 int cm_json_pointer_line(const char *text, size_t len, const char *pointer);
+/** The line of @p pointer, or of its nearest ancestor that exists (a missing key has no
+ * line), or 1. */
+int cm_json_nearest_line(const char *text, size_t len, const char *pointer);
+/** Checks a parsed document: 0, or -1 with "/pointer: reason" in @p err. */
+typedef int (*cm_json_validator)(json_t *doc, void *arg, char *err, size_t errlen);
+/** Load the JSON file @p path (duplicate keys refused) and check it with @p validate.
+ * Returns the document (new reference), or NULL with "file:line:column: reason" (syntax)
+ * or "file:line: /pointer: reason" in @p err. */
+json_t *cm_json_load_checked(const char *path, cm_json_validator validate, void *arg, char *err,
+                             size_t errlen);
 /** The text json_dumps(@p j, JSON_COMPACT | JSON_SORT_KEYS |
  * JSON_REAL_PRECISION(@p real_precision)) writes (0: jansson's default precision, 17),
  * written faster (json_dump.c): malloc'd, or NULL (not an object or array, invalid UTF-8,

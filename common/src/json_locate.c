@@ -170,3 +170,15 @@ int cm_json_pointer_line(const char *text, size_t len, const char *pointer)
     skip_ws(&c);
     return c.p < c.end ? c.line : 0;
 }
+
+int cm_json_nearest_line(const char *text, size_t len, const char *pointer)
+{
+    char at[300];
+    snprintf(at, sizeof at, "%s", pointer);
+    int line = cm_json_pointer_line(text, len, at);
+    for (char *cut; !line && (cut = strrchr(at, '/')) != NULL;) {
+        *cut = '\0';
+        line = cm_json_pointer_line(text, len, at);
+    }
+    return line ? line : 1;
+}

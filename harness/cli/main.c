@@ -30,25 +30,34 @@ typedef struct opts {
     const char *filter, *junit, *json, *html, *checks, *client, *group_by;
     uint64_t seed;
     int shard_k, shard_n, jobs;
-    size_t trace_max; /* judge: the largest trace file read */
+    const char *findings[MAX_TARGETS]; /* --findings: a user's records */
+    int nfindings;
+    size_t trace_max;    /* judge: the largest trace file read */
+    hr_severity fail_on; /* the mildest failed severity that counts for the exit */
 } opts;
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: renewlab run [--target T]... [SCENARIO|DIR ...] [--filter GLOB] [--seed N]\n"
-            "                    [--shard K/N] [--jobs N] [--junit F] [--json F] [--html F]\n"
-            "       renewlab list [SCENARIO|DIR ...]\n"
-            "       renewlab explain ID [SCENARIO|DIR ...]\n"
-            "       renewlab judge [--checks A,B] [--client ID] [--group-by "
-            "session|family|user|client|none]\n"
-            "                      [--max-trace-mb N] [--json F]\n"
-            "                      [--junit F] [--html F] TRACE\n"
-            "       renewlab probe --issuer URL --client-id ID [...]   (renewlab probe --help)\n"
-            "Targets (docs/targets.md): core (default), exec:COMMAND (a client speaking\n"
-            "docs/exec-protocol.md), page:DIR or the name of a folder of harness/web/clients\n"
-            "(iframe, oidc-client-ts: headless Chromium). Scenarios: scenarios/ by default.\n"
-            "Exit: 0 all passed, 1 some failed, 2 usage or scenario error, 3 infrastructure.\n");
+    fprintf(
+        out,
+        "usage: renewlab run [--target T]... [SCENARIO|DIR ...] [--filter GLOB] [--seed N]\n"
+        "                    [--shard K/N] [--jobs N] [--fail-on must|should|policy]\n"
+        "                    [--findings FILE]... [--junit F] [--json F] [--html F]\n"
+        "       renewlab list [SCENARIO|DIR ...]\n"
+        "       renewlab explain ID [SCENARIO|DIR ...]\n"
+        "       renewlab judge [--checks A,B] [--client ID] [--group-by "
+        "session|family|user|client|none]\n"
+        "                      [--max-trace-mb N] [--fail-on must|should|policy] [--json F]\n"
+        "                      [--junit F] [--html F] TRACE\n"
+        "       renewlab probe --issuer URL --client-id ID [...]   (renewlab probe --help)\n"
+        "Targets (docs/targets.md): core (default), exec:COMMAND (a client speaking\n"
+        "docs/exec-protocol.md), page:DIR or the name of a folder of harness/web/clients\n"
+        "(iframe, oidc-client-ts: headless Chromium). Scenarios: scenarios/ by default.\n"
+        "--fail-on (default should): the failures that make the exit 1: must only, must\n"
+        "and should, or all three (docs/severity.md); a known finding never does.\n"
+        "--findings: records of runs known to fail, besides the shipped ones\n"
+        "(docs/findings.md).\n"
+        "Exit: 0 all passed, 1 findings or failures, 2 usage or input error, 3 infrastructure.\n");
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -195,19 +204,20 @@ static void worker(json_t *runs, int k, int jobs, uint64_t seed, int fd, pid_t p
     _exit(0);
 }
 
-static void collect_line(char *line, json_t *results, int color)
+static void collect_line(char *line, json_t *results, int color, hr_severity fail_on)
 {
     json_t *r = json_loads(line, 0, NULL);
     if (!r)
         return;
     size_t index = (size_t)json_integer_value(json_object_get(r, "index"));
     json_object_del(r, "index");
+    hr_gate(r, fail_on);
     rpt_term_line(stdout, r, color);
     json_array_set_new(results, index, r);
 }
 
 /* Run in parallel worker processes (each with its own IdP instance and clock). */
-static void run_parallel(json_t *runs, json_t *results, int jobs, uint64_t seed, int color)
+static void run_parallel(json_t *runs, json_t *results, int jobs, const opts *o, int color)
 {
     struct pollfd fds[64];
     FILE *in[64];
@@ -220,7 +230,7 @@ static void run_parallel(json_t *runs, json_t *results, int jobs, uint64_t seed,
         pids[k] = fork();
         if (pids[k] == 0) {
             close(p[0]);
-            worker(runs, k, jobs, seed, p[1], parent);
+            worker(runs, k, jobs, o->seed, p[1], parent);
         }
         close(p[1]);
         fds[k] = (struct pollfd){.fd = p[0], .events = POLLIN};
@@ -234,7 +244,7 @@ static void run_parallel(json_t *runs, json_t *results, int jobs, uint64_t seed,
             if (fds[k].fd < 0 || !(fds[k].revents & (POLLIN | POLLHUP)))
                 continue;
             if (getline(&line, &cap, in[k]) > 0) {
-                collect_line(line, results, color);
+                collect_line(line, results, color, o->fail_on);
             } else {
                 fclose(in[k]);
                 fds[k].fd = -1;
@@ -270,12 +280,30 @@ static int write_reports(const opts *o, json_t *report)
     return rc | html;
 }
 
-static int verdict_exit(json_t *report)
+/* Gate every run at --fail-on, summarize, and decide the exit: an error is 3, a blocking
+ * failure 1 (docs/severity.md). */
+static int gate_and_summarize(const opts *o, json_t *report)
 {
+    size_t i;
+    json_t *run;
+    json_array_foreach(json_object_get(report, "runs"), i, run) hr_gate(run, o->fail_on);
+    rpt_summarize(report); /* gating twice is harmless: the same marks */
     json_t *s = json_object_get(report, "summary");
     if (json_integer_value(json_object_get(s, "error")))
         return EXIT_INFRA;
-    return json_integer_value(json_object_get(s, "fail")) ? EXIT_FAIL : EXIT_PASS;
+    return json_integer_value(json_object_get(s, "blocking")) ? EXIT_FAIL : EXIT_PASS;
+}
+
+/* The shipped findings store, then the user's files: a bad one is a usage error. */
+static int load_findings(const opts *o)
+{
+    char err[700];
+    int rc = hr_findings_load(hr_findings_dir(), err, sizeof err);
+    for (int i = 0; rc == 0 && i < o->nfindings; i++)
+        rc = hr_findings_load(o->findings[i], err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "renewlab: %s\n", err);
+    return rc;
 }
 
 static int cmd_run(opts *o)
@@ -289,10 +317,11 @@ static int cmd_run(opts *o)
     int color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
     int jobs = o->jobs > (int)json_array_size(runs) ? (int)json_array_size(runs) : o->jobs;
     if (jobs > 1) {
-        run_parallel(runs, results, jobs, o->seed, color);
+        run_parallel(runs, results, jobs, o, color);
     } else {
         for (size_t i = 0; i < json_array_size(runs); i++) {
             json_t *r = run_one(json_array_get(runs, i), o->seed);
+            hr_gate(r, o->fail_on);
             rpt_term_line(stdout, r, color);
             json_array_set_new(results, i, r);
         }
@@ -303,11 +332,12 @@ static int cmd_run(opts *o)
             json_array_set_new(results, i,
                                json_pack("{s:s, s:s, s:s}", "scenario", "?", "verdict", "error",
                                          "reason", "worker process died"));
-    json_t *report = json_pack("{s:s, s:I, s:o}", "renewlab", RENEWLAB_VERSION, "seed",
-                               (json_int_t)o->seed, "runs", results);
-    rpt_summarize(report);
+    json_t *report =
+        json_pack("{s:s, s:I, s:s, s:o}", "renewlab", RENEWLAB_VERSION, "seed", (json_int_t)o->seed,
+                  "fail_on", hr_severity_name(o->fail_on), "runs", results);
+    int verdict = gate_and_summarize(o, report);
     rpt_term_summary(stdout, report, color);
-    int rc = write_reports(o, report) != 0 ? EXIT_INFRA : verdict_exit(report);
+    int rc = write_reports(o, report) != 0 ? EXIT_INFRA : verdict;
     json_decref(report);
     json_decref(runs);
     json_decref(scns);
@@ -400,12 +430,13 @@ static int cmd_judge(opts *o)
     size_t i;
     json_t *run;
     json_array_foreach(runs, i, run) rpt_term_checks(stdout, run, color);
-    json_t *report = json_pack("{s:s, s:I, s:o}", "renewlab", RENEWLAB_VERSION, "seed",
-                               (json_int_t)0, "runs", runs);
-    rpt_summarize(report);
+    json_t *report =
+        json_pack("{s:s, s:I, s:s, s:o}", "renewlab", RENEWLAB_VERSION, "seed", (json_int_t)0,
+                  "fail_on", hr_severity_name(o->fail_on), "runs", runs);
+    int verdict = gate_and_summarize(o, report);
     rpt_term_summary(stdout, report, color);
     rpt_term_check_counts(stdout, report);
-    int rc = write_reports(o, report) != 0 ? EXIT_INFRA : verdict_exit(report);
+    int rc = write_reports(o, report) != 0 ? EXIT_INFRA : verdict;
     json_decref(report);
     return rc;
 }
@@ -425,6 +456,8 @@ static int parse_opts(int argc, char **argv, opts *o)
                                              {"client", required_argument, 0, 'C'},
                                              {"group-by", required_argument, 0, 'G'},
                                              {"max-trace-mb", required_argument, 0, 'm'},
+                                             {"fail-on", required_argument, 0, 'F'},
+                                             {"findings", required_argument, 0, 'R'},
                                              {0, 0, 0, 0}};
     int ch;
     char *end;
@@ -464,6 +497,21 @@ static int parse_opts(int argc, char **argv, opts *o)
                 return -1;
             }
             o->group_by = optarg;
+            break;
+        case 'F':
+            if (hr_severity_parse(optarg) < 0) {
+                fprintf(stderr, "renewlab: --fail-on takes must, should or policy, not \"%s\"\n",
+                        optarg);
+                return -1;
+            }
+            o->fail_on = (hr_severity)hr_severity_parse(optarg);
+            break;
+        case 'R':
+            if (o->nfindings == MAX_TARGETS) {
+                fprintf(stderr, "renewlab: at most %d --findings files\n", MAX_TARGETS);
+                return -1;
+            }
+            o->findings[o->nfindings++] = optarg;
             break;
         case 'J':
             o->junit = optarg;
@@ -535,7 +583,7 @@ static void on_stop_signal(int sig)
 
 int main(int argc, char **argv)
 {
-    opts o = {.jobs = 1, .seed = 1, .trace_max = HR_TRACE_MAX_BYTES};
+    opts o = {.jobs = 1, .seed = 1, .trace_max = HR_TRACE_MAX_BYTES, .fail_on = HR_SHOULD};
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, on_stop_signal);
     signal(SIGTERM, on_stop_signal);
@@ -569,6 +617,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
+    if (load_findings(&o) != 0)
+        return EXIT_USAGE;
     if (!strcmp(cmd, "run"))
         return cmd_run(&o);
     if (!strcmp(cmd, "list"))

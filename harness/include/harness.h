@@ -32,6 +32,20 @@ json_t *hr_run(json_t *scn, const char *target, uint64_t seed);
 
 /** The names of the trace checks the judge knows (NULL-ended). */
 extern const char *const HR_CHECKS[];
+
+/** How much an expectation or check weighs (docs/severity.md), gravest first. */
+typedef enum hr_severity { HR_MUST = 0, HR_SHOULD = 1, HR_POLICY = 2 } hr_severity;
+/** "must", "should" or "policy". */
+const char *hr_severity_name(hr_severity s);
+/** The severity named @p name, or -1. */
+int hr_severity_parse(const char *name);
+/** A check's severity, or -1 for an unknown check; *@p ref (may be NULL) gets the key of
+ * scenarios/_refs.json that justifies it, or NULL. */
+int hr_check_severity(const char *name, const char **ref);
+/** Mark a judged run: "severity", the gravest of its failed expectations, and "blocking",
+ * whether it counts for the exit status: a failure at @p fail_on or graver that is not a
+ * known finding (hr_findings_annotate first). Runs that did not fail are left alone. */
+void hr_gate(json_t *run, hr_severity fail_on);
 /** Judge a run: expectations of @p scn against @p trace and @p events (all borrowed).
  * Returns the checks array (new reference); *failed gets how many failed. */
 json_t *hr_judge(json_t *scn, json_t *trace, json_t *events, json_t *steps, int *failed);
@@ -51,10 +65,18 @@ int hr_group_by_known(const char *by);
 json_t *hr_observe(const char *path, const hr_observe_opts *o, char *err, size_t errlen);
 /** The default cap on a trace file for hr_observe. */
 #define HR_TRACE_MAX_BYTES ((size_t)512 << 20)
-/** Annotate a run of a third-party client with its recorded finding, if any
- * (harness/web/findings.json): "finding" (what, upstream, versions) and "expected_finding"
- * (true only for the recorded version failing exactly the recorded expectations). The
- * verdict is never changed. */
+/** The shipped findings store (harness/findings, or $RENEWLAB_FINDINGS_DIR). */
+const char *hr_findings_dir(void);
+/** Add the records of a findings file, or of every *.json of a folder, in the format of
+ * docs/findings.md. 0, or -1 with "file:line: /pointer: reason" in @p err (nothing of
+ * that file is kept). */
+int hr_findings_load(const char *path, char *err, size_t errlen);
+/** Forget every record loaded. */
+void hr_findings_release(void);
+/** Annotate a run with the record of its client (run.client.name, else its target) and
+ * scenario, if any: "finding" (the record and the client's installed version) and
+ * "expected_finding" (true only for the recorded version failing exactly the recorded
+ * expectations). The verdict is never changed. */
 void hr_findings_annotate(json_t *run);
 /** Timing figures of a run (new reference). */
 json_t *hr_figures(json_t *trace, json_t *events);

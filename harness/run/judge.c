@@ -375,34 +375,71 @@ static void renewal_rate_bounded(judge_ctx *j)
 }
 
 typedef void (*check_fn)(judge_ctx *);
-static const check_fn CHECK_FNS[] = {renewed_before_expiry,
-                                     no_concurrent_refresh,
-                                     no_reuse_of_rotated_token,
-                                     no_retry_after_invalid_grant,
-                                     backoff_on_5xx,
-                                     revoked_on_logout,
-                                     session_dropped_on_terminal_error,
-                                     no_request_with_expired_token,
-                                     no_refresh_after_logout,
-                                     renewal_rate_bounded};
+/* Each check with its severity (docs/severity.md): must only where a checked quote of
+ * scenarios/_refs.json obliges the client (@c ref); renewal_rate_bounded's 20 in 60 s is
+ * renewlab's own number. In the order of HR_CHECKS. */
+static const struct {
+    check_fn fn;
+    hr_severity severity;
+    const char *ref;
+} CHECK_TABLE[] = {
+    {renewed_before_expiry, HR_SHOULD, NULL},
+    {no_concurrent_refresh, HR_SHOULD, "rfc9700-4.14.2"},
+    {no_reuse_of_rotated_token, HR_MUST, "rfc6749-6"},
+    {no_retry_after_invalid_grant, HR_SHOULD, "rfc6749-5.2"},
+    {backoff_on_5xx, HR_SHOULD, "rfc9110-10.2.3"},
+    {revoked_on_logout, HR_SHOULD, "rfc7009-2.1"},
+    {session_dropped_on_terminal_error, HR_SHOULD, "rfc6749-5.2"},
+    {no_request_with_expired_token, HR_SHOULD, "rfc6750-3.1"},
+    {no_refresh_after_logout, HR_SHOULD, "rfc7009-2.1"},
+    {renewal_rate_bounded, HR_POLICY, NULL},
+};
+
+static int check_index(const char *name)
+{
+    for (int i = 0; HR_CHECKS[i]; i++)
+        if (!strcmp(HR_CHECKS[i], name))
+            return i;
+    return -1;
+}
+
+int hr_check_severity(const char *name, const char **ref)
+{
+    int i = check_index(name);
+    if (i < 0)
+        return -1;
+    if (ref)
+        *ref = CHECK_TABLE[i].ref;
+    return (int)CHECK_TABLE[i].severity;
+}
 
 static json_t *run_check(judge_ctx *j, const char *name)
 {
     j->evidence = json_array();
     j->findings = json_array();
-    for (size_t i = 0; HR_CHECKS[i]; i++)
-        if (!strcmp(HR_CHECKS[i], name))
-            CHECK_FNS[i](j);
-    json_t *r = json_pack("{s:s, s:s, s:b, s:o, s:o}", "kind", "trace", "name", name, "passed",
-                          json_array_size(j->evidence) == 0, "evidence", j->evidence, "findings",
-                          j->findings);
+    int i = check_index(name);
+    if (i >= 0)
+        CHECK_TABLE[i].fn(j);
+    json_t *r = json_pack("{s:s, s:s, s:s, s:b, s:o, s:o}", "kind", "trace", "name", name,
+                          "severity", hr_severity_name(i >= 0 ? CHECK_TABLE[i].severity : 0),
+                          "passed", json_array_size(j->evidence) == 0, "evidence", j->evidence,
+                          "findings", j->findings);
     j->evidence = j->findings = NULL;
     return r;
 }
 
 /* ---- expectations ----------------------------------------------------------------------- */
 
-static json_t *range_check(const char *kind, const char *name, json_t *want, long got)
+/* An expectation's severity: its own, else the scenario's (expect.severity), else should. */
+static const char *severity_of(json_t *want, json_t *expect)
+{
+    const char *own = json_string_value(json_object_get(want, "severity"));
+    const char *dflt = json_string_value(json_object_get(expect, "severity"));
+    return own ? own : dflt ? dflt : "should";
+}
+
+static json_t *range_check(const char *kind, const char *name, json_t *want, long got,
+                           const char *severity)
 {
     long min = json_is_integer(want) ? (long)json_integer_value(want)
                : json_object_get(want, "min")
@@ -421,8 +458,8 @@ static json_t *range_check(const char *kind, const char *name, json_t *want, lon
     else
         snprintf(msg, sizeof msg, "expected %ld to %ld, saw %ld", min, max, got);
     json_t *ev = ok ? json_array() : json_pack("[s]", msg);
-    return json_pack("{s:s, s:s, s:b, s:o}", "kind", kind, "name", name, "passed", ok, "evidence",
-                     ev);
+    return json_pack("{s:s, s:s, s:s, s:b, s:o}", "kind", kind, "name", name, "severity", severity,
+                     "passed", ok, "evidence", ev);
 }
 
 static long count_events(judge_ctx *j, const char *name)
@@ -493,22 +530,24 @@ json_t *hr_judge(json_t *scn, json_t *trace, json_t *events, json_t *steps, int 
     json_t *v;
     json_object_foreach(json_object_get(expect, "events"), key, v)
     {
-        json_array_append_new(out, range_check("events", key, v, count_events(&j, key)));
+        json_array_append_new(
+            out, range_check("events", key, v, count_events(&j, key), severity_of(v, expect)));
     }
     json_object_foreach(json_object_get(expect, "requests"), key, v)
     {
-        json_array_append_new(out, range_check("requests", key, v, count_requests(&j, key)));
+        json_array_append_new(
+            out, range_check("requests", key, v, count_requests(&j, key), severity_of(v, expect)));
     }
-    const char *want =
-        json_string_value(json_object_get(json_object_get(expect, "final"), "session"));
+    json_t *final = json_object_get(expect, "final");
+    const char *want = json_string_value(json_object_get(final, "session"));
     if (want) {
         const char *got = final_session(&j);
         char msg[400];
         session_words(&j, want, got, msg, sizeof msg);
-        json_array_append_new(out,
-                              json_pack("{s:s, s:s, s:b, s:o}", "kind", "final", "name", "session",
-                                        "passed", !strcmp(want, got), "evidence",
-                                        strcmp(want, got) ? json_pack("[s]", msg) : json_array()));
+        json_array_append_new(
+            out, json_pack("{s:s, s:s, s:s, s:b, s:o}", "kind", "final", "name", "session",
+                           "severity", severity_of(final, expect), "passed", !strcmp(want, got),
+                           "evidence", strcmp(want, got) ? json_pack("[s]", msg) : json_array()));
     }
     size_t i;
     json_array_foreach(json_object_get(expect, "checks"), i, v)

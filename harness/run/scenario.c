@@ -30,6 +30,7 @@ static const char *const STEPS[] = {
     "rotate_keys", "revoke_grant", "end_sessions", "preset",   "client", "note",  NULL};
 static const char *const SESSION_STATES[] = {"alive", "lost", "logged_out", "none", NULL};
 static const char *const COOKIE_MODES[] = {"allowed", "blocked", NULL};
+static const char *const SEVERITIES[] = {"must", "should", "policy", NULL};
 
 static const cm_param TOP[] = {{"id", CM_T_STR, 1, NULL},
                                {"catalogue", CM_T_STR, 1, NULL},
@@ -78,15 +79,18 @@ static const cm_param STEP[] = {
     {"rule", CM_T_OBJ, 0, NULL},     {"overlap", CM_T_NUM, 0, NULL}, {"name", CM_T_STR, 0, NULL},
     {"settings", CM_T_OBJ, 0, NULL}, {"text", CM_T_STR, 0, NULL},    {NULL, 0, 0, NULL}};
 
-static const cm_param EXPECT[] = {{"events", CM_T_OBJ, 0, NULL},
-                                  {"checks", CM_T_ARRAY, 0, NULL},
-                                  {"final", CM_T_OBJ, 0, NULL},
-                                  {"requests", CM_T_OBJ, 0, NULL},
-                                  {NULL, 0, 0, NULL}};
+static const cm_param EXPECT[] = {
+    {"events", CM_T_OBJ, 0, NULL},         {"checks", CM_T_ARRAY, 0, NULL},
+    {"final", CM_T_OBJ, 0, NULL},          {"requests", CM_T_OBJ, 0, NULL},
+    {"severity", CM_T_STR, 0, SEVERITIES}, {NULL, 0, 0, NULL}};
 
-static const cm_param FINAL[] = {{"session", CM_T_STR, 0, SESSION_STATES}, {NULL, 0, 0, NULL}};
-static const cm_param RANGE[] = {
-    {"min", CM_T_INT, 0, NULL}, {"max", CM_T_INT, 0, NULL}, {NULL, 0, 0, NULL}};
+static const cm_param FINAL[] = {{"session", CM_T_STR, 0, SESSION_STATES},
+                                 {"severity", CM_T_STR, 0, SEVERITIES},
+                                 {NULL, 0, 0, NULL}};
+static const cm_param RANGE[] = {{"min", CM_T_INT, 0, NULL},
+                                 {"max", CM_T_INT, 0, NULL},
+                                 {"severity", CM_T_STR, 0, SEVERITIES},
+                                 {NULL, 0, 0, NULL}};
 
 static const char *const EVENT_NAMES[] = {"logged_in",
                                           "renewed",
@@ -189,8 +193,10 @@ static int check_ranges(json_t *obj, const char *const *names, const char *ptr, 
         snprintf(sub, sizeof sub, "%s/%s", ptr, key);
         if (!in_list(names, key))
             return cm_errf(err, n, "%s: unknown name", sub);
-        if (!json_is_integer(v) && cm_schema_check(v, RANGE, sub, NULL, err, n) != 0)
-            return cm_errf(err, n, "%s: expected a count or {\"min\", \"max\"}", sub);
+        if (!json_is_integer(v) && !json_is_object(v))
+            return cm_errf(err, n, "%s: expected a count or {\"min\", \"max\", \"severity\"}", sub);
+        if (json_is_object(v) && cm_schema_check(v, RANGE, sub, NULL, err, n) != 0)
+            return -1;
     }
     return 0;
 }
@@ -281,30 +287,13 @@ int scn_validate(json_t *scn, char *err, size_t n)
     return check_expect(json_object_get(scn, "expect"), err, n);
 }
 
+static int validate_scenario(json_t *scn, void *arg, char *err, size_t n)
+{
+    (void)arg;
+    return scn_validate(scn, err, n);
+}
+
 json_t *scn_load(const char *path, char *err, size_t errlen)
 {
-    size_t len;
-    char *text = cm_file_read(path, CM_FILE_MAX_TEXT, &len, err, errlen);
-    if (!text)
-        return NULL;
-    json_error_t jerr;
-    json_t *scn = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    char why[400];
-    if (!scn) {
-        snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
-    } else if (scn_validate(scn, why, sizeof why) != 0) {
-        /* the line of the pointer, or of its nearest ancestor that exists */
-        char at[300];
-        snprintf(at, sizeof at, "%.*s", (int)strcspn(why, ":"), why);
-        int line = cm_json_pointer_line(text, len, at);
-        for (char *cut; !line && (cut = strrchr(at, '/')) != NULL;) {
-            *cut = '\0';
-            line = cm_json_pointer_line(text, len, at);
-        }
-        snprintf(err, errlen, "%s:%d: %s", path, line ? line : 1, why);
-        json_decref(scn);
-        scn = NULL;
-    }
-    free(text);
-    return scn;
+    return cm_json_load_checked(path, validate_scenario, NULL, err, errlen);
 }

@@ -661,12 +661,22 @@ static void exec_close(void *self)
 }
 
 /* A broken adapter's last stderr lines (up to STDERR_KEEP) go into the run's result as
- * "stderr": the one line the reason quotes is often only the runtime's signature. */
+ * "stderr": the one line the reason quotes is often only the runtime's signature; and its
+ * hello's name and version as "client". */
 static void exec_report(void *self, json_t *result)
 {
     hr_exec *x = self;
-    if (result && *x->broken && json_array_size(x->stderr_tail))
+    if (!result || !x)
+        return;
+    if (*x->broken && json_array_size(x->stderr_tail))
         json_object_set(result, "stderr", x->stderr_tail);
+    json_t *name = json_object_get(x->hello, "name"),
+           *version = json_object_get(x->hello, "version");
+    if (json_is_string(name)) /* who it is, for the findings store */
+        json_object_set_new(result, "client",
+                            json_is_string(version)
+                                ? json_pack("{s:O, s:O}", "name", name, "version", version)
+                                : json_pack("{s:O}", "name", name));
 }
 
 const hr_target_ops hr_target_exec = {

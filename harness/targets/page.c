@@ -359,6 +359,8 @@ static void page_report(void *self, json_t *r)
         p && p->tab.browser ? hr_browser_console(p->tab.browser, p->tab.log_from) : NULL;
     json_object_set_new(r, "console", console ? console : json_array());
     json_object_set_new(r, "browser_launched", json_boolean(p && p->launched));
+    if (p)
+        json_object_set_new(r, "client", hr_page_client_identity(&p->client, hr_web_dir()));
 }
 
 static void page_close(void *self)

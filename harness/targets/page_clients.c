@@ -164,6 +164,43 @@ const char *hr_page_client_missing(const hr_page_client *c, const char *web_dir,
     return NULL;
 }
 
+/* The npm package a library path names: "node_modules/NAME/..." or
+ * "node_modules/@SCOPE/NAME/..." -> its folder, "node_modules/NAME", into @p buf. */
+static int package_dir(const char *path, char *buf, size_t n)
+{
+    if (strncmp(path, "node_modules/", 13))
+        return -1;
+    const char *end = strchr(path + 13, '/');
+    if (end && path[13] == '@')
+        end = strchr(end + 1, '/');
+    if (!end || (size_t)(end - path) >= n)
+        return -1;
+    snprintf(buf, n, "%.*s", (int)(end - path), path);
+    return 0;
+}
+
+json_t *hr_page_client_identity(const hr_page_client *c, const char *web_dir)
+{
+    json_t *id = json_pack("{s:s}", "name", c->name);
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(c->manifest, "libraries"), key, v)
+    {
+        char dir[300], path[900];
+        if (package_dir(json_string_value(v), dir, sizeof dir) != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s/package.json", web_dir, dir);
+        json_t *pkg = json_load_file(path, 0, NULL);
+        json_t *version = json_object_get(pkg, "version");
+        if (json_is_string(version))
+            json_object_set(id, "version", version);
+        json_decref(pkg);
+        if (json_is_string(version))
+            break;
+    }
+    return id;
+}
+
 void hr_page_release(void)
 {
     hr_browser_pool_close();

@@ -26,6 +26,9 @@ json_t *hr_page_client_scripts(const hr_page_client *c);
 /** A library it needs that is not installed: its path in @p buf, or NULL. */
 const char *hr_page_client_missing(const hr_page_client *c, const char *web_dir, char *buf,
                                    size_t n);
+/** Who the client is, for the findings store: {"name": its manifest's name, "version":
+ * the installed version of its first npm library, when it has one} (new reference). */
+json_t *hr_page_client_identity(const hr_page_client *c, const char *web_dir);
 /** Close the shared browsers (no more runs in this process). */
 void hr_page_release(void);
 /** Kill every browser the page target launched (signals). */

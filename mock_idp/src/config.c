@@ -119,16 +119,8 @@ static int fail(load_ctx *cx, const char *pointer, const char *fmt, ...)
         snprintf(cx->err, cx->errlen, "%s: %s", *pointer ? pointer : "/", reason);
         return IDP_ECONFIG;
     }
-    /* a missing key has no line: report its nearest ancestor that exists */
-    char at[300];
-    snprintf(at, sizeof at, "%s", pointer);
-    int line = cm_json_pointer_line(cx->text, cx->len, at);
-    for (char *cut; !line && (cut = strrchr(at, '/')) != NULL;) {
-        *cut = '\0';
-        line = cm_json_pointer_line(cx->text, cx->len, at);
-    }
-    snprintf(cx->err, cx->errlen, "%s:%d: %s: %s", cx->file, line ? line : 1,
-             *pointer ? pointer : "/", reason);
+    snprintf(cx->err, cx->errlen, "%s:%d: %s: %s", cx->file,
+             cm_json_nearest_line(cx->text, cx->len, pointer), *pointer ? pointer : "/", reason);
     return IDP_ECONFIG;
 }
 

@@ -153,17 +153,21 @@ static void checks(cm_strbuf *b, json_t *run)
 {
     size_t i, k;
     json_t *c, *ev;
-    cm_strbuf_puts(
-        b, "<table class=\"checks\"><tr><th>check</th><th>result</th><th>evidence</th></tr>");
+    cm_strbuf_puts(b, "<table class=\"checks\"><tr><th>check</th><th>severity</th><th>result</th>"
+                      "<th>evidence</th></tr>");
     json_array_foreach(json_object_get(run, "checks"), i, c)
     {
         int ok = json_is_true(json_object_get(c, "passed"));
         cm_strbuf_printf(b, "<tr class=\"%s\" data-check=\"", ok ? "passed" : "failed");
         rpt_xml_escape(b, S(c, "name"));
+        cm_strbuf_puts(b, "\" data-severity=\"");
+        rpt_xml_escape(b, S(c, "severity"));
         cm_strbuf_puts(b, "\"><td>");
         rpt_xml_escape(b, S(c, "kind"));
         cm_strbuf_puts(b, " ");
         rpt_xml_escape(b, S(c, "name"));
+        cm_strbuf_puts(b, "</td><td class=\"severity\">");
+        rpt_xml_escape(b, S(c, "severity"));
         cm_strbuf_printf(b, "</td><td>%s</td><td><ul>", ok ? "passed" : "FAILED");
         json_array_foreach(json_object_get(c, "evidence"), k, ev)
         {
@@ -197,6 +201,21 @@ static void figures(cm_strbuf *b, json_t *run)
     cm_strbuf_puts(b, "</table>\n");
 }
 
+/* A failed run's gravest severity, and whether it counts for the exit status. */
+static void gate_badge(cm_strbuf *b, json_t *run)
+{
+    const char *sev = json_string_value(json_object_get(run, "severity"));
+    if (!sev)
+        return;
+    const char *why = json_is_true(json_object_get(run, "expected_finding")) ? "known finding"
+                      : json_is_false(json_object_get(run, "blocking"))      ? "below --fail-on"
+                                                                             : "counts";
+    cm_strbuf_printf(b, " <span class=\"severity\" data-blocking=\"%s\">",
+                     json_is_false(json_object_get(run, "blocking")) ? "false" : "true");
+    rpt_xml_escape(b, sev);
+    cm_strbuf_printf(b, " · %s</span>", why);
+}
+
 static void section(cm_strbuf *b, json_t *run)
 {
     const char *v = S(run, "verdict");
@@ -206,10 +225,10 @@ static void section(cm_strbuf *b, json_t *run)
                      v, S(run, "scenario"), S(run, "target"), S(run, "scenario"), S(run, "target"),
                      v);
     rpt_xml_escape(b, S(run, "title"));
-    cm_strbuf_printf(b,
-                     " <span class=\"badge %s\">%s</span></h2><p class=\"id\">%s · target %s</p>"
-                     "<p class=\"teaches\">",
-                     v, v, S(run, "scenario"), S(run, "target"));
+    cm_strbuf_printf(b, " <span class=\"badge %s\">%s</span>", v, v);
+    gate_badge(b, run);
+    cm_strbuf_printf(b, "</h2><p class=\"id\">%s · target %s</p><p class=\"teaches\">",
+                     S(run, "scenario"), S(run, "target"));
     rpt_xml_escape(b, S(run, "teaches"));
     cm_strbuf_puts(b, "</p><p class=\"refs\">references: ");
     rpt_html_joined(b, json_object_get(run, "refs"));

@@ -138,14 +138,17 @@ void rpt_html_finding(cm_strbuf *b, json_t *run)
     json_t *f = json_object_get(run, "finding");
     if (!f)
         return;
-    cm_strbuf_printf(b, "<div class=\"finding\" data-expected=\"%s\"><p><b>%s finding of %s %s",
+    cm_strbuf_printf(b, "<div class=\"finding\" data-expected=\"%s\"><p><b>%s finding of ",
                      json_is_true(json_object_get(run, "expected_finding")) ? "true" : "false",
-                     json_is_true(json_object_get(run, "expected_finding")) ? "Known" : "Recorded",
-                     S(run, "target"), S(f, "recorded_version"));
+                     json_is_true(json_object_get(run, "expected_finding")) ? "Known" : "Recorded");
+    rpt_xml_escape(b, S(f, "target"));
+    cm_strbuf_puts(b, " ");
+    rpt_xml_escape(b, json_is_string(json_object_get(f, "version")) ? S(f, "version")
+                                                                    : "(any version)");
     cm_strbuf_puts(b, "</b> (");
     rpt_xml_escape(b, S(f, "kind"));
     cm_strbuf_puts(b, "): ");
-    rpt_xml_escape(b, S(f, "finding"));
+    rpt_xml_escape(b, S(f, "reason"));
     cm_strbuf_puts(b, "</p><p>upstream: ");
     rpt_html_joined(b, json_object_get(f, "upstream"));
     if (!json_is_true(json_object_get(run, "expected_finding")))

@@ -1,5 +1,8 @@
 /* JUnit XML: one testsuite per target, one testcase per scenario; a failing client is a
- * <failure> with the evidence, an infrastructure problem an <error>, a skip <skipped>. */
+ * <failure> with the evidence, an infrastructure problem an <error>, a skip <skipped>. A
+ * failure that does not count for the exit status (docs/severity.md) is no <failure>: a
+ * known finding is <skipped> with the record's words, one below --fail-on passes, and
+ * both keep their evidence as <system-out>. */
 #include <string.h>
 
 #include "reports.h"
@@ -32,7 +35,9 @@ static void evidence_text(cm_strbuf *b, json_t *run)
     {
         if (json_is_true(json_object_get(c, "passed")))
             continue;
-        cm_strbuf_printf(b, "%s %s failed\n", json_string_value(json_object_get(c, "kind")),
+        const char *sev = json_string_value(json_object_get(c, "severity"));
+        cm_strbuf_printf(b, "[%s] %s %s failed\n", sev ? sev : "must",
+                         json_string_value(json_object_get(c, "kind")),
                          json_string_value(json_object_get(c, "name")));
         json_array_foreach(json_object_get(c, "evidence"), k, ev)
         {
@@ -59,6 +64,38 @@ static void stderr_text(cm_strbuf *b, json_t *lines)
     cm_strbuf_puts(b, "</system-err>\n    ");
 }
 
+/* 1 when the run's failure counts for the exit status (unset: nothing gated it). */
+static int blocking(json_t *run)
+{
+    return !strcmp(json_string_value(json_object_get(run, "verdict")), "fail") &&
+           !json_is_false(json_object_get(run, "blocking"));
+}
+
+static int known(json_t *run)
+{
+    return !strcmp(json_string_value(json_object_get(run, "verdict")), "fail") &&
+           json_is_true(json_object_get(run, "expected_finding"));
+}
+
+/* A failure that does not count: known finding (skipped) or below --fail-on (passed). */
+static void excused(cm_strbuf *b, json_t *run)
+{
+    json_t *f = json_object_get(run, "finding");
+    if (known(run)) {
+        cm_strbuf_puts(b, "\n      <skipped message=\"known finding (");
+        rpt_xml_escape(b, json_string_value(json_object_get(f, "kind")));
+        cm_strbuf_puts(b, "): ");
+        rpt_xml_escape(b, json_string_value(json_object_get(f, "reason")));
+        cm_strbuf_puts(b, "\"/>");
+    }
+    cm_strbuf_puts(b, "\n      <system-out>");
+    if (!known(run))
+        cm_strbuf_printf(b, "failed below --fail-on (%s), not counted:\n",
+                         json_string_value(json_object_get(run, "severity")));
+    evidence_text(b, run);
+    cm_strbuf_puts(b, "</system-out>\n    ");
+}
+
 static void testcase(cm_strbuf *b, json_t *run)
 {
     const char *v = json_string_value(json_object_get(run, "verdict"));
@@ -69,7 +106,9 @@ static void testcase(cm_strbuf *b, json_t *run)
     cm_strbuf_printf(b, "\" time=\"%.3f\">",
                      (double)json_integer_value(json_object_get(run, "wall_ms")) / 1000.0);
     const char *reason = json_string_value(json_object_get(run, "reason"));
-    if (!strcmp(v, "fail")) {
+    if (!strcmp(v, "fail") && !blocking(run)) {
+        excused(b, run);
+    } else if (!strcmp(v, "fail")) {
         cm_strbuf_puts(b, "\n      <failure message=\"the client did not behave as expected\" "
                           "type=\"renewal\">");
         evidence_text(b, run);
@@ -97,7 +136,7 @@ static void suite(cm_strbuf *b, json_t *runs, const char *target)
         if (strcmp(json_string_value(json_object_get(run, "target")), target))
             continue;
         const char *v = json_string_value(json_object_get(run, "verdict"));
-        n++, f += !strcmp(v, "fail"), e += !strcmp(v, "error"), s += !strcmp(v, "skip");
+        n++, f += blocking(run), e += !strcmp(v, "error"), s += !strcmp(v, "skip") + known(run);
     }
     cm_strbuf_puts(b, "  <testsuite name=\"renewlab.");
     rpt_xml_escape(b, target);

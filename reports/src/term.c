@@ -17,6 +17,20 @@ static const char *colour(const char *verdict, int on)
     return "\033[33m";
 }
 
+/* A failed run's gravest severity, and why it does not count when it does not. */
+static void gate_words(FILE *out, json_t *run)
+{
+    const char *sev = json_string_value(json_object_get(run, "severity"));
+    if (!sev)
+        return;
+    if (json_is_true(json_object_get(run, "expected_finding")))
+        fprintf(out, " [%s; known finding]", sev);
+    else if (json_is_false(json_object_get(run, "blocking")))
+        fprintf(out, " [%s; below --fail-on]", sev);
+    else
+        fprintf(out, " [%s]", sev);
+}
+
 void rpt_term_line(FILE *out, json_t *run, int color)
 {
     const char *v = json_string_value(json_object_get(run, "verdict"));
@@ -31,6 +45,7 @@ void rpt_term_line(FILE *out, json_t *run, int color)
     json_t *reason = json_object_get(run, "reason");
     if (reason)
         fprintf(out, " (%s)", json_string_value(reason));
+    gate_words(out, run);
     fprintf(out, " %lldms\n", json_integer_value(json_object_get(run, "wall_ms")));
     fflush(out);
 }
@@ -82,10 +97,11 @@ static void finding(FILE *out, json_t *run)
     if (!f)
         return;
     int known = json_is_true(json_object_get(run, "expected_finding"));
-    fprintf(out, "  %s finding of %s %s: %s\n", known ? "known" : "RECORDED (does not match)",
-            json_string_value(json_object_get(run, "target")),
-            json_string_value(json_object_get(f, "recorded_version")),
-            json_string_value(json_object_get(f, "finding")));
+    const char *version = json_string_value(json_object_get(f, "version"));
+    fprintf(out, "  %s finding (%s) of %s %s: %s\n", known ? "known" : "RECORDED (does not match)",
+            json_string_value(json_object_get(f, "kind")),
+            json_string_value(json_object_get(f, "target")), version ? version : "(any version)",
+            json_string_value(json_object_get(f, "reason")));
     size_t i;
     json_t *u;
     json_array_foreach(json_object_get(f, "upstream"), i, u)
@@ -109,7 +125,9 @@ static void failures(FILE *out, json_t *run)
     {
         if (json_is_true(json_object_get(c, "passed")))
             continue;
-        fprintf(out, "  FAILED %s %s\n", json_string_value(json_object_get(c, "kind")),
+        const char *sev = json_string_value(json_object_get(c, "severity"));
+        fprintf(out, "  FAILED [%s] %s %s\n", sev ? sev : "must",
+                json_string_value(json_object_get(c, "kind")),
                 json_string_value(json_object_get(c, "name")));
         json_array_foreach(json_object_get(c, "evidence"), k, ev)
             fprintf(out, "    - %s\n", json_string_value(ev));
@@ -138,4 +156,17 @@ void rpt_term_summary(FILE *out, json_t *report, int color)
     fprintf(out, "%lld passed, %lld failed\n", json_integer_value(json_object_get(s, "pass")),
             json_integer_value(json_object_get(s, "fail")) +
                 json_integer_value(json_object_get(s, "error")));
+    json_t *by = json_object_get(s, "by_severity");
+    if (json_integer_value(json_object_get(s, "fail")))
+        fprintf(out,
+                "failed at must %lld, should %lld, policy %lld; known findings %lld; counting for "
+                "the exit (--fail-on %s): %lld\n",
+                json_integer_value(json_object_get(by, "must")),
+                json_integer_value(json_object_get(by, "should")),
+                json_integer_value(json_object_get(by, "policy")),
+                json_integer_value(json_object_get(s, "known")),
+                json_string_value(json_object_get(report, "fail_on"))
+                    ? json_string_value(json_object_get(report, "fail_on"))
+                    : "should",
+                json_integer_value(json_object_get(s, "blocking")));
 }

@@ -104,11 +104,12 @@ def test_each_session_is_graded_on_its_own(tmp_path):
     assert "27 checks in 3 groups: 27 passed, 0 failed" in r.stdout  # 9 checks each
     assert "ok   renewal_rate_bounded" in r.stdout  # the checks that ran, on a pass too
     r, report = judge_json(tmp_path, trace, "--group-by", "none")
-    assert r.returncode == 1 and len(report["runs"]) == 1
+    assert r.returncode == 0 and len(report["runs"]) == 1  # the rate bound is policy
+    assert report["runs"][0]["severity"] == "policy" and report["summary"]["fail"] == 1
     assert "24 refresh requests within 60 s" in check(report["runs"][0], "renewal_rate_bounded")["evidence"][0]
     # one client for every user: counted per client it is the storm again
     for by, groups, rc in (("user", 2, 0), ("client", 1, 1), ("family", 3, 0)):
-        r, report = judge_json(tmp_path, trace, "--group-by", by)
+        r, report = judge_json(tmp_path, trace, "--group-by", by, "--fail-on", "policy")
         assert r.returncode == rc and len(report["runs"]) == groups, (by, r.stdout)
 
 

@@ -24,11 +24,15 @@ LEMONLDAP_NG=(lemonldap-ng libplack-perl libimage-magick-perl
 # private configuration, so the system service a fresh install starts is stopped again.
 APACHE_RP=(apache2 libapache2-mod-auth-openidc)
 
+# libfaketime for exec+faketime (clients that read the wall clock, on the virtual clock);
+# faketime is its command, for trying a client by hand.
+FAKETIME=(libfaketime faketime)
+
 PACKAGES=(cmake make gcc pkg-config openssl
           libevent-dev libjansson-dev libssl-dev libcriterion-dev
           python3 python3-pytest python3-pytest-xdist python3-jwt python3-cryptography python3-junitparser
           chromium
-          "${LEMONLDAP_NG[@]}" "${APACHE_RP[@]}")
+          "${LEMONLDAP_NG[@]}" "${APACHE_RP[@]}" "${FAKETIME[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -51,7 +55,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Third-party code from npm, pinned in lockfiles: the browser client oidc-client-ts
-# (harness/web), the IdP oidc-provider and the permissive mock oauth2-mock-server the
+# (harness/web), openid-client for the third reference exec adapter, the IdP oidc-provider and the permissive mock oauth2-mock-server the
 # probe is tested against. Node comes with the
 # machine: never Debian's nodejs (18) over it.
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -60,8 +64,8 @@ need_node() {
   node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
     { echo "renewlab: Node.js >= 20.19 is needed for oidc-client-ts and oidc-provider (found $(node --version))" >&2; exit 1; }
 }
-for dir in "$ROOT/harness/web" "$ROOT/tests/e2e/peers/oidc-provider" \
-    "$ROOT/tests/e2e/peers/oauth2-mock-server"; do
+for dir in "$ROOT/harness/web" "$ROOT/harness/adapters/openid-client" \
+    "$ROOT/tests/e2e/peers/oidc-provider" "$ROOT/tests/e2e/peers/oauth2-mock-server"; do
   stamp="$dir/node_modules/.renewlab-lock"
   if ! cmp -s "$dir/package-lock.json" "$stamp" 2>/dev/null; then
     need_node

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -372,8 +373,29 @@ static void command(adapter *a, json_t *m, const char *type)
     }
 }
 
+/* --wall-clock: the time is the machine's, read with clock_gettime() and time() as a
+ * client that reads the wall clock does (the line's "now" unread); under exec+faketime
+ * both follow the virtual clock. The two must agree, and the clock never go back. */
+static int64_t wall_clock_ms(void)
+{
+    static int64_t last;
+    struct timespec ts, mono;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    time_t secs = time(NULL);
+    int64_t ms = (int64_t)ts.tv_sec * 1000 + (ts.tv_nsec + 500000) / 1000000;
+    if (secs != ts.tv_sec || ms < last) {
+        fprintf(stderr,
+                "renew-adapter: the wall clock is inconsistent: time() %lld, "
+                "clock_gettime %lld.%09ld, before %lld ms\n",
+                (long long)secs, (long long)ts.tv_sec, ts.tv_nsec, (long long)last);
+        exit(1);
+    }
+    return last = ms;
+}
+
 /* One input line; returns 0 to go on, 1 on stop, -1 on a line it cannot use. */
-static int handle(adapter *a, json_t *m)
+static int handle(adapter *a, json_t *m, int wall)
 {
     const char *type = json_string_value(json_object_get(m, "type"));
     json_t *now = json_object_get(m, "now");
@@ -381,7 +403,7 @@ static int handle(adapter *a, json_t *m)
         return 1;
     if (!type || !json_is_number(now))
         return -1;
-    int64_t now_ms = (int64_t)(json_number_value(now) * 1000.0 + 0.5);
+    int64_t now_ms = wall ? wall_clock_ms() : (int64_t)(json_number_value(now) * 1000.0 + 0.5);
     if (now_ms > cm_clock_now(a->clock))
         a->clock->set_ms(a->clock->ctx, now_ms);
     while (cm_virtclock_fire_due(a->clock) > 0) /* what was due before this line */
@@ -407,8 +429,13 @@ static int handle(adapter *a, json_t *m)
     return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    int wall = argc > 1 && !strcmp(argv[1], "--wall-clock");
+    if (argc > 1 && !wall) {
+        fprintf(stderr, "usage: renew-adapter [--wall-clock]\n");
+        return 2;
+    }
     adapter a = {0};
     a.base = event_base_new();
     a.clock = cm_virtclock_new(0);
@@ -421,7 +448,7 @@ int main(void)
     while (rc == 0 && (len = getline(&line, &cap, stdin)) > 0) {
         json_error_t e;
         json_t *m = json_loadb(line, (size_t)len, 0, &e);
-        rc = m ? handle(&a, m) : -1;
+        rc = m ? handle(&a, m, wall) : -1;
         if (rc < 0)
             fprintf(stderr, "renew-adapter: cannot use the line: %.200s\n", line);
         json_decref(m);

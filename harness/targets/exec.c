@@ -20,11 +20,14 @@
 #include "cm_map.h"
 #include "cm_strbuf.h"
 #include "cm_virtclock.h"
+#include "exec_faketime.h"
 #include "exec_proto.h"
 #include "harness.h"
 #include "target.h"
 
 #define STDERR_KEEP 20
+/* Advances in a row for a wake_at already past that run nothing: a livelock, not time. */
+#define PAST_WAKES_MAX 100
 
 typedef struct hr_exec hr_exec;
 
@@ -39,7 +42,10 @@ struct hr_exec {
     char command[24];                   /* the type of the last one, for errors */
     long lines;                         /* lines read, for error messages */
     cm_timer *wake;
-    cm_map http; /* request id -> http_call in flight (for http_cancel) */
+    cm_map http;     /* request id -> http_call in flight (for http_cancel) */
+    long past_wakes; /* idles in a row with a wake_at already past and nothing else said */
+    int faked;       /* exec+faketime: its clock reads follow ft */
+    hr_faketime ft;
     char broken[400];
 };
 
@@ -55,11 +61,16 @@ static double adapter_now(hr_world *w)
     return (double)(cm_clock_now(w->clock) + w->client_offset_ms) / 1000.0;
 }
 
-/* Send a line (@p msg taken), stamped with the adapter's time; it is runnable until idle. */
+static void fail(hr_exec *x, const char *what, const char *detail);
+
+/* Send a line (@p msg taken), stamped with the adapter's time (and under exec+faketime its
+ * clock set to it first); it is runnable until idle. */
 static void send_line(hr_exec *x, json_t *msg)
 {
     hr_world *w = x->w;
     json_object_set_new(msg, "now", json_real(adapter_now(w)));
+    if (x->faked && !*x->broken && hr_faketime_set(&x->ft, adapter_now(w)) != 0)
+        fail(x, "exec+faketime: cannot write its clock", x->ft.file);
     char *text = json_dumps(msg, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(msg);
     if (text && !*x->broken) {
@@ -231,6 +242,11 @@ static void on_idle(hr_exec *x, json_t *m)
     if (json_is_number(at)) {
         int64_t due = (int64_t)(json_number_value(at) * 1000.0 + 0.5) - w->client_offset_ms;
         int64_t delay = due - cm_clock_now(w->clock);
+        x->past_wakes = delay < 0 ? x->past_wakes + 1 : 0;
+        if (x->past_wakes > PAST_WAKES_MAX)
+            return stalled(x, "each advance runs nothing and its next idle names a \"wake_at\" "
+                              "already past again: it reads a clock other than the lines' "
+                              "\"now\" (the wall clock? exec+faketime: gives it the virtual one)");
         x->wake = w->clock->timer_start(w->clock->ctx, delay > 0 ? delay : 0, on_wake, x);
     }
     cm_virtclock_busy(w->clock, -1);
@@ -275,6 +291,8 @@ static void handle_line(hr_exec *x, const char *line, size_t len)
     if (!m)
         return fail(x, what, err);
     const char *type = json_string_value(json_object_get(m, "type"));
+    if (strcmp(type, "idle") && strcmp(type, "log"))
+        x->past_wakes = 0; /* it did something */
     if (!x->hello && strcmp(type, "hello") && strcmp(type, "idle") && strcmp(type, "log"))
         fail(x, what, "the first message must be \"hello\"");
     else if (x->hello && !x->w->real_time && !x->runnable && strcmp(type, "log")) {
@@ -350,7 +368,7 @@ static void on_out_event(struct bufferevent *bev, short what, void *arg)
 
 /* ---- the child process --------------------------------------------------------------- */
 
-static void child(const char *cmd, int fds[3], pid_t parent)
+static void child(const char *cmd, int fds[3], pid_t parent, char **envp)
 {
     setpgid(0, 0); /* its own group: one kill reaches what it starts */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -364,7 +382,11 @@ static void child(const char *cmd, int fds[3], pid_t parent)
             _exit(127);
     for (int fd = 3; fd < 1024; fd++)
         close(fd);
-    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    char *argv[] = {"sh", "-c", (char *)cmd, NULL};
+    if (envp)
+        execve("/bin/sh", argv, envp);
+    else
+        execv("/bin/sh", argv);
     _exit(127);
 }
 
@@ -383,7 +405,7 @@ static int spawn(hr_exec *x, const char *cmd)
     x->pid = fork();
     if (x->pid == 0) {
         int fds[3] = {in[0], out[1], err[1]};
-        child(cmd, fds, parent);
+        child(cmd, fds, parent, x->faked ? x->ft.envp : NULL);
     }
     close(in[0]), close(out[1]), close(err[1]);
     if (x->pid < 0) {
@@ -472,7 +494,9 @@ static int decide(hr_world *w, hr_exec *x)
     json_t *step;
     json_array_foreach(json_object_get(w->scn, "steps"), i, step) total +=
         json_number_value(json_object_get(step, "seconds"));
-    if (!w->real_time && !hr_proto_has(x->hello, "virtual_clock")) {
+    if (x->faked && !hr_proto_has(x->hello, "virtual_clock")) {
+        why = "exec+faketime needs capability virtual_clock (its HTTP through the protocol)";
+    } else if (!w->real_time && !hr_proto_has(x->hello, "virtual_clock")) {
         if (hr_proto_has(x->hello, "real_clock"))
             return HR_OPEN_REAL;
         why = "needs capability virtual_clock or real_clock";
@@ -489,7 +513,7 @@ static int decide(hr_world *w, hr_exec *x)
     return HR_OPEN_SKIP;
 }
 
-static int exec_open(hr_world *w, const char *cmd, void **self)
+static int open_adapter(hr_world *w, const char *cmd, void **self, int faked)
 {
     hr_exec *x = calloc(1, sizeof *x);
     *self = x;
@@ -501,6 +525,9 @@ static int exec_open(hr_world *w, const char *cmd, void **self)
     }
     x->w = w;
     cm_map_init(&x->http);
+    if (faked && hr_faketime_open(&x->ft, adapter_now(w), w->error, sizeof w->error) != 0)
+        return -1;
+    x->faked = faked;
     if (spawn(x, cmd) != 0) {
         snprintf(w->error, sizeof w->error, "cannot start the adapter \"%.200s\"", cmd);
         return -1;
@@ -519,6 +546,16 @@ static int exec_open(hr_world *w, const char *cmd, void **self)
     if (broken(x))
         return -1;
     return decide(w, x);
+}
+
+static int exec_open(hr_world *w, const char *cmd, void **self)
+{
+    return open_adapter(w, cmd, self, 0);
+}
+
+static int exec_faketime_open(hr_world *w, const char *cmd, void **self)
+{
+    return open_adapter(w, cmd, self, 1);
 }
 
 static unsigned exec_caps(void *self)
@@ -657,6 +694,8 @@ static void exec_close(void *self)
     }
     json_decref(x->hello);
     json_decref(x->stderr_tail);
+    if (x->faked)
+        hr_faketime_close(&x->ft);
     free(x);
 }
 
@@ -679,18 +718,15 @@ static void exec_report(void *self, json_t *result)
                                 : json_pack("{s:O}", "name", name));
 }
 
-const hr_target_ops hr_target_exec = {
-    .name = "exec",
-    .arg = "COMMAND",
-    .catalogue = exec_catalogue,
-    .open = exec_open,
-    .caps = exec_caps,
-    .clock = exec_clock,
-    .login = exec_login,
-    .use = exec_use,
-    .api_call = exec_api_call,
-    .logout = exec_logout,
-    .advance = exec_advance,
-    .report = exec_report,
-    .close = exec_close,
-};
+/* exec: and exec+faketime: differ only in how the child starts. */
+#define EXEC_OPS(NAME, OPEN)                                                                       \
+    {                                                                                              \
+        .name = NAME, .arg = "COMMAND", .catalogue = exec_catalogue, .open = OPEN,                 \
+        .caps = exec_caps, .clock = exec_clock, .login = exec_login, .use = exec_use,              \
+        .api_call = exec_api_call, .logout = exec_logout, .advance = exec_advance,                 \
+        .report = exec_report, .close = exec_close,                                                \
+    }
+
+const hr_target_ops hr_target_exec = EXEC_OPS("exec", exec_open);
+/* The same adapter under libfaketime, its clock reads on the virtual clock. */
+const hr_target_ops hr_target_exec_faketime = EXEC_OPS("exec+faketime", exec_faketime_open);

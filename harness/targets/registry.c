@@ -7,9 +7,10 @@
 #include "page_clients.h"
 #include "target.h"
 
-extern const hr_target_ops hr_target_core, hr_target_exec, hr_target_page;
+extern const hr_target_ops hr_target_core, hr_target_exec, hr_target_exec_faketime, hr_target_page;
 
-static const hr_target_ops *const REGISTRY[] = {&hr_target_core, &hr_target_exec, &hr_target_page};
+static const hr_target_ops *const REGISTRY[] = {&hr_target_core, &hr_target_exec,
+                                                &hr_target_exec_faketime, &hr_target_page};
 
 int hr_target_resolve(const char *spec, hr_target_ref *out, char *err, size_t n)
 {

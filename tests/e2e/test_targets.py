@@ -13,7 +13,8 @@ WEB = os.path.join(ROOT, "harness", "web")
 
 def test_one_syntax_and_its_errors_are_usage_errors():
     for spec, says in (("page", "page:DIR"), ("exec:", "exec:COMMAND"), ("core:x", "no argument"),
-                       ("bogus", "core, exec:COMMAND, page:DIR, iframe, oidc-client-ts")):
+                       ("exec+faketime", "exec+faketime:COMMAND"),
+                       ("bogus", "core, exec:COMMAND, exec+faketime:COMMAND, page:DIR, iframe, oidc-client-ts")):
         r = renewlab("run", "--target", spec)
         assert r.returncode == 2 and says in r.stderr, (spec, r.stderr)
 

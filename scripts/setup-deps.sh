@@ -28,7 +28,7 @@ APACHE_RP=(apache2 libapache2-mod-auth-openidc)
 # faketime is its command, for trying a client by hand.
 FAKETIME=(libfaketime faketime)
 
-PACKAGES=(cmake make gcc pkg-config openssl
+PACKAGES=(cmake make gcc pkg-config openssl help2man
           libevent-dev libjansson-dev libssl-dev libcriterion-dev
           python3 python3-pytest python3-pytest-xdist python3-jwt python3-cryptography python3-junitparser
           chromium

@@ -432,9 +432,16 @@ static int handle(adapter *a, json_t *m, int wall)
 int main(int argc, char **argv)
 {
     int wall = argc > 1 && !strcmp(argv[1], "--wall-clock");
+    if (argc > 1 && !strcmp(argv[1], "--version"))
+        return printf("renew-adapter %s\n", RENEWLAB_VERSION) < 0;
     if (argc > 1 && !wall) {
-        fprintf(stderr, "usage: renew-adapter [--wall-clock]\n");
-        return 2;
+        int help = !strcmp(argv[1], "--help");
+        fprintf(help ? stdout : stderr,
+                "usage: renew-adapter [--wall-clock]\n"
+                "renew_core behind the exec protocol (docs/exec-protocol.md), on its stdin and\n"
+                "stdout: renewlab run --target exec:renew-adapter. --wall-clock: its time from\n"
+                "clock_gettime() and time(), not the lines' \"now\" (for exec+faketime:).\n");
+        return help ? 0 : 2;
     }
     adapter a = {0};
     a.base = event_base_new();

@@ -30,7 +30,9 @@ typedef struct opts {
     const char *filter, *junit, *json, *html, *checks, *client, *group_by;
     uint64_t seed;
     int shard_k, shard_n, jobs;
-    const char *findings[MAX_TARGETS]; /* --findings: a user's records */
+    const char *findings[MAX_TARGETS]; /* --findings, --baseline: a user's records */
+    const char *write_baseline;        /* --write-baseline FILE */
+    const char *cmd;                   /* the subcommand, for --version */
     int nfindings;
     size_t trace_max;    /* judge: the largest trace file read */
     hr_severity fail_on; /* the mildest failed severity that counts for the exit */
@@ -42,7 +44,8 @@ static void usage(FILE *out)
         out,
         "usage: renewlab run [--target T]... [SCENARIO|DIR ...] [--filter GLOB] [--seed N]\n"
         "                    [--shard K/N] [--jobs N] [--fail-on must|should|policy]\n"
-        "                    [--findings FILE]... [--junit F] [--json F] [--html F]\n"
+        "                    [--findings|--baseline FILE]... [--write-baseline FILE]\n"
+        "                    [--junit F] [--json F] [--html F]\n"
         "       renewlab list [SCENARIO|DIR ...]\n"
         "       renewlab explain ID [SCENARIO|DIR ...]\n"
         "       renewlab judge [--checks A,B] [--client ID] [--group-by "
@@ -50,14 +53,16 @@ static void usage(FILE *out)
         "                      [--max-trace-mb N] [--fail-on must|should|policy] [--json F]\n"
         "                      [--junit F] [--html F] TRACE\n"
         "       renewlab probe --issuer URL --client-id ID [...]   (renewlab probe --help)\n"
+        "       renewlab load [--clients N] [--duration D] [...]   (renewlab load --help)\n"
+        "       renewlab --version | --help; every subcommand takes --help and --version\n"
         "Targets (docs/targets.md): core (default), exec:COMMAND (a client speaking\n"
         "docs/exec-protocol.md; exec+faketime:COMMAND for one that reads the wall clock),\n"
         "page:DIR or the name of a folder of harness/web/clients\n"
         "(iframe, oidc-client-ts: headless Chromium). Scenarios: scenarios/ by default.\n"
         "--fail-on (default should): the failures that make the exit 1: must only, must\n"
         "and should, or all three (docs/severity.md); a known finding never does.\n"
-        "--findings: records of runs known to fail, besides the shipped ones\n"
-        "(docs/findings.md).\n"
+        "--findings, --baseline: records of runs known to fail, besides the shipped ones\n"
+        "(docs/findings.md); --write-baseline writes one of this run's failures (judge too).\n"
         "Exit: 0 all passed, 1 findings or failures, 2 usage or input error, 3 infrastructure.\n");
 }
 
@@ -295,6 +300,22 @@ static int gate_and_summarize(const opts *o, json_t *report)
     return json_integer_value(json_object_get(s, "blocking")) ? EXIT_FAIL : EXIT_PASS;
 }
 
+/* --write-baseline: the run's failures as records; a file that cannot be written is an
+ * infrastructure error. */
+static int baseline_out(const opts *o, json_t *report)
+{
+    if (!o->write_baseline)
+        return 0;
+    char why[200], err[1200];
+    snprintf(why, sizeof why, "failing when this baseline was written (renewlab %s, seed %llu)",
+             RENEWLAB_VERSION, (unsigned long long)o->seed);
+    if (hr_findings_write_baseline(json_object_get(report, "runs"), o->write_baseline, why, err,
+                                   sizeof err) == 0)
+        return 0;
+    fprintf(stderr, "renewlab: %s\n", err);
+    return -1;
+}
+
 /* The shipped findings store, then the user's files: a bad one is a usage error. */
 static int load_findings(const opts *o)
 {
@@ -338,7 +359,7 @@ static int cmd_run(opts *o)
                   "fail_on", hr_severity_name(o->fail_on), "runs", results);
     int verdict = gate_and_summarize(o, report);
     rpt_term_summary(stdout, report, color);
-    int rc = write_reports(o, report) != 0 ? EXIT_INFRA : verdict;
+    int rc = write_reports(o, report) != 0 || baseline_out(o, report) != 0 ? EXIT_INFRA : verdict;
     json_decref(report);
     json_decref(runs);
     json_decref(scns);
@@ -430,14 +451,18 @@ static int cmd_judge(opts *o)
     int color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
     size_t i;
     json_t *run;
-    json_array_foreach(runs, i, run) rpt_term_checks(stdout, run, color);
+    json_array_foreach(runs, i, run)
+    {
+        hr_findings_annotate(run);
+        rpt_term_checks(stdout, run, color);
+    }
     json_t *report =
         json_pack("{s:s, s:I, s:s, s:o}", "renewlab", RENEWLAB_VERSION, "seed", (json_int_t)0,
                   "fail_on", hr_severity_name(o->fail_on), "runs", runs);
     int verdict = gate_and_summarize(o, report);
     rpt_term_summary(stdout, report, color);
     rpt_term_check_counts(stdout, report);
-    int rc = write_reports(o, report) != 0 ? EXIT_INFRA : verdict;
+    int rc = write_reports(o, report) != 0 || baseline_out(o, report) != 0 ? EXIT_INFRA : verdict;
     json_decref(report);
     return rc;
 }
@@ -453,12 +478,15 @@ static int parse_opts(int argc, char **argv, opts *o)
                                              {"json", required_argument, 0, 'o'},
                                              {"html", required_argument, 0, 'H'},
                                              {"help", no_argument, 0, 'h'},
+                                             {"version", no_argument, 0, 'V'},
                                              {"checks", required_argument, 0, 'c'},
                                              {"client", required_argument, 0, 'C'},
                                              {"group-by", required_argument, 0, 'G'},
                                              {"max-trace-mb", required_argument, 0, 'm'},
                                              {"fail-on", required_argument, 0, 'F'},
                                              {"findings", required_argument, 0, 'R'},
+                                             {"baseline", required_argument, 0, 'R'},
+                                             {"write-baseline", required_argument, 0, 'W'},
                                              {0, 0, 0, 0}};
     int ch;
     char *end;
@@ -514,6 +542,9 @@ static int parse_opts(int argc, char **argv, opts *o)
             }
             o->findings[o->nfindings++] = optarg;
             break;
+        case 'W':
+            o->write_baseline = optarg;
+            break;
         case 'J':
             o->junit = optarg;
             break;
@@ -525,6 +556,9 @@ static int parse_opts(int argc, char **argv, opts *o)
             break;
         case 'h':
             usage(stdout);
+            exit(0);
+        case 'V':
+            printf("renewlab %s %s\n", o->cmd, RENEWLAB_VERSION);
             exit(0);
         case 's':
             o->seed = strtoull(optarg, &end, 10);
@@ -593,6 +627,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
+    o.cmd = cmd;
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         usage(stdout);
         return EXIT_PASS;
@@ -607,6 +642,12 @@ int main(int argc, char **argv)
         return hr_load_main(argc - 1, argv + 1);
     const char *id = NULL;
     if (!strcmp(cmd, "explain")) {
+        if (argc >= 3 && argv[2][0] == '-') { /* an option where the ID goes */
+            if (parse_opts(argc - 1, argv + 1, &o) == 0)
+                fprintf(stderr, "renewlab: explain takes the scenario's ID first\n");
+            usage(stderr);
+            return EXIT_USAGE;
+        }
         if (argc < 3) {
             usage(stderr);
             return EXIT_USAGE;

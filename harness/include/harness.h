@@ -73,10 +73,16 @@ const char *hr_findings_dir(void);
 int hr_findings_load(const char *path, char *err, size_t errlen);
 /** Forget every record loaded. */
 void hr_findings_release(void);
+/** Write a baseline to @p path (atomically): a record of kind "expected" for every failed
+ * run of @p runs (the words of the record it matched, else @p why). 0, or -1 with the
+ * reason in @p err. */
+int hr_findings_write_baseline(json_t *runs, const char *path, const char *why, char *err,
+                               size_t errlen);
 /** Annotate a run with the record of its client (run.client.name, else its target) and
  * scenario, if any: "finding" (the record and the client's installed version) and
- * "expected_finding" (true only for the recorded version failing exactly the recorded
- * expectations). The verdict is never changed. */
+ * "expected_finding" (true only for the recorded version failing nothing the record does
+ * not name); the finding lists what is "fixed" (recorded, no longer failing) and
+ * "unexpected" (failing, not recorded). The verdict is never changed. */
 void hr_findings_annotate(json_t *run);
 /** Timing figures of a run (new reference). */
 json_t *hr_figures(json_t *trace, json_t *events);

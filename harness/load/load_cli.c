@@ -142,6 +142,7 @@ static int parse(int argc, char **argv, load_opts *o)
                                              {"json", required_argument, 0, 'O'},
                                              {"html", required_argument, 0, 'H'},
                                              {"help", no_argument, 0, 'h'},
+                                             {"version", no_argument, 0, 'V'},
                                              {0, 0, 0, 0}};
     int ch, rc = 0, spread_given = 0;
     uint64_t n = 0;
@@ -203,6 +204,9 @@ static int parse(int argc, char **argv, load_opts *o)
             break;
         case 'h':
             load_usage(stdout);
+            exit(LOAD_OK);
+        case 'V':
+            printf("renewlab load %s\n", RENEWLAB_VERSION);
             exit(LOAD_OK);
         default:
             fprintf(stderr, "renewlab load: unknown or incomplete option \"%s\"\n", opt);

@@ -125,13 +125,11 @@ int hr_probe_main(int argc, char **argv)
     pb_opts o = {.grace_wait = 0};
     const char *json_path = NULL, *html_path = NULL;
     static const struct option longopts[] = {
-        {"issuer", 1, 0, 'i'},        {"client-id", 1, 0, 'c'},
-        {"client-secret", 1, 0, 's'}, {"refresh-token", 1, 0, 'r'},
-        {"login-command", 1, 0, 'l'}, {"session-cookie", 1, 0, 'k'},
-        {"redirect-uri", 1, 0, 'u'},  {"grace-wait", 1, 0, 'g'},
-        {"ca-file", 1, 0, 'a'},       {"json", 1, 0, 'j'},
-        {"html", 1, 0, 'h'},          {"help", 0, 0, 'H'},
-        {"login-timeout", 1, 0, 't'}, {0, 0, 0, 0}};
+        {"issuer", 1, 0, 'i'},        {"client-id", 1, 0, 'c'},     {"client-secret", 1, 0, 's'},
+        {"refresh-token", 1, 0, 'r'}, {"login-command", 1, 0, 'l'}, {"session-cookie", 1, 0, 'k'},
+        {"redirect-uri", 1, 0, 'u'},  {"grace-wait", 1, 0, 'g'},    {"ca-file", 1, 0, 'a'},
+        {"json", 1, 0, 'j'},          {"html", 1, 0, 'h'},          {"help", 0, 0, 'H'},
+        {"login-timeout", 1, 0, 't'}, {"version", 0, 0, 'V'},       {0, 0, 0, 0}};
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -142,6 +140,8 @@ int hr_probe_main(int argc, char **argv)
             ['h'] = &html_path};
         if (ch == 'H')
             return probe_usage(stdout), PROBE_OK;
+        if (ch == 'V')
+            return printf("renewlab probe %s\n", RENEWLAB_VERSION), PROBE_OK;
         if (ch == 'g')
             o.grace_wait = atof(optarg);
         else if (ch == 't' && parse_seconds(optarg, &o.login_timeout) != 0)

@@ -1,10 +1,11 @@
 /* The findings store (docs/findings.md): records of runs known to fail, each keyed by the
  * target's client (a page client's library, an exec adapter's hello name, core:STRATEGY)
- * and optionally its version, with the exact expectations it fails and why. The shipped
- * records are the *.json files of harness/findings; --findings FILE adds a user's. A run is
- * annotated, never re-graded: its verdict stays "fail", and "expected_finding" is true only when
- * the client's version is the recorded one and it fails exactly the recorded expectations; the gate
- * (severity.c) then leaves it out of the exit status. */
+ * and optionally its version, with the expectations it fails and why. The shipped records
+ * are the *.json files of harness/findings; --findings or --baseline FILE adds a user's. A
+ * run is annotated, never re-graded: its verdict stays "fail", and "expected_finding" is
+ * true only when the client's version is the recorded one and it fails no expectation the
+ * record does not name; the gate (severity.c) then leaves it out of the exit status. What
+ * the record names and the run no longer fails is "fixed". */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,20 +173,22 @@ static json_t *failed_names(json_t *run)
     return out;
 }
 
-static int same_set(json_t *a, json_t *b)
+static int contains(json_t *set, json_t *x)
 {
-    size_t i, k;
-    json_t *x, *y;
-    if (json_array_size(a) != json_array_size(b))
-        return 0;
-    json_array_foreach(a, i, x)
-    {
-        int found = 0;
-        json_array_foreach(b, k, y) found |= json_equal(x, y);
-        if (!found)
-            return 0;
-    }
-    return 1;
+    size_t k;
+    json_t *y;
+    json_array_foreach(set, k, y) if (json_equal(x, y)) return 1;
+    return 0;
+}
+
+/* The members of @p a that @p b lacks (new reference). */
+static json_t *minus(json_t *a, json_t *b)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *x;
+    json_array_foreach(a, i, x) if (!contains(b, x)) json_array_append(out, x);
+    return out;
 }
 
 /* The record of @p scenario for the client @p name: the one of @p version (or one with no
@@ -221,12 +224,57 @@ void hr_findings_annotate(json_t *run)
         return;
     const char *want = json_string_value(json_object_get(r, "version"));
     int same_version = !want || (version && !strcmp(want, version));
-    json_t *failed = failed_names(run);
-    int exact = !strcmp(verdict, "fail") && same_set(failed, json_object_get(r, "failed"));
+    json_t *failed = failed_names(run), *recorded = json_object_get(r, "failed");
+    json_t *unexpected = minus(failed, recorded);
+    int expected = !strcmp(verdict, "fail") && json_array_size(unexpected) == 0;
     json_t *note = json_deep_copy(r);
     json_object_del(note, "scenario");
     json_object_set_new(note, "installed_version", version ? json_string(version) : json_null());
+    json_object_set_new(note, "fixed", minus(recorded, failed));
+    json_object_set_new(note, "unexpected", unexpected);
     json_object_set_new(run, "finding", note);
-    json_object_set_new(run, "expected_finding", json_boolean(same_version && exact));
+    json_object_set_new(run, "expected_finding", json_boolean(same_version && expected));
     json_decref(failed);
+}
+
+/* A record of a failed run for a baseline: the record it matched keeps its words. */
+static json_t *baseline_record(json_t *run, const char *why)
+{
+    json_t *client = json_object_get(run, "client"), *f = json_object_get(run, "finding");
+    const char *name = json_string_value(json_object_get(client, "name"));
+    json_t *rec = json_pack("{s:s, s:O, s:s, s:o}", "target", name ? name : hr_str(run, "target"),
+                            "scenario", json_object_get(run, "scenario"), "kind", "expected",
+                            "failed", failed_names(run));
+    if (json_is_string(json_object_get(client, "version")))
+        json_object_set(rec, "version", json_object_get(client, "version"));
+    if (f && !json_array_size(json_object_get(f, "unexpected"))) {
+        json_object_set(rec, "kind", json_object_get(f, "kind"));
+        json_object_set(rec, "reason", json_object_get(f, "reason"));
+    } else {
+        json_object_set_new(rec, "reason", json_string(why));
+    }
+    return rec;
+}
+
+int hr_findings_write_baseline(json_t *runs, const char *path, const char *why, char *err, size_t n)
+{
+    json_t *records = json_array();
+    size_t i;
+    json_t *run;
+    json_array_foreach(runs, i, run) if (!strcmp(hr_str(run, "verdict"), "fail"))
+        json_array_append_new(records, baseline_record(run, why));
+    json_t *doc =
+        json_pack("{s:i, s:s, s:o}", "renewlab_findings", FINDINGS_FORMAT, "_about",
+                  "A baseline: the failures known when it was written (docs/findings.md). "
+                  "renewlab run --baseline FILE counts only new ones.",
+                  "records", records);
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int rc = json_dump_file(doc, tmp, JSON_INDENT(2)) == 0 && rename(tmp, path) == 0 ? 0 : -1;
+    if (rc != 0) {
+        remove(tmp);
+        cm_errf(err, n, "%s: cannot write the baseline", path);
+    }
+    json_decref(doc);
+    return rc;
 }

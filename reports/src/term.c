@@ -135,6 +135,23 @@ static void failures(FILE *out, json_t *run)
     finding(out, run);
 }
 
+/* A record that names expectations the run no longer fails: say it can go. */
+static void fixed(FILE *out, json_t *run)
+{
+    json_t *f = json_object_get(run, "finding"), *gone = json_object_get(f, "fixed");
+    if (!json_array_size(gone))
+        return;
+    fprintf(out, "fixed: %s [%s] no longer fails",
+            json_string_value(json_object_get(run, "scenario")),
+            json_string_value(json_object_get(run, "target")));
+    size_t i;
+    json_t *g;
+    json_array_foreach(gone, i, g) fprintf(out, "%s %s", i ? "," : "", json_string_value(g));
+    fprintf(out, ": remove %s from the record (%s)\n",
+            json_array_size(gone) == json_array_size(json_object_get(f, "failed")) ? "it" : "them",
+            json_string_value(json_object_get(f, "file")));
+}
+
 void rpt_term_summary(FILE *out, json_t *report, int color)
 {
     json_t *s = json_object_get(report, "summary");
@@ -145,6 +162,14 @@ void rpt_term_summary(FILE *out, json_t *report, int color)
         const char *v = json_string_value(json_object_get(run, "verdict"));
         if (!strcmp(v, "fail") || !strcmp(v, "error"))
             failures(out, run);
+    }
+    int any = 0;
+    json_array_foreach(json_object_get(report, "runs"), i, run)
+    {
+        json_t *gone = json_object_get(json_object_get(run, "finding"), "fixed");
+        if (json_array_size(gone) && !any++)
+            fputs("\n", out);
+        fixed(out, run);
     }
     fprintf(out, "\n%-8s %-8s %-8s %-8s %-8s\n", "total", "passed", "failed", "skipped", "errors");
     fprintf(out, "%-8lld %s%-8lld%s %s%-8lld%s %-8lld %-8lld\n",

@@ -180,3 +180,67 @@ def test_a_bad_findings_file_is_an_input_error(tmp_path, doc, where):
     r = renewlab("run", f"{SCENARIOS}/rt_rotating_happy.json", "--findings", str(path))
     assert r.returncode == 2 and r.stdout == ""
     assert re.search(rf"{re.escape(str(path))}:\d+:", r.stderr) and where in r.stderr, r.stderr
+
+
+# ---- baselines ---------------------------------------------------------------------------
+
+def test_a_baseline_written_from_a_run_makes_the_next_one_pass(tmp_path):
+    base = tmp_path / "baseline.json"
+    bad = no_revoke(tmp_path)
+    r, _ = run_json(tmp_path, bad, f"{SCENARIOS}/rt_rotating_happy.json",
+                    "--write-baseline", str(base))
+    assert r.returncode == 1
+    doc = json.loads(base.read_text())
+    assert doc["renewlab_findings"] == 1 and len(doc["records"]) == 1
+    rec = doc["records"][0]
+    assert rec["target"] == "core" and rec["scenario"] == "revoke_on_signout"
+    assert rec["kind"] == "expected" and "failing when this baseline was written" in rec["reason"]
+    assert sorted(rec["failed"]) == ["requests revoke", "trace revoked_on_logout"]
+    r, report = run_json(tmp_path, bad, f"{SCENARIOS}/rt_rotating_happy.json", "--baseline", str(base))
+    assert r.returncode == 0 and report["summary"]["known"] == 1, r.stdout
+    # a new failure elsewhere still counts
+    other = scenario("rt_rotating_happy")
+    other["client"] = {"misbehave": ["keep_old_refresh"]}
+    r, _ = run_json(tmp_path, bad, write_scenario(tmp_path, other, "other.json"), "--baseline", str(base))
+    assert r.returncode == 1
+
+
+def test_a_baselined_failure_that_now_passes_is_reported_fixed(tmp_path):
+    base = findings_file(tmp_path)  # revoke_on_signout: revoke and revoked_on_logout
+    r = renewlab("run", f"{SCENARIOS}/revoke_on_signout.json", "--baseline", base)
+    assert r.returncode == 0
+    assert ("fixed: revoke_on_signout [core] no longer fails requests revoke, trace "
+            f"revoked_on_logout: remove it from the record ({base})") in r.stdout, r.stdout
+
+
+def test_failing_less_than_recorded_is_still_expected_and_says_what_is_fixed(tmp_path):
+    s = scenario("revoke_on_signout")
+    s["client"] = {"misbehave": ["no_revoke"]}
+    del s["expect"]["requests"]  # now it fails only the check
+    path = write_scenario(tmp_path, s)
+    r, report = run_json(tmp_path, path, "--baseline", findings_file(tmp_path))
+    run = report["runs"][0]
+    assert r.returncode == 0 and run["expected_finding"] is True
+    assert run["finding"]["fixed"] == ["requests revoke"] and run["finding"]["unexpected"] == []
+    assert "no longer fails requests revoke: remove them from the record" in r.stdout
+
+
+def test_judge_takes_a_baseline_too(tmp_path):
+    """Observe mode: a trace with a reused rotated token fails; its baseline, grouped by
+    client (a name stable from run to run), makes the same trace pass."""
+    from test_observe import record
+    trace = record(tmp_path, "reuse")
+    base = tmp_path / "baseline.json"
+    args = ("--group-by", "client", "--checks", "no_reuse_of_rotated_token")
+    r = renewlab("judge", str(trace), *args, "--write-baseline", str(base))
+    assert r.returncode == 1, r.stdout
+    rec = json.loads(base.read_text())["records"]
+    assert [(x["target"], x["failed"]) for x in rec] == [("observed", ["trace no_reuse_of_rotated_token"])]
+    r = renewlab("judge", str(trace), *args, "--baseline", str(base))
+    assert r.returncode == 0, r.stdout
+
+
+def test_a_baseline_that_cannot_be_written_is_an_infrastructure_error(tmp_path):
+    r = renewlab("run", f"{SCENARIOS}/rt_rotating_happy.json", "--write-baseline",
+                 str(tmp_path / "no" / "such" / "dir.json"))
+    assert r.returncode == 3 and "cannot write the baseline" in r.stderr

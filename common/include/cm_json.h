@@ -23,6 +23,10 @@ typedef int (*cm_json_validator)(json_t *doc, void *arg, char *err, size_t errle
  * or "file:line: /pointer: reason" in @p err. */
 json_t *cm_json_load_checked(const char *path, cm_json_validator validate, void *arg, char *err,
                              size_t errlen);
+/** The paths of the *.json files of the folder @p dir, in name order, those whose name
+ * starts with '_' left out when @p skip_underscore (new reference); NULL when @p dir is no
+ * folder that can be read. */
+json_t *cm_json_files(const char *dir, int skip_underscore);
 /** The text json_dumps(@p j, JSON_COMPACT | JSON_SORT_KEYS |
  * JSON_REAL_PRECISION(@p real_precision)) writes (0: jansson's default precision, 17),
  * written faster (json_dump.c): malloc'd, or NULL (not an object or array, invalid UTF-8,

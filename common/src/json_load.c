@@ -1,4 +1,6 @@
-/* Loading a JSON file that a validator checks, with "file:line: ..." errors. */
+/* Loading a JSON file that a validator checks, with "file:line: ..." errors; the JSON
+ * files of a folder. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,4 +28,39 @@ json_t *cm_json_load_checked(const char *path, cm_json_validator validate, void 
     }
     free(text);
     return doc;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+json_t *cm_json_files(const char *dir, int skip_underscore)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return NULL;
+    json_t *names = json_array();
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (len > 5 && !strcmp(e->d_name + len - 5, ".json") &&
+            !(skip_underscore && e->d_name[0] == '_'))
+            json_array_append_new(names, json_string(e->d_name));
+    }
+    closedir(d);
+    size_t n = json_array_size(names);
+    json_t **sorted = calloc(n + 1, sizeof *sorted);
+    for (size_t i = 0; sorted && i < n; i++)
+        sorted[i] = json_array_get(names, i);
+    if (sorted)
+        qsort(sorted, n, sizeof sorted[0], by_name);
+    json_t *paths = json_array();
+    for (size_t i = 0; sorted && i < n; i++) {
+        char full[4096];
+        snprintf(full, sizeof full, "%s/%s", dir, json_string_value(sorted[i]));
+        json_array_append_new(paths, json_string(full));
+    }
+    free(sorted);
+    json_decref(names);
+    return paths;
 }

@@ -1,6 +1,5 @@
 /* renewlab: run the scenario catalogue against targets and report.
  * Exit: 0 all passed, 1 some failed, 2 usage or scenario error, 3 infrastructure error. */
-#include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <getopt.h>
@@ -14,8 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "target.h"
+#include "cm_json.h"
 #include "harness.h"
+#include "target.h"
 #include "reports.h"
 
 enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_INFRA = 3 };
@@ -66,45 +66,17 @@ static void usage(FILE *out)
         "Exit: 0 all passed, 1 findings or failures, 2 usage or input error, 3 infrastructure.\n");
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && !strcmp(s + n - m, suffix);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Scenario files below @p path (a file, or a directory's *.json not starting with '_'),
  * every one of them, in name order. */
 static void collect(const char *path, json_t *files)
 {
     struct stat st;
-    DIR *d = stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? opendir(path) : NULL;
-    if (!d) {
+    json_t *found = stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? cm_json_files(path, 1) : NULL;
+    if (found)
+        json_array_extend(files, found);
+    else
         json_array_append_new(files, json_string(path));
-        return;
-    }
-    json_t *names = json_array();
-    for (struct dirent *e; (e = readdir(d));)
-        if (ends_with(e->d_name, ".json") && e->d_name[0] != '_')
-            json_array_append_new(names, json_string(e->d_name));
-    closedir(d);
-    size_t n = json_array_size(names);
-    const char **sorted = calloc(n + 1, sizeof *sorted);
-    for (size_t i = 0; sorted && i < n; i++)
-        sorted[i] = json_string_value(json_array_get(names, i));
-    if (sorted)
-        qsort(sorted, n, sizeof sorted[0], cmp_str);
-    for (size_t i = 0; sorted && i < n; i++) {
-        char full[4096];
-        snprintf(full, sizeof full, "%s/%s", path, sorted[i]);
-        json_array_append_new(files, json_string(full));
-    }
-    free(sorted);
-    json_decref(names);
+    json_decref(found);
 }
 
 static const char *default_dir(void)
@@ -330,7 +302,7 @@ static int load_findings(const opts *o)
 
 static int cmd_run(opts *o)
 {
-    json_t *scns = load_all(o);
+    json_t *scns = load_findings(o) == 0 ? load_all(o) : NULL;
     if (!scns)
         return EXIT_USAGE;
     json_t *runs = plan(o, scns), *results = json_array();
@@ -415,6 +387,8 @@ static int cmd_judge(opts *o)
         fprintf(stderr, "renewlab: judge takes one trace file\n");
         return EXIT_USAGE;
     }
+    if (load_findings(o) != 0)
+        return EXIT_USAGE;
     json_t *checks = json_array();
     char list[1024];
     snprintf(list, sizeof list, "%s",
@@ -527,14 +501,16 @@ static int parse_opts(int argc, char **argv, opts *o)
             }
             o->group_by = optarg;
             break;
-        case 'F':
-            if (hr_severity_parse(optarg) < 0) {
+        case 'F': {
+            int s = hr_severity_parse(optarg);
+            if (s < 0) {
                 fprintf(stderr, "renewlab: --fail-on takes must, should or policy, not \"%s\"\n",
                         optarg);
                 return -1;
             }
-            o->fail_on = (hr_severity)hr_severity_parse(optarg);
+            o->fail_on = (hr_severity)s;
             break;
+        }
         case 'R':
             if (o->nfindings == MAX_TARGETS) {
                 fprintf(stderr, "renewlab: at most %d --findings files\n", MAX_TARGETS);
@@ -659,8 +635,6 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    if (load_findings(&o) != 0)
-        return EXIT_USAGE;
     if (!strcmp(cmd, "run"))
         return cmd_run(&o);
     if (!strcmp(cmd, "list"))

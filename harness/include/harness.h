@@ -35,6 +35,8 @@ extern const char *const HR_CHECKS[];
 
 /** How much an expectation or check weighs (docs/severity.md), gravest first. */
 typedef enum hr_severity { HR_MUST = 0, HR_SHOULD = 1, HR_POLICY = 2 } hr_severity;
+/** Their names, in hr_severity's order (NULL-ended). */
+extern const char *const HR_SEVERITIES[];
 /** "must", "should" or "policy". */
 const char *hr_severity_name(hr_severity s);
 /** The severity named @p name, or -1. */
@@ -71,8 +73,6 @@ const char *hr_findings_dir(void);
  * docs/findings.md. 0, or -1 with "file:line: /pointer: reason" in @p err (nothing of
  * that file is kept). */
 int hr_findings_load(const char *path, char *err, size_t errlen);
-/** Forget every record loaded. */
-void hr_findings_release(void);
 /** Write a baseline to @p path (atomically): a record of kind "expected" for every failed
  * run of @p runs (the words of the record it matched, else @p why). 0, or -1 with the
  * reason in @p err. */

@@ -6,7 +6,6 @@
  * true only when the client's version is the recorded one and it fails no expectation the
  * record does not name; the gate (severity.c) then leaves it out of the exit status. What
  * the record names and the run no longer fails is "fixed". */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,34 +101,17 @@ static int load_file(const char *path, char *err, size_t n)
     return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Every *.json of the folder @p dir, in name order. */
 static int load_dir(const char *dir, char *err, size_t n)
 {
-    DIR *d = opendir(dir);
-    if (!d)
+    json_t *paths = cm_json_files(dir, 0);
+    if (!paths)
         return cm_errf(err, n, "%s: cannot read the folder", dir);
-    char *names[256];
-    size_t count = 0;
-    for (struct dirent *e; (e = readdir(d)) && count < 256;) {
-        size_t len = strlen(e->d_name);
-        if (len > 5 && !strcmp(e->d_name + len - 5, ".json"))
-            names[count++] = strdup(e->d_name);
-    }
-    closedir(d);
-    qsort(names, count, sizeof names[0], cmp_str);
     int rc = 0;
-    for (size_t i = 0; i < count; i++) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        if (rc == 0 && names[i])
-            rc = load_file(path, err, n);
-        free(names[i]);
-    }
+    size_t i;
+    json_t *p;
+    json_array_foreach(paths, i, p) if (rc == 0) rc = load_file(json_string_value(p), err, n);
+    json_decref(paths);
     return rc;
 }
 
@@ -147,12 +129,6 @@ int hr_findings_load(const char *path, char *err, size_t n)
     if (stat(path, &st) != 0)
         return cm_errf(err, n, "%s: no such file or folder", path);
     return S_ISDIR(st.st_mode) ? load_dir(path, err, n) : load_file(path, err, n);
-}
-
-void hr_findings_release(void)
-{
-    json_decref(store);
-    store = NULL;
 }
 
 /* "kind name" of each failed expectation. */

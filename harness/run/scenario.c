@@ -30,7 +30,6 @@ static const char *const STEPS[] = {
     "rotate_keys", "revoke_grant", "end_sessions", "preset",   "client", "note",  NULL};
 static const char *const SESSION_STATES[] = {"alive", "lost", "logged_out", "none", NULL};
 static const char *const COOKIE_MODES[] = {"allowed", "blocked", NULL};
-static const char *const SEVERITIES[] = {"must", "should", "policy", NULL};
 
 static const cm_param TOP[] = {{"id", CM_T_STR, 1, NULL},
                                {"catalogue", CM_T_STR, 1, NULL},
@@ -79,17 +78,19 @@ static const cm_param STEP[] = {
     {"rule", CM_T_OBJ, 0, NULL},     {"overlap", CM_T_NUM, 0, NULL}, {"name", CM_T_STR, 0, NULL},
     {"settings", CM_T_OBJ, 0, NULL}, {"text", CM_T_STR, 0, NULL},    {NULL, 0, 0, NULL}};
 
-static const cm_param EXPECT[] = {
-    {"events", CM_T_OBJ, 0, NULL},         {"checks", CM_T_ARRAY, 0, NULL},
-    {"final", CM_T_OBJ, 0, NULL},          {"requests", CM_T_OBJ, 0, NULL},
-    {"severity", CM_T_STR, 0, SEVERITIES}, {NULL, 0, 0, NULL}};
+static const cm_param EXPECT[] = {{"events", CM_T_OBJ, 0, NULL},
+                                  {"checks", CM_T_ARRAY, 0, NULL},
+                                  {"final", CM_T_OBJ, 0, NULL},
+                                  {"requests", CM_T_OBJ, 0, NULL},
+                                  {"severity", CM_T_STR, 0, HR_SEVERITIES},
+                                  {NULL, 0, 0, NULL}};
 
 static const cm_param FINAL[] = {{"session", CM_T_STR, 0, SESSION_STATES},
-                                 {"severity", CM_T_STR, 0, SEVERITIES},
+                                 {"severity", CM_T_STR, 0, HR_SEVERITIES},
                                  {NULL, 0, 0, NULL}};
 static const cm_param RANGE[] = {{"min", CM_T_INT, 0, NULL},
                                  {"max", CM_T_INT, 0, NULL},
-                                 {"severity", CM_T_STR, 0, SEVERITIES},
+                                 {"severity", CM_T_STR, 0, HR_SEVERITIES},
                                  {NULL, 0, 0, NULL}};
 
 static const char *const EVENT_NAMES[] = {"logged_in",

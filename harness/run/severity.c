@@ -5,17 +5,17 @@
 
 #include "harness.h"
 
-static const char *const NAMES[] = {"must", "should", "policy"};
+const char *const HR_SEVERITIES[] = {"must", "should", "policy", NULL};
 
 const char *hr_severity_name(hr_severity s)
 {
-    return s >= HR_MUST && s <= HR_POLICY ? NAMES[s] : "must";
+    return s >= HR_MUST && s <= HR_POLICY ? HR_SEVERITIES[s] : "must";
 }
 
 int hr_severity_parse(const char *name)
 {
-    for (int i = 0; name && i < 3; i++)
-        if (!strcmp(NAMES[i], name))
+    for (int i = 0; name && HR_SEVERITIES[i]; i++)
+        if (!strcmp(HR_SEVERITIES[i], name))
             return i;
     return -1;
 }

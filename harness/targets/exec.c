@@ -44,8 +44,7 @@ struct hr_exec {
     cm_timer *wake;
     cm_map http;     /* request id -> http_call in flight (for http_cancel) */
     long past_wakes; /* idles in a row with a wake_at already past and nothing else said */
-    int faked;       /* exec+faketime: its clock reads follow ft */
-    hr_faketime ft;
+    hr_faketime ft;  /* exec+faketime: its clock reads follow ft (ft.envp set) */
     char broken[400];
 };
 
@@ -68,8 +67,9 @@ static void fail(hr_exec *x, const char *what, const char *detail);
 static void send_line(hr_exec *x, json_t *msg)
 {
     hr_world *w = x->w;
-    json_object_set_new(msg, "now", json_real(adapter_now(w)));
-    if (x->faked && !*x->broken && hr_faketime_set(&x->ft, adapter_now(w)) != 0)
+    double now = adapter_now(w);
+    json_object_set_new(msg, "now", json_real(now));
+    if (x->ft.envp && !*x->broken && hr_faketime_set(&x->ft, now) != 0)
         fail(x, "exec+faketime: cannot write its clock", x->ft.file);
     char *text = json_dumps(msg, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(msg);
@@ -243,13 +243,14 @@ static void on_idle(hr_exec *x, json_t *m)
         int64_t due = (int64_t)(json_number_value(at) * 1000.0 + 0.5) - w->client_offset_ms;
         int64_t delay = due - cm_clock_now(w->clock);
         x->past_wakes = delay < 0 ? x->past_wakes + 1 : 0;
-        if (x->past_wakes > PAST_WAKES_MAX)
-            return stalled(x, "each advance runs nothing and its next idle names a \"wake_at\" "
-                              "already past again: it reads a clock other than the lines' "
-                              "\"now\" (the wall clock? exec+faketime: gives it the virtual one)");
-        x->wake = w->clock->timer_start(w->clock->ctx, delay > 0 ? delay : 0, on_wake, x);
+        if (x->past_wakes <= PAST_WAKES_MAX)
+            x->wake = w->clock->timer_start(w->clock->ctx, delay > 0 ? delay : 0, on_wake, x);
     }
     cm_virtclock_busy(w->clock, -1);
+    if (x->past_wakes > PAST_WAKES_MAX)
+        return stalled(x, "each advance runs nothing and its next idle names a \"wake_at\" "
+                          "already past again: it reads a clock other than the lines' "
+                          "\"now\" (the wall clock? exec+faketime: gives it the virtual one)");
     /* more output already read: the line after this idle tells the story (below) */
     int more = evbuffer_get_length(bufferevent_get_input(x->out)) > 0;
     if (!x->runnable && w->pending > 0 && !x->wake && x->http.count == 0 && !more)
@@ -405,7 +406,7 @@ static int spawn(hr_exec *x, const char *cmd)
     x->pid = fork();
     if (x->pid == 0) {
         int fds[3] = {in[0], out[1], err[1]};
-        child(cmd, fds, parent, x->faked ? x->ft.envp : NULL);
+        child(cmd, fds, parent, x->ft.envp);
     }
     close(in[0]), close(out[1]), close(err[1]);
     if (x->pid < 0) {
@@ -494,7 +495,7 @@ static int decide(hr_world *w, hr_exec *x)
     json_t *step;
     json_array_foreach(json_object_get(w->scn, "steps"), i, step) total +=
         json_number_value(json_object_get(step, "seconds"));
-    if (x->faked && !hr_proto_has(x->hello, "virtual_clock")) {
+    if (x->ft.envp && !hr_proto_has(x->hello, "virtual_clock")) {
         why = "exec+faketime needs capability virtual_clock (its HTTP through the protocol)";
     } else if (!w->real_time && !hr_proto_has(x->hello, "virtual_clock")) {
         if (hr_proto_has(x->hello, "real_clock"))
@@ -527,7 +528,6 @@ static int open_adapter(hr_world *w, const char *cmd, void **self, int faked)
     cm_map_init(&x->http);
     if (faked && hr_faketime_open(&x->ft, adapter_now(w), w->error, sizeof w->error) != 0)
         return -1;
-    x->faked = faked;
     if (spawn(x, cmd) != 0) {
         snprintf(w->error, sizeof w->error, "cannot start the adapter \"%.200s\"", cmd);
         return -1;
@@ -694,8 +694,7 @@ static void exec_close(void *self)
     }
     json_decref(x->hello);
     json_decref(x->stderr_tail);
-    if (x->faked)
-        hr_faketime_close(&x->ft);
+    hr_faketime_close(&x->ft); /* nothing when it was never opened */
     free(x);
 }
 

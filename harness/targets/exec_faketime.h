@@ -18,6 +18,7 @@ const char *hr_faketime_library(void);
 int hr_faketime_open(hr_faketime *ft, double now, char *err, size_t n);
 /** Set the child's clock to @p now: the file is replaced atomically. 0 or -1. */
 int hr_faketime_set(hr_faketime *ft, double now);
+/** Remove the folder and free the environment; nothing for a zeroed or closed one. */
 void hr_faketime_close(hr_faketime *ft);
 
 #endif

@@ -6,7 +6,7 @@
 // resource calls, revocation on logout. Its known findings: harness/findings/openid-client.json.
 import { readFileSync } from 'node:fs';
 import * as client from 'openid-client';
-import { createAdapter } from '../js/renewlab-exec.mjs';
+import { REASONS, createAdapter, isTransient as transient } from '../js/renewlab-exec.mjs';
 
 // the installed version, which the findings store keys its records on
 const { version } = JSON.parse(readFileSync(new URL('node_modules/openid-client/package.json', import.meta.url)));
@@ -47,9 +47,8 @@ function reasonOf(err) {
     case 'OAUTH_RESPONSE_IS_NOT_JSON': case 'OAUTH_PARSE_ERROR': case 'OAUTH_INVALID_RESPONSE':
       return 'RC_EPROTOCOL';
     case 'OAUTH_JWT_CLAIM_COMPARISON_FAILED': case 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED': {
-      const claim = String(err.cause?.claim || '').toUpperCase();
-      return `RC_EJWT_${claim}` in { RC_EJWT_ISS: 1, RC_EJWT_AUD: 1, RC_EJWT_AZP: 1, RC_EJWT_EXP: 1,
-        RC_EJWT_IAT: 1, RC_EJWT_NONCE: 1, RC_EJWT_SUB: 1, RC_EJWT_AUTH_TIME: 1 } ? `RC_EJWT_${claim}` : 'RC_EJWT_MALFORMED';
+      const reason = `RC_EJWT_${String(err.cause?.claim || '').toUpperCase()}`; // the claim refused
+      return reason in REASONS ? reason : 'RC_EJWT_MALFORMED';
     }
     case 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED': return 'RC_EDISCOVERY';
     case 'OAUTH_KEY_SELECTION_FAILED': return 'RC_EJWT_KID';
@@ -58,7 +57,6 @@ function reasonOf(err) {
   }
   return 'RC_EPROTOCOL';
 }
-const transient = (reason) => ['RC_ETRANSPORT', 'RC_ETIMEOUT', 'RC_EHTTP', 'RC_EPROTOCOL'].includes(reason);
 
 async function login(cmd) {
   try { // metadata it cannot use: no login was tried, so no session was lost

@@ -39,11 +39,15 @@ int hr_scenario_applies(json_t *scn, const char *target)
     char err[300];
     if (hr_target_resolve(target, &ref, err, sizeof err) != 0)
         return 0;
-    const char *name = ref.ops->catalogue(ref.arg);
+    const char *name = ref.ops->catalogue(ref.arg), *group = ref.ops->group;
     size_t i;
     json_t *t;
-    json_array_foreach(json_object_get(scn, "targets"), i,
-                       t) if (!strcmp(json_string_value(t), name)) return 1;
+    json_array_foreach(json_object_get(scn, "targets"), i, t)
+    {
+        const char *s = json_string_value(t);
+        if (!strcmp(s, name) || (group && !strcmp(s, group)))
+            return 1;
+    }
     return 0;
 }
 

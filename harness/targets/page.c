@@ -158,30 +158,19 @@ static int event_since(hr_world *w, long from)
 
 /* ---- setup ---------------------------------------------------------------------------- */
 
-static json_t *page_settings(hr_world *w, const char *origin)
-{
-    json_t *cl = json_object_get(w->scn, "client");
-    const char *scope = json_string_value(json_object_get(cl, "scope"));
-    json_t *methods = json_object_get(cl, "methods");
-    return json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:o, s:f, s:f, s:i, s:f, s:f, s:f, s:f, s:b, s:b, s:f, s:b}",
-        "target", PAGE(w)->client.name, "issuer", idp_server_issuer(w->idp), "origin", origin,
-        "client_id", "demo-spa", "scope", scope ? scope : "openid profile offline_access api",
-        "methods", methods ? json_incref(methods) : json_pack("[s]", "refresh"), "renew_before",
-        num(cl, "renew_before", 60), "request_timeout", num(cl, "request_timeout", 10),
-        "max_retries", (int)num(cl, "max_retries", 4), "backoff_initial",
-        num(cl, "backoff_initial", 1), "backoff_max", num(cl, "backoff_max", 60), "min_interval",
-        num(cl, "min_interval", 5), "clock_skew", num(cl, "clock_skew", 60), "revoke_on_logout",
-        !json_is_false(json_object_get(cl, "revoke_on_logout")), "monitor_session",
-        json_is_true(json_object_get(cl, "monitor_session")), "check_interval",
-        num(cl, "check_interval", 1), "id_token_hint",
-        !json_is_false(json_object_get(cl, "id_token_hint")));
-}
-
+/* The run's configuration: the scenario's settings, the run's own, and what the
+ * manifest gives the adapter (its settings map and fixed options, docs/page-protocol.md). */
 static json_t *page_config(hr_world *w, const char *origin)
 {
-    json_t *config = page_settings(w, origin);
+    json_t *m = PAGE(w)->client.manifest;
+    json_t *config = hr_page_settings(json_object_get(w->scn, "client"));
+    json_object_set_new(config, "target", json_string(PAGE(w)->client.name));
+    json_object_set_new(config, "issuer", json_string(idp_server_issuer(w->idp)));
+    json_object_set_new(config, "origin", json_string(origin));
+    json_object_set_new(config, "client_id", json_string("demo-spa"));
     json_object_set_new(config, "scripts", hr_page_client_scripts(&PAGE(w)->client));
+    json_object_set_new(config, "settings", json_deep_copy(json_object_get(m, "settings")));
+    json_object_set_new(config, "options", json_deep_copy(json_object_get(m, "options")));
     return config;
 }
 
@@ -207,15 +196,35 @@ static int held_answers(void *arg)
     return idp_server_holding(((hr_world *)arg)->idp);
 }
 
+/* Its npm files are there, and its library is the version its manifest pins. */
 static int library_installed(hr_world *w)
 {
-    char path[600];
-    if (!hr_page_client_missing(&PAGE(w)->client, hr_web_dir(), path, sizeof path))
-        return 1;
-    snprintf(w->error, sizeof w->error,
-             "%.60s is not installed (%.280s): run scripts/setup-deps.sh", PAGE(w)->client.name,
-             path);
-    return 0;
+    char path[600], err[300];
+    if (hr_page_client_missing(&PAGE(w)->client, path, sizeof path)) {
+        snprintf(w->error, sizeof w->error,
+                 "%.60s is not installed (%.280s): run scripts/setup-deps.sh", PAGE(w)->client.name,
+                 path);
+        return 0;
+    }
+    if (hr_page_client_pinned(&PAGE(w)->client, err, sizeof err) != 0) {
+        snprintf(w->error, sizeof w->error, "%s: run scripts/setup-deps.sh", err);
+        return 0;
+    }
+    return 1;
+}
+
+/* A page that failed before it connected: say what it logged (its last console lines). */
+static void append_page_log(hr_world *w, hr_page *p)
+{
+    json_t *lines = p->tab.browser ? hr_browser_console(p->tab.browser, p->tab.log_from) : NULL;
+    size_t n = json_array_size(lines), at = strlen(w->error);
+    const char *sep = "; the page logged: ";
+    for (size_t i = n > 3 ? n - 3 : 0; i < n && at < sizeof w->error - 1; i++, sep = " | ")
+        at += (size_t)snprintf(w->error + at, sizeof w->error - at, "%s%.150s", sep,
+                               json_string_value(json_array_get(lines, i)));
+    if (!n && at < sizeof w->error - 1)
+        snprintf(w->error + at, sizeof w->error - at, "; the page logged nothing");
+    json_decref(lines);
 }
 
 static int page_open(hr_world *w, const char *spec, void **self)
@@ -238,7 +247,7 @@ static int page_open(hr_world *w, const char *spec, void **self)
         snprintf(w->error, sizeof w->error, "%s", err);
         return -1;
     }
-    hr_apphost_set_client(p->app, p->client.dir, json_object_get(p->client.manifest, "libraries"));
+    hr_apphost_set_client(p->app, p->client.dir, hr_page_client_libraries(&p->client));
     const char *origin = hr_apphost_origin(p->app);
     if (register_origin(w, origin) != 0)
         return -1;
@@ -263,8 +272,11 @@ static int page_open(hr_world *w, const char *spec, void **self)
     }
     int rc = wait_page(w, page_ready, 1, LOAD_LIMIT_MS);
     if (rc == 0)
-        snprintf(w->error, sizeof w->error, "the browser did not load the app page within %d s",
+        snprintf(w->error, sizeof w->error,
+                 "the adapter did not connect to the harness within %d s of the page's time",
                  LOAD_LIMIT_MS / 1000);
+    if (rc != 1)
+        append_page_log(w, p);
     return rc == 1 ? 0 : -1;
 }
 
@@ -360,7 +372,7 @@ static void page_report(void *self, json_t *r)
     json_object_set_new(r, "console", console ? console : json_array());
     json_object_set_new(r, "browser_launched", json_boolean(p && p->launched));
     if (p)
-        json_object_set_new(r, "client", hr_page_client_identity(&p->client, hr_web_dir()));
+        json_object_set_new(r, "client", hr_page_client_identity(&p->client));
 }
 
 static void page_close(void *self)
@@ -409,6 +421,7 @@ const hr_target_ops hr_target_page = {
     .cross_site = 1,
     .check = page_check,
     .catalogue = page_catalogue,
+    .group = "browser",
     .open = page_open,
     .caps = page_caps,
     .clock = page_clock,

@@ -15,10 +15,17 @@
 
 static const cm_param MANIFEST[] = {{"name", CM_T_STR, 1, NULL},
                                     {"description", CM_T_STR, 0, NULL},
+                                    {"library", CM_T_OBJ, 0, NULL},
                                     {"scripts", CM_T_STRARRAY, 1, NULL},
                                     {"libraries", CM_T_OBJ, 0, NULL},
                                     {"capabilities", CM_T_STRARRAY, 1, NULL},
+                                    {"settings", CM_T_OBJ, 0, NULL},
+                                    {"options", CM_T_OBJ, 0, NULL},
                                     {NULL, 0, 0, NULL}};
+static const cm_param LIBRARY[] = {{"package", CM_T_STR, 1, NULL},
+                                   {"version", CM_T_STR, 1, NULL},
+                                   {"upstream", CM_T_STR, 0, NULL},
+                                   {NULL, 0, 0, NULL}};
 
 static int plain_name(const char *name)
 {
@@ -68,25 +75,51 @@ void hr_page_client_names(char *buf, size_t n)
     }
 }
 
-/* Every script is a file of the folder or one of its libraries; every capability known. */
-static int check(json_t *m, char *err, size_t n)
+static int check_capabilities(json_t *m, char *err, size_t n)
 {
-    if (cm_schema_check(m, MANIFEST, "", NULL, err, n) != 0)
-        return -1;
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(m, "capabilities"), i, v) if (
-        !hr_cap_of(json_string_value(
-            v))) return cm_errf(err, n, "/capabilities/%zu: unknown capability \"%.60s\"", i,
-                                json_string_value(v));
+    json_array_foreach(json_object_get(m, "capabilities"), i, v)
+    {
+        if (!hr_cap_of(json_string_value(v)))
+            return cm_errf(err, n, "/capabilities/%zu: unknown capability \"%.60s\"", i,
+                           json_string_value(v));
+    }
+    return 0;
+}
+
+/* A relative path that stays in its folder. */
+static int inside(const char *path)
+{
+    return *path && *path != '/' && !strstr(path, "..");
+}
+
+static int check_libraries(json_t *m, char *err, size_t n)
+{
     const char *key;
-    json_object_foreach(
-        json_object_get(m, "libraries"), key,
-        v) if (!json_is_string(v) ||
-               strstr(json_string_value(v), "..")) return cm_errf(err, n,
-                                                                  "/libraries/%.60s: a path under "
-                                                                  "harness/web, without \"..\"",
-                                                                  key);
+    json_t *v;
+    json_object_foreach(json_object_get(m, "libraries"), key, v)
+    {
+        if (!json_is_string(v) || !inside(json_string_value(v)))
+            return cm_errf(err, n,
+                           "/libraries/%.60s: a path in the folder or the web folder, without "
+                           "\"..\"",
+                           key);
+    }
+    json_t *lib = json_object_get(m, "library");
+    if (lib && cm_schema_check(lib, LIBRARY, "/library", NULL, err, n) != 0)
+        return -1;
+    const char *pkg = json_string_value(json_object_get(lib, "package"));
+    if (pkg && (!inside(pkg) || strstr(pkg, "//")))
+        return cm_errf(err, n, "/library/package: an npm package name");
+    return 0;
+}
+
+/* Every script is a file of the folder or one of its libraries. */
+static int check_scripts(json_t *m, char *err, size_t n)
+{
+    size_t i;
+    json_t *v;
     json_array_foreach(json_object_get(m, "scripts"), i, v)
     {
         const char *s = json_string_value(v);
@@ -96,6 +129,51 @@ static int check(json_t *m, char *err, size_t n)
             return cm_errf(err, n,
                            "/scripts/%zu: a file of the folder or /lib/NAME of \"libraries\"", i);
     }
+    return 0;
+}
+
+/* One target of a setting: an option name, or {"option", "times", "if_true", "if_false"}. */
+static int mapping_ok(json_t *v)
+{
+    if (json_is_string(v))
+        return 1;
+    json_t *option = json_object_get(v, "option"), *times = json_object_get(v, "times");
+    size_t known =
+        !!option + !!times + !!json_object_get(v, "if_true") + !!json_object_get(v, "if_false");
+    return json_is_object(v) && json_is_string(option) && (!times || json_is_number(times)) &&
+           known == json_object_size(v);
+}
+
+/* "settings": a scenario setting -> the library option (or options) it sets. */
+static int check_settings(json_t *m, char *err, size_t n)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(m, "settings"), key, v)
+    {
+        if (!hr_page_setting_known(key))
+            return cm_errf(err, n,
+                           "/settings/%.60s: not a scenario setting (docs/page-protocol.md "
+                           "lists them)",
+                           key);
+        size_t i;
+        json_t *one;
+        int ok = mapping_ok(v) || (json_is_array(v) && json_array_size(v) > 0);
+        json_array_foreach(v, i, one) ok = ok && mapping_ok(one);
+        if (!ok)
+            return cm_errf(err, n,
+                           "/settings/%.60s: an option name, {\"option\": NAME, \"times\": N, "
+                           "\"if_true\": V, \"if_false\": V}, or a list of them",
+                           key);
+    }
+    return 0;
+}
+
+static int check(json_t *m, char *err, size_t n)
+{
+    if (cm_schema_check(m, MANIFEST, "", NULL, err, n) != 0 || check_capabilities(m, err, n) ||
+        check_libraries(m, err, n) || check_scripts(m, err, n) || check_settings(m, err, n))
+        return -1;
     return 0;
 }
 
@@ -150,54 +228,90 @@ json_t *hr_page_client_scripts(const hr_page_client *c)
     return out;
 }
 
-const char *hr_page_client_missing(const hr_page_client *c, const char *web_dir, char *buf,
-                                   size_t n)
+int hr_page_client_file(const hr_page_client *c, const char *rel, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s/%s", c->dir, rel);
+    if (access(buf, R_OK) == 0)
+        return 0;
+    snprintf(buf, n, "%s/%s", hr_web_dir(), rel);
+    return access(buf, R_OK) == 0 ? 0 : -1;
+}
+
+json_t *hr_page_client_libraries(const hr_page_client *c)
+{
+    json_t *out = json_object();
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(c->manifest, "libraries"), key, v)
+    {
+        char path[1024];
+        hr_page_client_file(c, json_string_value(v), path, sizeof path);
+        json_object_set_new(out, key, json_string(path));
+    }
+    return out;
+}
+
+const char *hr_page_client_missing(const hr_page_client *c, char *buf, size_t n)
 {
     const char *key;
     json_t *v;
     json_object_foreach(json_object_get(c->manifest, "libraries"), key, v)
     {
-        snprintf(buf, n, "%s/%s", web_dir, json_string_value(v));
-        if (access(buf, R_OK) != 0)
+        if (hr_page_client_file(c, json_string_value(v), buf, n) != 0)
             return buf;
     }
     return NULL;
 }
 
-/* The npm package a library path names: "node_modules/NAME/..." or
- * "node_modules/@SCOPE/NAME/..." -> its folder, "node_modules/NAME", into @p buf. */
-static int package_dir(const char *path, char *buf, size_t n)
+/* The installed version of the manifest's library (new reference), or NULL. */
+static json_t *installed_version(const hr_page_client *c)
 {
-    if (strncmp(path, "node_modules/", 13))
-        return -1;
-    const char *end = strchr(path + 13, '/');
-    if (end && path[13] == '@')
-        end = strchr(end + 1, '/');
-    if (!end || (size_t)(end - path) >= n)
-        return -1;
-    snprintf(buf, n, "%.*s", (int)(end - path), path);
-    return 0;
+    const char *pkg =
+        json_string_value(json_object_get(json_object_get(c->manifest, "library"), "package"));
+    char rel[300], path[1024];
+    if (!pkg)
+        return NULL;
+    snprintf(rel, sizeof rel, "node_modules/%s/package.json", pkg);
+    if (hr_page_client_file(c, rel, path, sizeof path) != 0)
+        return NULL;
+    json_t *doc = json_load_file(path, 0, NULL);
+    json_t *version = json_incref(json_object_get(doc, "version"));
+    json_decref(doc);
+    if (!json_is_string(version)) {
+        json_decref(version);
+        return NULL;
+    }
+    return version;
 }
 
-json_t *hr_page_client_identity(const hr_page_client *c, const char *web_dir)
+int hr_page_client_pinned(const hr_page_client *c, char *err, size_t n)
+{
+    json_t *lib = json_object_get(c->manifest, "library");
+    if (!lib)
+        return 0;
+    const char *pkg = json_string_value(json_object_get(lib, "package"));
+    const char *want = json_string_value(json_object_get(lib, "version"));
+    json_t *have = installed_version(c);
+    int rc = 0;
+    if (!have)
+        rc = cm_errf(err, n, "%.60s: the npm package %.80s is not installed (in %.200s or %.200s)",
+                     c->name, pkg, c->dir, hr_web_dir());
+    else if (strcmp(json_string_value(have), want) != 0)
+        rc = cm_errf(err, n, "%.60s: the manifest pins %.80s %.40s, the installed one is %.40s",
+                     c->name, pkg, want, json_string_value(have));
+    json_decref(have);
+    return rc;
+}
+
+json_t *hr_page_client_identity(const hr_page_client *c)
 {
     json_t *id = json_pack("{s:s}", "name", c->name);
-    const char *key;
-    json_t *v;
-    json_object_foreach(json_object_get(c->manifest, "libraries"), key, v)
-    {
-        char dir[300], path[900];
-        if (package_dir(json_string_value(v), dir, sizeof dir) != 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s/package.json", web_dir, dir);
-        json_t *pkg = json_load_file(path, 0, NULL);
-        json_t *version = json_object_get(pkg, "version");
-        if (json_is_string(version))
-            json_object_set(id, "version", version);
-        json_decref(pkg);
-        if (json_is_string(version))
-            break;
-    }
+    json_t *lib = json_object_get(c->manifest, "library");
+    json_t *version = installed_version(c);
+    if (lib)
+        json_object_set(id, "library", json_object_get(lib, "package"));
+    if (version)
+        json_object_set_new(id, "version", version);
     return id;
 }
 

@@ -10,7 +10,7 @@
 typedef struct hr_page_client {
     char name[64];    /* the manifest's name: the target's catalogue name */
     char dir[512];    /* its folder */
-    json_t *manifest; /* checked: scripts, libraries, capabilities */
+    json_t *manifest; /* checked (docs/page-protocol.md) */
 } hr_page_client;
 
 /** Whether harness/web/clients/@p name is a page client (its manifest is readable). */
@@ -23,12 +23,26 @@ int hr_page_client_load(const char *spec, hr_page_client *c, char *err, size_t n
 void hr_page_client_dispose(hr_page_client *c);
 /** The URLs of its scripts, in order, as the app page loads them (new reference). */
 json_t *hr_page_client_scripts(const hr_page_client *c);
+/** Find @p rel (a path like "node_modules/PKG/FILE") in the client's folder first, then in
+ * the web folder (the installed share tree): 0 with the path in @p buf, or -1 (@p buf
+ * holds the web folder's path). */
+int hr_page_client_file(const hr_page_client *c, const char *rel, char *buf, size_t n);
+/** Its "libraries", each resolved by hr_page_client_file: NAME -> path (new reference). */
+json_t *hr_page_client_libraries(const hr_page_client *c);
 /** A library it needs that is not installed: its path in @p buf, or NULL. */
-const char *hr_page_client_missing(const hr_page_client *c, const char *web_dir, char *buf,
-                                   size_t n);
-/** Who the client is, for the findings store: {"name": its manifest's name, "version":
- * the installed version of its first npm library, when it has one} (new reference). */
-json_t *hr_page_client_identity(const hr_page_client *c, const char *web_dir);
+const char *hr_page_client_missing(const hr_page_client *c, char *buf, size_t n);
+/** Whether the installed npm package of its "library" is the version the manifest pins:
+ * 0 (or no "library"), or -1 with the difference in @p err. */
+int hr_page_client_pinned(const hr_page_client *c, char *err, size_t n);
+/** Who the client is, for the findings store: {"name": its manifest's name, "library" and
+ * "version": its npm package and the installed version, when it names one} (new
+ * reference). */
+json_t *hr_page_client_identity(const hr_page_client *c);
+/** Whether @p name is a setting a page receives (a manifest's "settings" may map it). */
+int hr_page_setting_known(const char *name);
+/** The scenario's client settings (@p client, borrowed) as a page receives them, with
+ * their defaults (new reference). */
+json_t *hr_page_settings(json_t *client);
 /** Close the shared browsers (no more runs in this process). */
 void hr_page_release(void);
 /** Kill every browser the page target launched (signals). */

@@ -49,9 +49,12 @@ int hr_target_check(const hr_target_ref *ref, char *err, size_t n)
 int hr_catalogue_known(const char *name, int *browser)
 {
     *browser = 0;
-    for (size_t i = 0; i < sizeof REGISTRY / sizeof REGISTRY[0]; i++)
+    for (size_t i = 0; i < sizeof REGISTRY / sizeof REGISTRY[0]; i++) {
         if (!REGISTRY[i]->arg && !strcmp(REGISTRY[i]->catalogue(NULL), name))
             return 1;
+        if (REGISTRY[i]->group && !strcmp(REGISTRY[i]->group, name))
+            return *browser = 1;
+    }
     *browser = hr_page_client_exists(name);
     return *browser;
 }
@@ -60,10 +63,11 @@ void hr_catalogue_names(char *buf, size_t n)
 {
     size_t at = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < sizeof REGISTRY / sizeof REGISTRY[0] && at < n; i++)
-        if (!REGISTRY[i]->arg)
-            at += (size_t)snprintf(buf + at, n - at, "%s%s", at ? ", " : "",
-                                   REGISTRY[i]->catalogue(NULL));
+    for (size_t i = 0; i < sizeof REGISTRY / sizeof REGISTRY[0] && at < n; i++) {
+        const char *name = REGISTRY[i]->arg ? REGISTRY[i]->group : REGISTRY[i]->catalogue(NULL);
+        if (name)
+            at += (size_t)snprintf(buf + at, n - at, "%s%s", at ? ", " : "", name);
+    }
     if (at < n)
         hr_page_client_names(buf + at, n - at);
 }

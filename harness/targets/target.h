@@ -101,6 +101,9 @@ struct hr_target_ops {
     int (*check)(const char *arg, char *err, size_t n);
     /** The catalogue name whose scenarios it runs (a scenario's "targets"). */
     const char *(*catalogue)(const char *arg);
+    /** A catalogue every target of its kind runs besides its own ("browser": every page
+     * client), or NULL. */
+    const char *group;
     /** Open after the IdP is set up: 0, HR_OPEN_*, or -1 with w->error. *self is set
      * even on failure, for report and close. */
     int (*open)(hr_world *w, const char *arg, void **self);
@@ -135,9 +138,10 @@ typedef struct hr_target_ref {
 int hr_target_resolve(const char *spec, hr_target_ref *out, char *err, size_t n);
 /** Check a resolved target's argument once, before any run (a page client's manifest). */
 int hr_target_check(const hr_target_ref *ref, char *err, size_t n);
-/** Whether @p name may appear in a scenario's "targets": 1 (*browser: a page client's), or 0. */
+/** Whether @p name may appear in a scenario's "targets": 1 (*browser: a page client's, or
+ * the browser group), or 0. */
 int hr_catalogue_known(const char *name, int *browser);
-/** The catalogue names ("core, iframe, oidc-client-ts"), for messages. */
+/** The catalogue names ("core, browser, iframe, oidc-client-ts"), for messages. */
 void hr_catalogue_names(char *buf, size_t n);
 /** The registered names, for usage lines ("core, exec:CMD, page:DIR, iframe, ..."). */
 void hr_target_names(char *buf, size_t n);

@@ -14,6 +14,25 @@
       return chain;
     },
     log: function (text) { console.log('renewlab: ' + text); },
+    // The library's options for this run (docs/page-protocol.md): each scenario setting
+    // the manifest's "settings" maps, under the library's names, then the manifest's own
+    // "options" over them (a team's configuration is what gets graded).
+    // A mapping is an option name, or {option, times (a unit: 1000 for milliseconds),
+    // if_true, if_false (the values a boolean setting stands for)}.
+    libraryOptions: function () {
+      var cfg = link.config, out = {};
+      Object.keys(cfg.settings || {}).forEach(function (key) {
+        [].concat(cfg.settings[key]).forEach(function (m) {
+          var v = cfg[key];
+          if (typeof m === 'string') return void (out[m] = v);
+          if (typeof m.times === 'number') v = v * m.times;
+          if (v === true && 'if_true' in m) v = m.if_true;
+          else if (v === false && 'if_false' in m) v = m.if_false;
+          out[m.option] = v;
+        });
+      });
+      return Object.assign(out, cfg.options || {});
+    },
     // The login step: the IdP's /_mock/login sets its session cookie as a first party,
     // then the page starts the client's own code flow (?login=go).
     loginAtIdp: function (sub) {

@@ -49,11 +49,16 @@ def story(run):
 
 
 def test_every_iframe_scenario_passes(iframe_report):
+    """Every browser scenario passes, except those that need refresh tokens: our iframe
+    client renews silently only, and its manifest says so."""
     runs, r = iframe_report
+    skipped = {k for k, v in runs.items()
+               if v["verdict"] == "skip" and v.get("reason") == "needs capability refresh"}
     bad = {k: (v["verdict"], v.get("reason"), [c["name"] for c in v.get("checks", [])
                                                if not c["passed"]], story(v))
-           for k, v in runs.items() if v["verdict"] != "pass"}
+           for k, v in runs.items() if v["verdict"] != "pass" and k not in skipped}
     assert not bad, r.stdout
+    assert len(skipped) < len(runs) / 2
     assert len(runs) >= 15 and r.returncode == 0
 
 
@@ -106,9 +111,10 @@ def test_a_network_slow_in_real_time_takes_none_of_the_pages_time(tmp_path):
 
 def test_one_browser_serves_many_scenarios(iframe_report):
     runs, _ = iframe_report
-    launched = [k for k, v in runs.items() if v["browser_launched"]]
+    ran = {k: v for k, v in runs.items() if v["verdict"] != "skip"}
+    launched = [k for k, v in ran.items() if v["browser_launched"]]
     # JOBS job processes, each with at most one browser per cookie mode
-    assert 1 <= len(launched) <= 2 * JOBS and len(launched) < len(runs) / 2, launched
+    assert 1 <= len(launched) <= 2 * JOBS and len(launched) < len(ran) / 2, launched
     assert runs[("sr_3p_cookies_blocked", "iframe")]["verdict"] == "pass"
 
 

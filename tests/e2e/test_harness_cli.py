@@ -54,7 +54,7 @@ def test_filter_and_target_not_applicable(tmp_path):
     assert ids and all(i.startswith("rt_idt_") for i in ids)
     r, report = run_json(tmp_path, "--filter", "sr_xfo_deny", "--target", "core")
     assert r.returncode == 0 and report["runs"] == [], "a browser-only scenario is not planned"
-    r, report = run_json(tmp_path, "--filter", "rt_rotating_happy", "--target", "iframe")
+    r, report = run_json(tmp_path, "--filter", "clock_client_fast", "--target", "iframe")
     assert r.returncode == 0 and report["runs"] == [], "a core-only scenario is not planned"
 
 

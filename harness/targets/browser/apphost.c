@@ -23,7 +23,7 @@ struct hr_apphost {
     hr_app_event_cb on_event;
     void *arg;
     char *client_dir;  /* the page client's folder, served at /client/ */
-    json_t *libraries; /* its npm files: name -> path under the web folder */
+    json_t *libraries; /* its npm files: name -> path (resolved by the page target) */
 };
 
 const char *hr_web_dir(void)
@@ -80,7 +80,7 @@ static void serve_file(struct evhttp_request *rq, const char *dir, const char *f
                        const char *type)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
+    snprintf(path, sizeof path, "%s%s%s", dir ? dir : "", dir ? "/" : "", file);
     FILE *f = fopen(path, "rb");
     struct evbuffer *b = evbuffer_new();
     char chunk[8192];
@@ -178,7 +178,7 @@ static void on_request(struct evhttp_request *rq, void *arg)
         return serve_file(rq, h->client_dir, name, type_of(name));
     const char *lib = json_string_value(json_object_get(h->libraries, name));
     if (m == EVHTTP_REQ_GET && lib && !strncmp(path, "/lib/", 5) && plain(name))
-        return serve_file(rq, hr_web_dir(), lib, type_of(name));
+        return serve_file(rq, NULL, lib, type_of(name));
     evhttp_send_error(rq, 404, NULL);
 }
 
@@ -232,7 +232,7 @@ void hr_apphost_set_client(hr_apphost *h, const char *dir, json_t *libraries)
     free(h->client_dir);
     h->client_dir = strdup(dir);
     json_decref(h->libraries);
-    h->libraries = json_incref(libraries);
+    h->libraries = libraries;
 }
 
 void hr_apphost_free(hr_apphost *h)

@@ -23,8 +23,8 @@ int hr_apphost_new(struct event_base *base, hr_app_event_cb on_event, void *arg,
 const char *hr_apphost_origin(const hr_apphost *h);
 /** What /config.json answers (@p config taken over). */
 void hr_apphost_set_config(hr_apphost *h, json_t *config);
-/** Serve the page client's folder @p dir at /client/FILE, and its @p libraries (borrowed:
- * file name -> path under the web folder, for npm packages) at /lib/NAME. */
+/** Serve the page client's folder @p dir at /client/FILE, and its @p libraries (taken over:
+ * file name -> the file's path, for npm packages) at /lib/NAME. */
 void hr_apphost_set_client(hr_apphost *h, const char *dir, json_t *libraries);
 /** Queue a command for the page (@p cmd taken over); it gets the next sequence number. */
 void hr_apphost_command(hr_apphost *h, json_t *cmd);

@@ -25,26 +25,14 @@
     this.cfg = cfg;
     this.link = link;
     var silent = cfg.methods.indexOf('silent') >= 0;
-    var settings = {
-      authority: cfg.issuer,
-      client_id: cfg.client_id,
+    // the manifest's settings map and options (docs/page-protocol.md); what is no plain
+    // value (URLs of this origin, the store) is set here. includeIdTokenInSilentRenew
+    // (id_token_hint with prompt=none) defaults to false in the library (3.5.0,
+    // src/UserManagerSettings.ts); the manifest maps the scenario's id_token_hint to it.
+    var settings = Object.assign(link.libraryOptions(), {
       redirect_uri: cfg.origin + '/callback',
-      response_type: 'code',
-      scope: cfg.scope,
-      automaticSilentRenew: true,
-      accessTokenExpiringNotificationTimeInSeconds: cfg.renew_before,
-      silentRequestTimeoutInSeconds: cfg.request_timeout,
-      requestTimeoutInSeconds: cfg.request_timeout,
-      maxSilentRenewTimeoutRetries: cfg.max_retries,
-      monitorSession: cfg.monitor_session,
-      checkSessionIntervalInSeconds: cfg.check_interval,
-      revokeTokensOnSignout: cfg.revoke_on_logout,
-      // id_token_hint with prompt=none: the library's default is false (3.5.0,
-      // src/UserManagerSettings.ts); the scenario's id_token_hint (default true) decides
-      includeIdTokenInSilentRenew: cfg.id_token_hint,
-      loadUserInfo: false,
       userStore: new oidc.WebStorageStateStore({store: window.sessionStorage}),
-    };
+    });
     // refresh-token renewal: no silent_redirect_uri (the oidc-client-ts ADR)
     if (silent) settings.silent_redirect_uri = cfg.origin + '/silent-callback';
     this.mgr = new oidc.UserManager(settings);
@@ -110,7 +98,8 @@
   P.getToken = async function () {
     var user = await this.mgr.getUser();
     if (!user) return null;
-    if (user.expires_in > this.cfg.renew_before) return user.access_token;
+    if (user.expires_in > this.mgr.settings.accessTokenExpiringNotificationTimeInSeconds)
+      return user.access_token;
     try {
       return (await this.mgr.signinSilent()).access_token;
     } catch (e) {
@@ -127,7 +116,7 @@
     } else if (cmd.do === 'logout') {
       this.quiet = true;
       try {
-        if (this.cfg.revoke_on_logout) await this.mgr.revokeTokens();
+        if (this.mgr.settings.revokeTokensOnSignout) await this.mgr.revokeTokens();
       } catch (e) { // best effort, as the library's own signout does; the console keeps why
         this.link.log('revokeTokens failed: ' + (e && e.message || e));
       }

@@ -58,7 +58,7 @@ static void usage(FILE *out)
         "Targets (docs/targets.md): core (default), exec:COMMAND (a client speaking\n"
         "docs/exec-protocol.md; exec+faketime:COMMAND for one that reads the wall clock),\n"
         "page:DIR (a browser client folder, docs/page-protocol.md) or a built-in one's\n"
-        "name (headless Chromium; docs/clients.md). Scenarios: scenarios/ by default.\n"
+        "name (headless Chromium; docs/browser.md). Scenarios: scenarios/ by default.\n"
         "--fail-on (default should): the failures that make the exit 1: must only, must\n"
         "and should, or all three (docs/severity.md); a known finding never does.\n"
         "--findings, --baseline: records of runs known to fail, besides the shipped ones\n"

@@ -40,6 +40,21 @@
         sub: sub || 'alice', return_to: link.config.origin + '/?login=go'}));
       return new Promise(function () {}); // the page is leaving
     },
+    // The api_call step: call the IdP's resource with the client's token; on a 401, once
+    // more with what the client's renew() gives (a token, or null when it has none).
+    apiCall: async function (cmd, getToken, renew) {
+      var url = link.config.issuer + (cmd.path || '/resource');
+      var token = await getToken();
+      if (!token) return;
+      var r = await fetch(url, {headers: {Authorization: 'Bearer ' + token}});
+      if (r.status !== 401) return;
+      try {
+        token = await renew();
+      } catch (e) { /* the library reports its own failures, if at all */
+        token = null;
+      }
+      if (token) await fetch(url, {headers: {Authorization: 'Bearer ' + token}});
+    },
     // The use step: `count` callers ask for a token at the same instant.
     concurrently: function (count, fn) {
       var calls = [];

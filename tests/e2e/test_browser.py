@@ -180,16 +180,21 @@ def test_the_error_page_cannot_take_the_app_away(iframe_report):
     assert not events(run, "page_hijacked") and events(run, "interaction_required")
 
 
-@pytest.mark.skipif(os.environ.get("RENEWLAB_SANITIZED") == "1",
-                    reason="the library's results do not depend on how our C is built; the "
-                           "iframe catalogue runs the same C paths under the sanitizers")
-def test_oidc_client_ts_passes_or_fails_exactly_as_recorded(tmp_path):
-    store = json.load(open(os.path.join(ROOT, "harness", "findings", "oidc-client-ts.json")))
-    installed = json.load(open(os.path.join(WEB, "node_modules", "oidc-client-ts", "package.json")))
-    recorded = {f["scenario"]: f for f in store["records"] if f["target"] == "oidc-client-ts"}
+LIBRARY_SKIP = pytest.mark.skipif(
+    os.environ.get("RENEWLAB_SANITIZED") == "1",
+    reason="the library's results do not depend on how our C is built; the iframe catalogue "
+           "runs the same C paths under the sanitizers")
+
+
+def passes_or_fails_as_recorded(tmp_path, target, package, *paths):
+    """Every run of @target fails exactly as its record says (harness/findings/TARGET.json),
+    or passes; the records are for the installed version of @package."""
+    store = json.load(open(os.path.join(ROOT, "harness", "findings", target + ".json")))
+    installed = json.load(open(os.path.join(WEB, "node_modules", package, "package.json")))
+    recorded = {f["scenario"]: f for f in store["records"] if f["target"] == target}
     assert {f["version"] for f in recorded.values()} == {installed["version"]}, \
         "the lockfile and the findings disagree"
-    r, report = run_json(tmp_path, "--target", "oidc-client-ts", "--jobs", str(JOBS))
+    r, report = run_json(tmp_path, "--target", target, "--jobs", str(JOBS), *paths)
     assert report, r.stderr
     runs = {run["scenario"]: run for run in report["runs"]}
     assert set(recorded) <= set(runs), "a finding names a scenario the target does not run"
@@ -198,7 +203,8 @@ def test_oidc_client_ts_passes_or_fails_exactly_as_recorded(tmp_path):
         if name in recorded:  # strict: fails if the library starts passing or fails otherwise
             assert run["verdict"] == "fail", (name, "now passes: update harness/findings")
             assert failed == sorted(recorded[name]["failed"]), (name, failed)
-            assert run["expected_finding"] is True and run["finding"]["upstream"] == recorded[name]["upstream"]
+            assert run["expected_finding"] is True
+            assert run["finding"].get("upstream") == recorded[name].get("upstream")
             assert run["blocking"] is False and run["client"]["version"] == installed["version"]
         else:
             assert run["verdict"] == "pass", (name, run.get("reason"), failed, story(run))
@@ -206,6 +212,29 @@ def test_oidc_client_ts_passes_or_fails_exactly_as_recorded(tmp_path):
     # the findings stay failures, never re-graded as passes, but only a new failure counts
     assert report["summary"]["fail"] == len(recorded) == report["summary"]["known"]
     assert r.returncode == 0, r.stdout[-3000:]
+
+
+@LIBRARY_SKIP
+def test_oidc_client_ts_passes_or_fails_exactly_as_recorded(tmp_path):
+    passes_or_fails_as_recorded(tmp_path, "oidc-client-ts", "oidc-client-ts")
+
+
+# The refresh-token scenarios are left out until their renewal counts are settled: the
+# library renews when round(exp - now - renew_before) <= 0, exp in whole seconds, polled
+# every second, so with 4 s tokens the count depends on where issuance falls in a second.
+AXA_SCENARIOS = [s for s in ("sr_success", "sr_login_required", "sr_interaction_required",
+                             "sr_consent_required", "sr_state_mismatch", "sr_late_response",
+                             "sr_3p_cookies_blocked", "revoke_on_signout",
+                             "sr_error_targets_top",
+                             "sr_id_token_hint_required", "sr_other_user",
+                             "sr_prompt_none_ignored", "sr_xfo_deny", "sr_csp_frame_ancestors")]
+
+
+@LIBRARY_SKIP
+def test_axa_oidc_client_passes_or_fails_exactly_as_recorded(tmp_path):
+    passes_or_fails_as_recorded(tmp_path, "axa-oidc-client", "@axa-fr/oidc-client",
+                                *[os.path.join(ROOT, "scenarios", n + ".json")
+                                  for n in AXA_SCENARIOS])
 
 
 def chromium_pids(marker):

@@ -112,7 +112,10 @@
     if (cmd.do === 'use') {
       await this.link.concurrently(cmd.count, this.getToken.bind(this));
     } else if (cmd.do === 'api_call') {
-      await this.apiCall(cmd);
+      var mgr = this.mgr;
+      await this.link.apiCall(cmd, this.getToken.bind(this), async function () {
+        return (await mgr.signinSilent()).access_token;
+      });
     } else if (cmd.do === 'logout') {
       this.quiet = true;
       try {
@@ -127,19 +130,6 @@
       this.post({event: 'page_error', detail: 'unknown command ' + cmd.do});
     }
     return this.post({event: 'step_done', seq: cmd.seq});
-  };
-
-  P.apiCall = async function (cmd) {
-    var url = this.cfg.issuer + (cmd.path || '/resource');
-    var token = await this.getToken();
-    if (!token) return;
-    var r = await fetch(url, {headers: {Authorization: 'Bearer ' + token}});
-    if (r.status === 401) {
-      try {
-        var user = await this.mgr.signinSilent();
-        await fetch(url, {headers: {Authorization: 'Bearer ' + user.access_token}});
-      } catch (e) { /* reported by the library's events, if at all */ }
-    }
   };
 
   window.renewlabMakeClient = function (cfg, link) { return new OctsClient(cfg, link); };

@@ -12,6 +12,7 @@
 #include "cm_clock.h"
 #include "cm_strbuf.h"
 #include "page_clients.h"
+#include "page_settings.h"
 #include "page_clock.h"
 #include "target.h"
 

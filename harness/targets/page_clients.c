@@ -1,5 +1,6 @@
 /* Page clients (page_clients.h): finding, loading and checking their manifests. */
 #include "page_clients.h"
+#include "page_settings.h"
 
 #include <dirent.h>
 #include <stdio.h>

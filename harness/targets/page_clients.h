@@ -1,5 +1,5 @@
 /* Page clients: the browser clients the page target loads, each a folder under
- * harness/web/clients (docs/browser.md, "Page clients"): manifest.json, its scripts, and
+ * harness/web/clients (docs/page-protocol.md): manifest.json, its scripts, and
  * whatever else its page needs. Adding a browser library means adding a folder. */
 #ifndef HR_PAGE_CLIENTS_H
 #define HR_PAGE_CLIENTS_H
@@ -38,11 +38,6 @@ int hr_page_client_pinned(const hr_page_client *c, char *err, size_t n);
  * "version": its npm package and the installed version, when it names one} (new
  * reference). */
 json_t *hr_page_client_identity(const hr_page_client *c);
-/** Whether @p name is a setting a page receives (a manifest's "settings" may map it). */
-int hr_page_setting_known(const char *name);
-/** The scenario's client settings (@p client, borrowed) as a page receives them, with
- * their defaults (new reference). */
-json_t *hr_page_settings(json_t *client);
 /** Close the shared browsers (no more runs in this process). */
 void hr_page_release(void);
 /** Kill every browser the page target launched (signals). */

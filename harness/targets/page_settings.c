@@ -1,8 +1,7 @@
-/* The settings a page client receives (page_clients.h): one table, for the run's
- * configuration and for checking the names a manifest's "settings" maps. */
+/* The settings a page client receives (page_settings.h). */
 #include <string.h>
 
-#include "page_clients.h"
+#include "page_settings.h"
 
 typedef enum { SET_NUM, SET_INT, SET_TRUE, SET_FALSE } set_kind; /* SET_*: the default */
 

@@ -47,8 +47,8 @@
   function AxaClient(cfg, link) {
     this.cfg = cfg;
     this.link = link;
-    this.configuration = window.renewlabAxaConfiguration(cfg, link.libraryOptions());
-    window.renewlabAxaOptions = link.libraryOptions(); // for the silent pages
+    window.renewlabAxaOptions = link.libraryOptions(); // the silent pages read it too
+    this.configuration = window.renewlabAxaConfiguration(cfg, window.renewlabAxaOptions);
     this.oidc = axa.OidcClient.getOrCreate(function () { return fetch; })(this.configuration);
   }
   var P = AxaClient.prototype;

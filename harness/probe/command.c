@@ -1,12 +1,15 @@
 /* Running the login command: through the shell in its own process group, its standard
  * output read until it exits or a deadline passes; past the deadline the whole group is
- * killed (a hung command never hangs the probe). */
+ * killed (a hung command never hangs the probe), and reaped: the probe is the subreaper
+ * of what the command starts, so the members orphaned by the shell's death come back to
+ * it, and it returns only once every one of them is gone. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +25,7 @@ static pid_t start(const char *cmd, int *out_fd)
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
         return -1;
+    prctl(PR_SET_CHILD_SUBREAPER, 1); /* orphans of the command are ours to reap */
     pid_t pid = fork();
     if (pid == 0) {
         setpgid(0, 0);
@@ -92,6 +96,9 @@ int pb_command_run(const char *cmd, double timeout_s, cm_strbuf *out)
         kill(-pid, SIGKILL);
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
+        /* the shell's children are ours now: wait for each member of its group to die */
+        while (waitpid(-pid, NULL, 0) > 0 || errno == EINTR)
+            ;
         return PB_CMD_TIMEOUT;
     }
     return status < 0 ? PB_CMD_START : status;

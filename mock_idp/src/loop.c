@@ -10,6 +10,7 @@
 #include "store.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -129,6 +130,7 @@ typedef struct idp_held {
     struct evhttp_connection *evcon;
     cm_timer *timer;
     struct event *drop; /* the deferred drop, owned so unlinking can cancel it */
+    struct event *gone; /* watches for the client hanging up while its answer is held */
     idp_resp rs;
     struct idp_held *prev, *next;
 } idp_held;
@@ -157,6 +159,8 @@ static void held_unlink(idp_held *h)
         l->clock->timer_cancel(l->clock->ctx, h->timer);
     if (h->drop)
         event_free(h->drop);
+    if (h->gone)
+        event_free(h->gone);
     Idp_resp_dispose(&h->rs);
     free(h);
     if (l->draining && !l->held) { /* draining, and the last held answer is out */
@@ -210,6 +214,34 @@ static void held_drop(evutil_socket_t fd, short what, void *arg)
     evhttp_connection_free(evcon);
 }
 
+/* The client hung up on an answer still held: libevent reads nothing from a connection
+ * whose request is being answered, so without this watch it would never notice, and the
+ * connection, its descriptor and its in-flight debt would stay until shutdown. */
+static void held_gone(evutil_socket_t fd, short what, void *arg)
+{
+    idp_held *h = arg;
+    if (!(what & EV_CLOSED)) { /* no early-close support: peek at what came */
+        char c;
+        ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n > 0) /* the bytes of a next request: the client is still there */
+            event_del(h->gone);
+        if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
+            return;
+    }
+    struct evhttp_connection *evcon = h->evcon;
+    held_unlink(h);
+    evhttp_connection_free(evcon);
+}
+
+static void watch_hangup(idp_loop *l, idp_held *h)
+{
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(h->evcon);
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    short how = (event_base_get_features(l->base) & EV_FEATURE_EARLY_CLOSE) ? EV_CLOSED : EV_READ;
+    if (fd >= 0 && (h->gone = event_new(l->base, fd, how | EV_PERSIST, held_gone, h)))
+        event_add(h->gone, NULL);
+}
+
 static void hold(idp_loop *l, struct evhttp_request *req, idp_resp *rs)
 {
     idp_held *h = calloc(1, sizeof *h);
@@ -228,6 +260,8 @@ static void hold(idp_loop *l, struct evhttp_request *req, idp_resp *rs)
     l->held = h;
     Idp_conn_on_close(l, h->evcon, held_on_close, h);
     held_inflight(h, -1);
+    if (h->rs.disposition == IDP_HOLD || h->rs.disposition == IDP_HANG)
+        watch_hangup(l, h);
     if (h->rs.disposition == IDP_HOLD) {
         h->timer = l->clock->timer_start(l->clock->ctx, h->rs.delay_ms, held_on_timer, h);
     } else if (h->rs.disposition != IDP_HANG) {

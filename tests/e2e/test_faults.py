@@ -2,6 +2,7 @@
 with its trace entry."""
 import http.client
 import json
+import os
 import socket
 import signal
 import time
@@ -126,6 +127,30 @@ def test_hang_until_the_client_gives_up_server_keeps_serving(idp):
     assert idp.get("/jwks").status == 200
     assert idp.refresh(t["refresh_token"]).status == 200
     assert [e["delivery"] for e in idp.trace() if e.get("fault")] == ["hung"]
+
+
+def test_clients_hanging_up_on_held_answers_free_their_connections(idp):
+    """A client that gives up on a hung or delayed answer hangs up; the IdP must notice it
+    although it reads nothing while it answers: else each such client keeps a descriptor
+    (and, on a virtual clock, an in-flight count) until shutdown."""
+    def open_fds():
+        return len(os.listdir(f"/proc/{idp.proc.pid}/fd"))
+
+    assert idp.get("/jwks").status == 200  # its own lazily made descriptors come first
+    before = open_fds()
+    add(idp, {"match": {"endpoint": "jwks"}, "action": {"type": "hang"}, "times": 15})
+    add(idp, {"match": {"endpoint": "jwks"}, "action": {"type": "latency", "seconds": 600}})
+    for i in range(30):
+        s = socket.create_connection(("127.0.0.1", idp.port))
+        s.sendall(b"GET /jwks HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        deadline = time.monotonic() + 10
+        while sum(e.get("delivery") in ("hung", "held") for e in idp.trace()) <= i:
+            assert time.monotonic() < deadline, "the request never arrived"
+        s.close()
+    deadline = time.monotonic() + 10
+    while open_fds() > before:
+        assert time.monotonic() < deadline, f"{open_fds() - before} connections kept after their clients left"
+    assert idp.get("/.well-known/openid-configuration").status == 200
 
 
 def test_hung_request_ends_with_503_at_shutdown():

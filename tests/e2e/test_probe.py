@@ -149,18 +149,30 @@ def test_a_failing_login_command_leaves_rows_unmeasured_and_exits_3(idp, tmp_pat
     assert list(rows) == DOCUMENTED_ROWS
 
 
+def _pgrp(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[2])
+    except (OSError, ValueError, IndexError):
+        return None  # gone while listed
+
+
 def test_a_hung_login_command_is_killed_at_the_login_timeout(idp, tmp_path):
     """The command and what it started are killed; the probe ends (a hang fails the test
     through the subprocess timeout) and the rows say why."""
-    out = tmp_path / "m.json"
+    out, group = tmp_path / "m.json", tmp_path / "pgid"
+    cmd = f"echo $$ > {group}; sleep 300 | cat"
     r = subprocess.run([RENEWLAB, "probe", "--issuer", idp.issuer, "--client-id", "demo-spa",
-                        "--login-command", "sleep 300 | cat", "--login-timeout", "0.3",
+                        "--login-command", cmd, "--login-timeout", "0.3",
                         "--json", str(out)], capture_output=True, text=True, timeout=60)
     said = " ".join(row["evidence"] for row in json.loads(out.read_text())["capabilities"])
     assert "did not finish within 0.3 s" in said, said
     assert r.returncode == 3 and "sleep 300 | cat" in r.stderr, r.stderr
-    left = subprocess.run(["pgrep", "-f", "sleep 300"], capture_output=True, text=True)
-    assert left.stdout.strip() == "", "the command's children were left running"
+    # the moment the probe is back, no member of the command's process group exists: none
+    # left running, none dying, none a zombie
+    pgid = int(group.read_text())
+    left = [pid for pid in os.listdir("/proc") if pid.isdigit() and _pgrp(pid) == pgid]
+    assert left == [], f"members of the command's group outlived the probe: {left}"
     for bad in ("0", "x", "1e9"):
         r = subprocess.run([RENEWLAB, "probe", "--issuer", idp.issuer, "--client-id", "demo-spa",
                             "--login-command", "true", "--login-timeout", bad],

@@ -64,7 +64,14 @@ need_node() {
   node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
     { echo "renewlab: Node.js >= 20.19 is needed for oidc-client-ts and oidc-provider (found $(node --version))" >&2; exit 1; }
 }
-for dir in "$ROOT/harness/web" "$ROOT/harness/adapters/openid-client" \
+# A browser client folder with its own package.json (angular-auth-oidc-client) gets its
+# own node_modules, and `npm run build` when it has a build script and its output is
+# missing or older than its sources (docs/page-protocol.md, "npm dependencies").
+CLIENT_DIRS=()
+for pj in "$ROOT"/harness/web/clients/*/package.json; do
+  [ -f "$pj" ] && CLIENT_DIRS+=("$(dirname "$pj")")
+done
+for dir in "$ROOT/harness/web" "${CLIENT_DIRS[@]}" "$ROOT/harness/adapters/openid-client" \
     "$ROOT/tests/e2e/peers/oidc-provider" "$ROOT/tests/e2e/peers/oauth2-mock-server"; do
   stamp="$dir/node_modules/.renewlab-lock"
   if ! cmp -s "$dir/package-lock.json" "$stamp" 2>/dev/null; then
@@ -72,5 +79,13 @@ for dir in "$ROOT/harness/web" "$ROOT/harness/adapters/openid-client" \
     echo "renewlab: installing the pinned npm packages in ${dir#$ROOT/} (npm ci)"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     cp "$dir/package-lock.json" "$stamp"
+    rm -rf "$dir/dist" # built again below, from these packages
+  fi
+done
+for dir in "${CLIENT_DIRS[@]}"; do
+  grep -q '"build"' "$dir/package.json" || continue
+  if [ ! -d "$dir/dist" ] || [ -n "$(find "$dir/src" "$dir/build.mjs" "$dir/package.json" -newer "$dir/dist" 2>/dev/null | head -1)" ]; then
+    echo "renewlab: building the browser client ${dir#$ROOT/} (npm run build)"
+    (cd "$dir" && npm run --silent build) && touch "$dir/dist"
   fi
 done

@@ -190,7 +190,9 @@ def passes_or_fails_as_recorded(tmp_path, target, package, *paths):
     """Every run of @target fails exactly as its record says (harness/findings/TARGET.json),
     or passes; the records are for the installed version of @package."""
     store = json.load(open(os.path.join(ROOT, "harness", "findings", target + ".json")))
-    installed = json.load(open(os.path.join(WEB, "node_modules", package, "package.json")))
+    folder = os.path.join(WEB, "clients", target, "node_modules", package, "package.json")
+    installed = json.load(open(folder if os.path.exists(folder)  # the folder's own first
+                               else os.path.join(WEB, "node_modules", package, "package.json")))
     recorded = {f["scenario"]: f for f in store["records"] if f["target"] == target}
     assert {f["version"] for f in recorded.values()} == {installed["version"]}, \
         "the lockfile and the findings disagree"
@@ -235,6 +237,13 @@ def test_axa_oidc_client_passes_or_fails_exactly_as_recorded(tmp_path):
     passes_or_fails_as_recorded(tmp_path, "axa-oidc-client", "@axa-fr/oidc-client",
                                 *[os.path.join(ROOT, "scenarios", n + ".json")
                                   for n in AXA_SCENARIOS])
+
+
+@LIBRARY_SKIP
+def test_angular_auth_oidc_client_passes_or_fails_exactly_as_recorded(tmp_path):
+    """Both of its modes: the rt_ scenarios with useRefreshToken, the sr_ ones in its
+    silent-renew iframe (oidc-silent-renew-message)."""
+    passes_or_fails_as_recorded(tmp_path, "angular-auth-oidc-client", "angular-auth-oidc-client")
 
 
 def chromium_pids(marker):

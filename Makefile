@@ -13,7 +13,7 @@ PYTEST_PAR = -n $(PYTEST_WORKERS) --dist loadfile
 E2E_ALONE = tests/e2e/test_browser.py
 E2E_PAR = $(PYTEST_PAR) $(addprefix --ignore=,$(E2E_ALONE)) tests/e2e
 
-.PHONY: all deps build run run-browser demo test unit e2e asan-test tsan-test valgrind-test soak fuzz fuzz-smoke clean format
+.PHONY: all deps build run run-browser clients-matrix demo test unit e2e asan-test tsan-test valgrind-test soak fuzz fuzz-smoke clean format
 
 all: build
 
@@ -32,13 +32,20 @@ run: build
 	$(BUILD)/bin/renewlab run --target core --jobs $(JOBS) --json $(REPORTS)/report.json \
 	  --junit $(REPORTS)/junit.xml --html $(REPORTS)/report.html
 
-# The browser targets (real headless Chromium on virtual time: under a minute): our own
-# iframe client and oidc-client-ts, side by side with the core in one report.
+# The browser targets (real headless Chromium on virtual time: a few minutes): our own
+# iframe client and the client libraries, side by side with the core in one report.
 run-browser: build
 	@mkdir -p $(REPORTS)
-	$(BUILD)/bin/renewlab run --target core --target iframe --target oidc-client-ts --jobs $(JOBS) \
+	$(BUILD)/bin/renewlab run --target core $(addprefix --target ,$(BROWSER_CLIENTS)) --jobs $(JOBS) \
 	  --json $(REPORTS)/browser.json --junit $(REPORTS)/browser-junit.xml \
 	  --html $(REPORTS)/browser.html
+
+# The client matrix: the browser catalogue on every browser client, side by side, written
+# to docs/clients.md and the README's copy of it (scripts/clients-matrix.sh).
+BROWSER_CLIENTS = iframe oidc-client-ts axa-oidc-client angular-auth-oidc-client
+clients-matrix: build
+	@mkdir -p $(REPORTS)
+	scripts/clients-matrix.sh $(BUILD)/bin/renewlab $(REPORTS) $(BROWSER_CLIENTS)
 
 # The mock IdP alone with its demo configuration, for driving it by hand.
 demo: build

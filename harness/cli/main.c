@@ -27,7 +27,7 @@ typedef struct opts {
     int ntargets;
     const char *paths[MAX_PATHS];
     int npaths;
-    const char *filter, *junit, *json, *html, *checks, *client, *group_by;
+    const char *filter, *junit, *json, *html, *matrix, *checks, *client, *group_by;
     uint64_t seed;
     int shard_k, shard_n, jobs;
     const char *findings[MAX_TARGETS]; /* --findings, --baseline: a user's records */
@@ -45,7 +45,7 @@ static void usage(FILE *out)
         "usage: renewlab run [--target T]... [SCENARIO|DIR ...] [--filter GLOB] [--seed N]\n"
         "                    [--shard K/N] [--jobs N] [--fail-on must|should|policy]\n"
         "                    [--findings|--baseline FILE]... [--write-baseline FILE]\n"
-        "                    [--junit F] [--json F] [--html F]\n"
+        "                    [--junit F] [--json F] [--html F] [--matrix F.md]\n"
         "       renewlab list [SCENARIO|DIR ...]\n"
         "       renewlab explain ID [SCENARIO|DIR ...]\n"
         "       renewlab judge [--checks A,B] [--client ID] [--group-by "
@@ -63,6 +63,8 @@ static void usage(FILE *out)
         "and should, or all three (docs/severity.md); a known finding never does.\n"
         "--findings, --baseline: records of runs known to fail, besides the shipped ones\n"
         "(docs/findings.md); --write-baseline writes one of this run's failures (judge too).\n"
+        "With several targets the summary ends with the client matrix (scenarios x targets);\n"
+        "--matrix F.md writes it as Markdown, as in docs/clients.md (make clients-matrix).\n"
         "Exit: 0 all passed, 1 findings or failures, 2 usage or input error, 3 infrastructure.\n");
 }
 
@@ -252,6 +254,7 @@ static int write_reports(const opts *o, json_t *report)
 {
     int rc = write_one(rpt_json_write, o->json, report);
     rc |= write_one(rpt_junit_write, o->junit, report);
+    rc |= write_one(rpt_matrix_write, o->matrix, report);
     int html = write_one(rpt_html_write, o->html, report);
     if (o->html && html == 0)
         printf("HTML report: %s\n", o->html);
@@ -331,6 +334,7 @@ static int cmd_run(opts *o)
                   "fail_on", hr_severity_name(o->fail_on), "runs", results);
     int verdict = gate_and_summarize(o, report);
     rpt_term_summary(stdout, report, color);
+    rpt_matrix_term(stdout, report);
     int rc = write_reports(o, report) != 0 || baseline_out(o, report) != 0 ? EXIT_INFRA : verdict;
     json_decref(report);
     json_decref(runs);
@@ -451,6 +455,7 @@ static int parse_opts(int argc, char **argv, opts *o)
                                              {"junit", required_argument, 0, 'J'},
                                              {"json", required_argument, 0, 'o'},
                                              {"html", required_argument, 0, 'H'},
+                                             {"matrix", required_argument, 0, 'M'},
                                              {"help", no_argument, 0, 'h'},
                                              {"version", no_argument, 0, 'V'},
                                              {"checks", required_argument, 0, 'c'},
@@ -529,6 +534,9 @@ static int parse_opts(int argc, char **argv, opts *o)
             break;
         case 'H':
             o->html = optarg;
+            break;
+        case 'M':
+            o->matrix = optarg;
             break;
         case 'h':
             usage(stdout);

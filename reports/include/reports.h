@@ -17,6 +17,15 @@ void rpt_term_summary(FILE *out, json_t *report, int color);
 void rpt_term_checks(FILE *out, json_t *run, int color);
 /** How many checks ran, passed and failed, in how many runs (groups). */
 void rpt_term_check_counts(FILE *out, json_t *report);
+/** The client matrix of @p runs (new reference): {"targets": [...], "scenarios":
+ * [{scenario, title}], "cells": {scenario: {target: {state, ...}}}}; a state is pass,
+ * fail, known (a known finding: kind, upstream, source), skip or error (reason). A
+ * scenario a target did not run has no cell. */
+json_t *rpt_matrix(json_t *runs);
+/** The matrix in the terminal, when the report has more than one target. */
+void rpt_matrix_term(FILE *out, json_t *report);
+/** The matrix as a Markdown table (a string to free), or NULL without memory. */
+char *rpt_matrix_markdown(json_t *report);
 /** Fill report["summary"] from report["runs"]. */
 void rpt_summarize(json_t *report);
 
@@ -25,6 +34,8 @@ void rpt_summarize(json_t *report);
 int rpt_json_write(const char *path, json_t *report, char *err, size_t errlen);
 int rpt_junit_write(const char *path, json_t *report, char *err, size_t errlen);
 int rpt_html_write(const char *path, json_t *report, char *err, size_t errlen);
+/** The matrix as Markdown (docs/clients.md). */
+int rpt_matrix_write(const char *path, json_t *report, char *err, size_t errlen);
 
 /** The load model's document {"kind": "load", "runs": [...]} (docs/load.md): a summary
  * per run, and an HTML page with the refresh rate over virtual time as an SVG plot. */

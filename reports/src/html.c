@@ -295,7 +295,9 @@ static const char CSS[] =
     "svg .tick{stroke:#eee}svg text{font-size:11px;fill:#555}"
     "table.compare td ul{font-size:.85em;color:#a22}.finding{background:#fff4d6;padding:.1em .4em}"
     "div.finding{border-left:4px solid #e90;margin:.5em 0}.console pre{font-size:.8em;"
-    "white-space:pre-wrap;max-width:80em}";
+    "white-space:pre-wrap;max-width:80em}"
+    "table.matrix td.m-pass{background:#e3f6ea}table.matrix td.m-fail{background:#fcdede}"
+    "table.matrix td.m-known{background:#fff4d6}table.matrix td.m-skip,td.na{color:#888}";
 
 int rpt_html_write(const char *path, json_t *report, char *err, size_t errlen)
 {
@@ -331,6 +333,7 @@ int rpt_html_write(const char *path, json_t *report, char *err, size_t errlen)
                    "diamonds are the client's events (red: session lost). Hover for "
                    "details. Times are seconds from the run's start: virtual for the core target, "
                    "real (wall clock) for the browser targets.</p>\n");
+    rpt_matrix_html(&b, report);
     index_table(&b, json_object_get(report, "runs"));
     rpt_html_compare(&b, json_object_get(report, "runs"));
     json_array_foreach(json_object_get(report, "runs"), i, run) section(&b, run);

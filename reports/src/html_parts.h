@@ -15,6 +15,9 @@ void rpt_html_compare(cm_strbuf *b, json_t *runs);
 void rpt_html_finding(cm_strbuf *b, json_t *run);
 /** The strings of @p list, escaped and joined with ", ". */
 void rpt_html_joined(cm_strbuf *b, json_t *list);
+/** The client matrix (every scenario x every target), when the report has more than one
+ * target: matrix.c. */
+void rpt_matrix_html(cm_strbuf *b, json_t *report);
 /** The browser's console lines of a browser run, if any. */
 void rpt_html_console(cm_strbuf *b, json_t *run);
 

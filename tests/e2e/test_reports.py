@@ -133,3 +133,50 @@ def test_a_full_disk_is_an_error_and_the_previous_report_survives(tiny_disk):
     assert "cannot write" in r.stderr and "No space left on device" in r.stderr
     assert previous.read_text() == '{"previous": true}\n', "never half-written"
     assert sorted(p.name for p in tiny_disk.iterdir()) == ["report.json"], "no temporary left"
+
+
+def test_a_run_on_several_targets_prints_and_writes_the_client_matrix(tmp_path):
+    """Scenarios x targets, each cell pass, fail, skip (with why) or not in that target's
+    catalogue: in the terminal, as Markdown (--matrix) and at the top of the HTML report."""
+    s = scenario("revoke_on_signout")
+    s["client"] = {"misbehave": ["no_revoke"]}
+    broken = write_scenario(tmp_path, s, "broken.json")
+    py = f"exec:/usr/bin/python3 {os.path.dirname(SCENARIOS)}/harness/adapters/py_adapter.py"
+    md, page = tmp_path / "m.md", tmp_path / "r.html"
+    r = renewlab("run", "--target", "core", "--target", py, broken,
+                 os.path.join(SCENARIOS, "rt_rotating_happy.json"),
+                 os.path.join(SCENARIOS, "sr_login_required.json"),
+                 "--matrix", str(md), "--html", str(page))
+    assert r.returncode == 1, r.stdout  # the broken scenario fails on core
+    lines = r.stdout[r.stdout.index("\nmatrix"):].splitlines()[1:]
+    rows = {ln.split()[0]: ln.split()[1:] for ln in lines if ln and not ln.startswith("(")}
+    assert rows["rt_rotating_happy"] == ["pass", "pass"]
+    assert rows["sr_login_required"] == ["pass", "skip"]
+    assert rows[s["id"]][0] == "fail"
+    table = md.read_text().splitlines()
+    assert table[0] == f"| scenario | `core` | `{py}` |"
+    row = next(ln for ln in table if ln.startswith("| `sr_login_required`"))
+    assert row == "| `sr_login_required` | pass | skip (needs capability silent) |"
+    text = page.read_text()
+    assert text.index('<table class="matrix">') < text.index('<table class="index">')
+    assert 'data-state="skip"' in text and 'data-state="fail"' in text
+
+
+def test_the_shipped_client_matrix_covers_every_browser_client_and_scenario():
+    """docs/clients.md (make clients-matrix) has a column per browser client folder and a row
+    per browser scenario, and the README shows the same table."""
+    root = os.path.dirname(SCENARIOS)
+    doc = open(os.path.join(root, "docs", "clients.md")).read()
+    table = doc.split("<!-- matrix -->")[1].split("<!-- /matrix -->")[0]
+    rows = [ln for ln in table.splitlines() if ln.startswith("| `")]
+    head = next(ln for ln in table.splitlines() if ln.startswith("| scenario"))
+    clients = sorted(os.listdir(os.path.join(root, "harness", "web", "clients")))
+    assert sorted(re.findall(r"`([^`]+)`", head)) == clients
+    import json
+    browser = sorted(json.load(open(os.path.join(SCENARIOS, f)))["id"] for f in os.listdir(SCENARIOS)
+                     if f.endswith(".json") and not f.startswith("_")
+                     and "browser" in json.load(open(os.path.join(SCENARIOS, f))).get("targets", []))
+    assert sorted(re.match(r"\| `([^`]+)`", ln).group(1) for ln in rows) == browser
+    readme = open(os.path.join(root, "README.md")).read()
+    copy = readme.split("<!-- client matrix -->")[1].split("<!-- /client matrix -->")[0]
+    assert copy.strip() == "\n".join([head, table.splitlines()[table.splitlines().index(head) + 1]] + rows)

@@ -152,3 +152,63 @@ Test(golden, load_terminal)
 {
     term_writer(rpt_load_term, "load.json", "load.txt");
 }
+
+static void matrix_term(FILE *out, json_t *doc)
+{
+    rpt_matrix_term(out, doc);
+}
+
+Test(golden, matrix_terminal)
+{
+    term_writer(matrix_term, "report.json", "matrix.txt");
+}
+
+Test(golden, matrix_markdown)
+{
+    file_writer(rpt_matrix_write, "report.json", "matrix.md");
+}
+
+/* Beyond the bytes: each (scenario, target) of the report is one cell in the state its run
+ * says, with the reason, the finding or the failed expectations; a pair that did not run
+ * has no cell. */
+Test(matrix, every_state_and_what_it_says)
+{
+    json_t *doc = input("report.json");
+    json_t *m = rpt_matrix(json_object_get(doc, "runs"));
+    json_t *cells = json_object_get(m, "cells");
+    cr_expect_eq(json_array_size(json_object_get(m, "targets")), 4);
+    cr_expect_eq(json_array_size(json_object_get(m, "scenarios")), 3);
+#define CELL(s, t) json_object_get(json_object_get(cells, s), t)
+#define STATE(s, t) json_string_value(json_object_get(CELL(s, t), "state"))
+    cr_expect_str_eq(STATE("rt_rotating_happy", "core"), "pass");
+    cr_expect_str_eq(STATE("rt_rotating_happy_policy", "core"), "fail");
+    cr_expect_gt(
+        json_array_size(json_object_get(CELL("rt_rotating_happy_policy", "core"), "failed")), 0);
+    cr_expect_str_eq(STATE("sr_login_required", "oidc-client-ts"), "known");
+    cr_expect_str_eq(
+        json_string_value(json_object_get(CELL("sr_login_required", "oidc-client-ts"), "upstream")),
+        "bjerkio/oidc-react#966");
+    const char *py = "exec:/usr/bin/python3 harness/adapters/py_adapter.py";
+    cr_expect_str_eq(STATE("sr_login_required", py), "skip");
+    cr_expect_str_eq(json_string_value(json_object_get(CELL("sr_login_required", py), "reason")),
+                     "needs capability silent");
+    cr_expect_str_eq(STATE("rt_rotating_happy", "exec:/nonexistent"), "error");
+    cr_expect_null(CELL("rt_rotating_happy_policy", "oidc-client-ts"), "it did not run there");
+    json_decref(m);
+    json_decref(doc);
+}
+
+/* One target: nothing to compare, so the terminal shows no matrix. */
+Test(matrix, a_single_target_prints_none)
+{
+    json_t *doc = json_pack("{s:[{s:s, s:s, s:s}]}", "runs", "scenario", "a", "target", "core",
+                            "verdict", "pass");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    rpt_matrix_term(f, doc);
+    fclose(f);
+    cr_expect_eq(len, 0, "%s", text);
+    free(text);
+    json_decref(doc);
+}

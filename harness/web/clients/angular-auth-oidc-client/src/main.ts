@@ -1,5 +1,6 @@
 // The angular-auth-oidc-client target: a minimal standalone Angular application (no
-// Angular CLI: esbuild with runtime JIT, build.mjs) whose only job is the library's own
+// Angular CLI: esbuild, with Angular's linker at build time, build.mjs; no root
+// component, so no compiler at run time: createApplication) whose only job is the library's own
 // renewal, configured from the scenario:
 // - with a refresh token (methods "refresh"): useRefreshToken, rotating, revoked on logoff;
 // - else silent renew in the library's hidden iframe, answered by silent-renew.html, which
@@ -7,18 +8,14 @@
 // The periodic check renews renewTimeBeforeTokenExpiresInSeconds (the scenario's
 // renew_before) ahead. This file only translates what the library signals (its public
 // events, its auth state, what its HTTP calls got) into the harness's events.
-import '@angular/compiler';
-import {Component, inject, provideZonelessChangeDetection} from '@angular/core';
+import {provideZonelessChangeDetection} from '@angular/core';
 import {HttpErrorResponse, HttpInterceptorFn, provideHttpClient, withInterceptors}
   from '@angular/common/http';
-import {bootstrapApplication} from '@angular/platform-browser';
+import {createApplication} from '@angular/platform-browser';
 import {provideRouter} from '@angular/router';
 import {firstValueFrom, tap} from 'rxjs';
 import {EventTypes, LogLevel, OidcSecurityService, OpenIdConfiguration, PublicEventsService,
         provideAuth} from 'angular-auth-oidc-client';
-
-@Component({selector: 'renewlab-app', template: '', standalone: true})
-class App {}
 
 const INTERACTION = ['login_required', 'interaction_required', 'consent_required',
                      'account_selection_required'];
@@ -79,8 +76,7 @@ class AngularClient {
 
   async init() {
     const q = new URLSearchParams(location.search);
-    document.body.appendChild(document.createElement('renewlab-app'));
-    const app = await bootstrapApplication(App, {providers: [
+    const app = await createApplication({providers: [
       provideZonelessChangeDetection(),
       provideHttpClient(withInterceptors([watchTokenAnswers])),
       provideRouter([{path: '**', children: []}]), // /callback too: no route is an error

@@ -30,19 +30,19 @@ static const char *const STEPS[] = {
     "rotate_keys", "revoke_grant", "end_sessions", "preset",   "client", "note",  NULL};
 static const char *const SESSION_STATES[] = {"alive", "lost", "logged_out", "none", NULL};
 static const char *const COOKIE_MODES[] = {"allowed", "blocked", NULL};
+static const char *const SWALLOW_MODES[] = {"capture", "bubble", "return_false", NULL};
 
-static const cm_param TOP[] = {{"id", CM_T_STR, 1, NULL},
-                               {"catalogue", CM_T_STR, 1, NULL},
-                               {"title", CM_T_STR, 1, NULL},
-                               {"teaches", CM_T_STR, 1, NULL},
-                               {"refs", CM_T_STRARRAY, 1, NULL},
-                               {"targets", CM_T_STRARRAY, 1, NULL},
-                               {"idp", CM_T_OBJ, 0, NULL},
-                               {"client", CM_T_OBJ, 0, NULL},
-                               {"faults", CM_T_ARRAY, 0, NULL},
-                               {"steps", CM_T_ARRAY, 1, NULL},
-                               {"expect", CM_T_OBJ, 1, NULL},
-                               {"start", CM_T_NUM, 0, NULL},
+static const cm_param TOP[] = {
+    {"id", CM_T_STR, 1, NULL},        {"catalogue", CM_T_STR, 1, NULL},
+    {"title", CM_T_STR, 1, NULL},     {"teaches", CM_T_STR, 1, NULL},
+    {"refs", CM_T_STRARRAY, 1, NULL}, {"targets", CM_T_STRARRAY, 1, NULL},
+    {"idp", CM_T_OBJ, 0, NULL},       {"client", CM_T_OBJ, 0, NULL},
+    {"faults", CM_T_ARRAY, 0, NULL},  {"steps", CM_T_ARRAY, 1, NULL},
+    {"expect", CM_T_OBJ, 1, NULL},    {"start", CM_T_NUM, 0, NULL},
+    {"app", CM_T_OBJ, 0, NULL},       {NULL, 0, 0, NULL}};
+
+/* What the application page around a browser client does (docs/browser.md). */
+static const cm_param APP[] = {{"swallow_messages", CM_T_STR, 0, SWALLOW_MODES},
                                {NULL, 0, 0, NULL}};
 
 static const cm_param IDP[] = {{"presets", CM_T_STRARRAY, 0, NULL},
@@ -242,6 +242,11 @@ static int check_targets(json_t *scn, char *err, size_t n)
         }
         browsers += browser;
     }
+    if (json_object_get(scn, "app") &&
+        browsers < (int)json_array_size(json_object_get(scn, "targets")))
+        return cm_errf(err, n,
+                       "/app: only browser targets have an application page (\"targets\": "
+                       "[\"browser\"])");
     if (!browsers)
         return 0;
     double total = 0;
@@ -263,6 +268,9 @@ int scn_validate(json_t *scn, char *err, size_t n)
         return -1;
     json_t *client = json_object_get(scn, "client");
     if (client && cm_schema_check(client, CLIENT, "/client", NULL, err, n) != 0)
+        return -1;
+    json_t *app = json_object_get(scn, "app");
+    if (app && cm_schema_check(app, APP, "/app", NULL, err, n) != 0)
         return -1;
     json_t *tabs_v = json_object_get(client, "tabs");
     int tabs = tabs_v ? (int)json_integer_value(tabs_v) : 1;

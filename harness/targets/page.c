@@ -172,6 +172,8 @@ static json_t *page_config(hr_world *w, const char *origin)
     json_object_set_new(config, "scripts", hr_page_client_scripts(&PAGE(w)->client));
     json_object_set_new(config, "settings", json_deep_copy(json_object_get(m, "settings")));
     json_object_set_new(config, "options", json_deep_copy(json_object_get(m, "options")));
+    json_t *app = json_object_get(w->scn, "app");
+    json_object_set_new(config, "app", app ? json_deep_copy(app) : json_object());
     return config;
 }
 

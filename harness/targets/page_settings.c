@@ -20,8 +20,8 @@ static const struct {
 };
 
 /* What the harness itself sets: the run's, not the scenario's client settings. */
-static const char *const RUN_SETTINGS[] = {"target", "issuer",  "origin", "client_id",
-                                           "scope",  "methods", "tabs",   NULL};
+static const char *const RUN_SETTINGS[] = {"target",  "issuer", "origin", "client_id", "scope",
+                                           "methods", "tabs",   "app",    NULL};
 
 int hr_page_setting_known(const char *name)
 {

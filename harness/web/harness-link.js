@@ -121,11 +121,36 @@
     }
   }
 
+  // An application that handles window "message" events itself (the scenario's
+  // app.swallow_messages), installed before the client's scripts load:
+  // - capture: the first capturing listener, stopping immediate propagation: no listener
+  //   at all hears the message;
+  // - bubble: the first bubbling listener, stopping immediate propagation: capturing
+  //   listeners still hear it, bubbling ones registered after it do not;
+  // (stopPropagation() alone stops nothing here: the message's target is window itself,
+  // whose other listeners still run, capturing or not; measured in Chromium 156)
+  // - return_false: window.onmessage returning false, which only cancels the event
+  //   (stops nothing: the control case).
+  function swallowMessages(mode) {
+    var noted = false;
+    function note(e) {
+      if (!noted) link.log('the app swallowed a message event (' + mode + ')');
+      noted = true;
+    }
+    if (mode === 'capture')
+      window.addEventListener('message', function (e) { note(e); e.stopImmediatePropagation(); }, true);
+    else if (mode === 'bubble')
+      window.addEventListener('message', function (e) { note(e); e.stopImmediatePropagation(); });
+    else if (mode === 'return_false')
+      window.onmessage = function (e) { note(e); return false; };
+  }
+
   link.boot = async function () {
     try {
       var cfg = await (await fetch('/config.json')).json();
       link.config = cfg;
       window.renewlabConfig = cfg;
+      if (cfg.app && cfg.app.swallow_messages) swallowMessages(cfg.app.swallow_messages);
       for (var i = 0; i < cfg.scripts.length; i++) // the page client's, from its manifest
         await loadScript(cfg.scripts[i]);
       var client = window.renewlabMakeClient(cfg, link);

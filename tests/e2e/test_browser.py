@@ -175,6 +175,15 @@ def test_check_session_iframe_detects_a_logout_elsewhere(iframe_report):
     assert events(run, "session_lost")
 
 
+@pytest.mark.parametrize("mode", ["capture", "bubble", "return_false"])
+def test_an_app_swallowing_messages_does_not_reach_our_client(iframe_report, mode):
+    """The app's listener ran (it says so in the console) and stopped the message, yet our
+    client renews: it takes the iframe's answer from the CustomEvent too."""
+    run = iframe_report[0][(f"sr_swallow_messages_{mode}", "iframe")]
+    assert any(f"the app swallowed a message event ({mode})" in l for l in run["console"])
+    assert run["verdict"] == "pass" and run["figures"]["silent_renewals"] >= 2
+
+
 def test_the_error_page_cannot_take_the_app_away(iframe_report):
     run = iframe_report[0][("sr_error_targets_top", "iframe")]
     assert not events(run, "page_hijacked") and events(run, "interaction_required")
@@ -230,7 +239,9 @@ AXA_SCENARIOS = [s for s in ("sr_success", "rt_reuse_same_tab", "sr_login_requir
                              "sr_3p_cookies_blocked", "revoke_on_signout",
                              "sr_error_targets_top",
                              "sr_id_token_hint_required", "sr_other_user",
-                             "sr_prompt_none_ignored", "sr_xfo_deny", "sr_csp_frame_ancestors")]
+                             "sr_prompt_none_ignored", "sr_xfo_deny", "sr_csp_frame_ancestors",
+                             "sr_swallow_messages_capture", "sr_swallow_messages_bubble",
+                             "sr_swallow_messages_return_false")]
 
 
 @LIBRARY_SKIP

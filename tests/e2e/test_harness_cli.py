@@ -125,6 +125,9 @@ def valid(**over):
     (lambda s: s.update(idp={"client": {"refresh": {"rotation": "yes"}}}),
      "/idp/client/refresh/rotation: expected true or false"),
     (lambda s: s.update(client={"misbehave": ["sleep"]}), "/client/misbehave"),
+    (lambda s: s.update(app={"swallow_messages": "eat"}), "/app/swallow_messages"),
+    (lambda s: s.update(app={"swallow": "capture"}), "/app/swallow: unknown key"),
+    (lambda s: s.update(app={"swallow_messages": "capture"}), "/app: only browser targets"),
 ])
 def test_loader_semantic_errors_name_file_line_and_pointer(tmp_path, mutate, expected):
     s = valid()

@@ -44,7 +44,10 @@ void hr_world_event(hr_world *w, const char *name, json_t *fields)
 
 void hr_world_event_at(hr_world *w, const char *name, json_t *fields, int64_t at_ms)
 {
-    json_t *e = json_pack("{s:o, s:i, s:s}", "t", hr_rel(w, at_ms), "tab", 0, "event", name);
+    json_t *tab = json_object_get(fields, "tab"); /* a browser tab's events say which */
+    json_t *e =
+        json_pack("{s:o, s:I, s:s}", "t", hr_rel(w, at_ms), "tab",
+                  json_is_integer(tab) ? json_integer_value(tab) : (json_int_t)0, "event", name);
     static const char *const keep[] = {"reason", "method", "transient", "detail"};
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
         if (json_object_get(fields, keep[i]))

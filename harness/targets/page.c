@@ -24,7 +24,11 @@ typedef struct hr_page {
     hr_world *w;
     hr_page_client client;
     hr_apphost *app;
-    hr_browser_tab tab;        /* in the run's shared browser */
+    hr_browser_tab tab;                        /* in the run's shared browser: the first tab */
+    hr_browser_tab more[HR_PAGE_TABS_MAX - 1]; /* a multi-tab run's others, opened after login */
+    int ntabs;                                 /* the scenario's "tabs" */
+    int opened;                                /* tabs open so far */
+    int tab_ready[HR_PAGE_TABS_MAX];           /* app pages loaded in each tab */
     struct event *devtools_ev; /* the browser's DevTools pipe has something to read */
     int ready;                 /* app pages loaded so far */
     int hijacked;              /* the app page was navigated away (no page left to command) */
@@ -65,9 +69,12 @@ static void on_page_event(void *arg, json_t *ev)
     const char *name = json_string_value(json_object_get(ev, "event"));
     if (!name)
         return;
-    if (!strcmp(name, "ready"))
+    json_int_t tab = json_integer_value(json_object_get(ev, "tab"));
+    if (!strcmp(name, "ready")) {
         p->ready++;
-    else if (!strcmp(name, "step_done"))
+        if (tab >= 0 && tab < HR_PAGE_TABS_MAX)
+            p->tab_ready[tab]++;
+    } else if (!strcmp(name, "step_done"))
         p->done_seq = json_integer_value(json_object_get(ev, "seq"));
     else if (!strcmp(name, "page_error"))
         snprintf(p->page_error, sizeof p->page_error, "the app page failed: %s",
@@ -142,6 +149,14 @@ static int page_ready(hr_world *w, long n)
     return PAGE(w)->ready >= n;
 }
 
+static int tabs_ready(hr_world *w, long n)
+{
+    for (long i = 0; i < n; i++)
+        if (!PAGE(w)->tab_ready[i])
+            return 0;
+    return 1;
+}
+
 static int command_done(hr_world *w, long seq)
 {
     return PAGE(w)->done_seq >= seq;
@@ -199,21 +214,24 @@ static int held_answers(void *arg)
     return idp_server_holding(((hr_world *)arg)->idp);
 }
 
-/* Its npm files are there, and its library is the version its manifest pins. */
-static int library_installed(hr_world *w)
+/* Its npm files, each resolved once (a new reference), when they are there and its
+ * library is the version its manifest pins; else NULL and the run's error says which. */
+static json_t *library_installed(hr_world *w)
 {
     char path[600], err[300];
-    if (hr_page_client_missing(&PAGE(w)->client, path, sizeof path)) {
+    json_t *libs = hr_page_client_libraries(&PAGE(w)->client, path, sizeof path);
+    if (!libs) {
         snprintf(w->error, sizeof w->error,
                  "%.60s is not installed (%.280s): run scripts/setup-deps.sh", PAGE(w)->client.name,
                  path);
-        return 0;
+        return NULL;
     }
     if (hr_page_client_pinned(&PAGE(w)->client, err, sizeof err) != 0) {
         snprintf(w->error, sizeof w->error, "%s: run scripts/setup-deps.sh", err);
-        return 0;
+        json_decref(libs);
+        return NULL;
     }
-    return 1;
+    return libs;
 }
 
 /* A page that failed before it connected: say what it logged (its last console lines). */
@@ -244,17 +262,23 @@ static int page_open(hr_world *w, const char *spec, void **self)
         snprintf(w->error, sizeof w->error, "%s", err);
         return -1;
     }
-    if (!library_installed(w))
+    json_t *libs = library_installed(w);
+    if (!libs)
         return -1;
     if (hr_apphost_new(w->base, on_page_event, w, &p->app, err, sizeof err) != 0) {
         snprintf(w->error, sizeof w->error, "%s", err);
+        json_decref(libs);
         return -1;
     }
-    hr_apphost_set_client(p->app, p->client.dir, hr_page_client_libraries(&p->client));
+    hr_apphost_set_client(p->app, p->client.dir, libs);
     const char *origin = hr_apphost_origin(p->app);
     if (register_origin(w, origin) != 0)
         return -1;
-    hr_apphost_set_config(p->app, page_config(w, origin));
+    json_t *config = page_config(w, origin);
+    p->ntabs = (int)json_integer_value(json_object_get(config, "tabs"));
+    p->ntabs = p->ntabs < 1 ? 1 : p->ntabs > HR_PAGE_TABS_MAX ? HR_PAGE_TABS_MAX : p->ntabs;
+    p->opened = 1;
+    hr_apphost_set_config(p->app, config);
     char url[120];
     snprintf(url, sizeof url, "%s/", origin);
     int rc_open = hr_browser_tab_open(&p->tab, url, w->cookies_blocked, cm_clock_now(w->clock), err,
@@ -296,7 +320,10 @@ static void page_command(hr_world *w, json_t *cmd)
     cm_strbuf js;
     cm_strbuf_init(&js);
     cm_strbuf_printf(&js, "window.renewlab && window.renewlab.push(%s)", text ? text : "null");
-    hr_browser_tab_eval(&PAGE(w)->tab, js.data ? js.data : "");
+    json_int_t tab = json_integer_value(json_object_get(cmd, "tab"));
+    hr_page *p = PAGE(w);
+    hr_browser_tab_eval(tab > 0 && tab < p->opened ? &p->more[tab - 1] : &p->tab,
+                        js.data ? js.data : "");
     cm_strbuf_dispose(&js);
     free(text);
 }
@@ -320,6 +347,30 @@ static int64_t step_limit_ms(hr_world *w)
     return (int64_t)((num(cl, "max_retries", 4) + 2) * per * 1000) + 5000;
 }
 
+/* A multi-tab run's other tabs, once the first is logged in: the same app origin in the
+ * same browser (its storage and the IdP's cookie shared), each loading the app as a user
+ * opening another tab does, on the run's clock from this instant, in lockstep with it. */
+static int open_other_tabs(hr_world *w)
+{
+    hr_page *p = PAGE(w);
+    char url[160], err[300];
+    for (; p->opened < p->ntabs; p->opened++) {
+        snprintf(url, sizeof url, "%s/?tab=%d", hr_apphost_origin(p->app), p->opened);
+        hr_browser_tab *t = &p->more[p->opened - 1];
+        if (hr_browser_tab_open_beside(t, &p->tab, url, cm_clock_now(w->clock), err, sizeof err) !=
+                0 ||
+            hr_page_clock_add_tab(&p->clock, t) != 0) {
+            snprintf(w->error, sizeof w->error, "tab %d: %s", p->opened, err);
+            return -1;
+        }
+    }
+    int rc = wait_page(w, tabs_ready, p->ntabs, LOAD_LIMIT_MS);
+    if (rc == 0)
+        snprintf(w->error, sizeof w->error, "the other tabs did not load within %d s",
+                 LOAD_LIMIT_MS / 1000);
+    return rc == 1 ? 0 : -1;
+}
+
 static int page_login(hr_world *w, json_t *step)
 {
     long from = (long)json_array_size(w->events);
@@ -335,7 +386,7 @@ static int page_login(hr_world *w, json_t *step)
     json_t *reason = json_object_get(last, "reason");
     json_t *step_log = json_array_get(w->steps, json_array_size(w->steps) - 1);
     json_object_set_new(step_log, "outcome", reason ? json_incref(reason) : json_string("RC_OK"));
-    return 0;
+    return open_other_tabs(w);
 }
 
 static int page_login_op(void *self, json_t *step)
@@ -362,7 +413,11 @@ static int page_finish(void *self)
     if (p->hijacked) /* no app page is left to answer */
         return 0;
     p->clock.crawl = 1; /* the steps are over: flushing its events takes no time of its own */
-    return send_and_wait(p->w, json_pack("{s:s}", "do", "finish"), FINISH_LIMIT_MS, "finish");
+    for (int i = 0; i < p->opened; i++) /* every tab's */
+        if (send_and_wait(p->w, json_pack("{s:s, s:i}", "do", "finish", "tab", i), FINISH_LIMIT_MS,
+                          "finish") != 0)
+            return -1;
+    return 0;
 }
 
 /* What the browser logged (console lines, refused frames), and whether this run launched
@@ -385,6 +440,8 @@ static void page_close(void *self)
         return;
     if (p->devtools_ev)
         event_free(p->devtools_ev);
+    for (int i = p->opened - 1; i >= 1; i--)
+        hr_browser_tab_close(&p->more[i - 1]);
     hr_browser_tab_close(&p->tab);
     hr_apphost_free(p->app);
     hr_page_client_dispose(&p->client);

@@ -238,30 +238,20 @@ int hr_page_client_file(const hr_page_client *c, const char *rel, char *buf, siz
     return access(buf, R_OK) == 0 ? 0 : -1;
 }
 
-json_t *hr_page_client_libraries(const hr_page_client *c)
+json_t *hr_page_client_libraries(const hr_page_client *c, char *missing, size_t n)
 {
     json_t *out = json_object();
     const char *key;
     json_t *v;
     json_object_foreach(json_object_get(c->manifest, "libraries"), key, v)
     {
-        char path[1024];
-        hr_page_client_file(c, json_string_value(v), path, sizeof path);
-        json_object_set_new(out, key, json_string(path));
+        if (hr_page_client_file(c, json_string_value(v), missing, n) != 0) {
+            json_decref(out);
+            return NULL;
+        }
+        json_object_set_new(out, key, json_string(missing));
     }
     return out;
-}
-
-const char *hr_page_client_missing(const hr_page_client *c, char *buf, size_t n)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach(json_object_get(c->manifest, "libraries"), key, v)
-    {
-        if (hr_page_client_file(c, json_string_value(v), buf, n) != 0)
-            return buf;
-    }
-    return NULL;
 }
 
 /* The installed version of the manifest's library (new reference), or NULL. */
@@ -285,7 +275,7 @@ static json_t *installed_version(const hr_page_client *c)
     return version;
 }
 
-int hr_page_client_pinned(const hr_page_client *c, char *err, size_t n)
+int hr_page_client_pinned(hr_page_client *c, char *err, size_t n)
 {
     json_t *lib = json_object_get(c->manifest, "library");
     if (!lib)
@@ -300,6 +290,8 @@ int hr_page_client_pinned(const hr_page_client *c, char *err, size_t n)
     else if (strcmp(json_string_value(have), want) != 0)
         rc = cm_errf(err, n, "%.60s: the manifest pins %.80s %.40s, the installed one is %.40s",
                      c->name, pkg, want, json_string_value(have));
+    if (have)
+        snprintf(c->version, sizeof c->version, "%s", json_string_value(have));
     json_decref(have);
     return rc;
 }
@@ -308,11 +300,10 @@ json_t *hr_page_client_identity(const hr_page_client *c)
 {
     json_t *id = json_pack("{s:s}", "name", c->name);
     json_t *lib = json_object_get(c->manifest, "library");
-    json_t *version = installed_version(c);
     if (lib)
         json_object_set(id, "library", json_object_get(lib, "package"));
-    if (version)
-        json_object_set_new(id, "version", version);
+    if (*c->version) /* read once, by hr_page_client_pinned */
+        json_object_set_new(id, "version", json_string(c->version));
     return id;
 }
 

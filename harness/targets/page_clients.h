@@ -11,6 +11,7 @@ typedef struct hr_page_client {
     char name[64];    /* the manifest's name: the target's catalogue name */
     char dir[512];    /* its folder */
     json_t *manifest; /* checked (docs/page-protocol.md) */
+    char version[40]; /* its library's installed version, once hr_page_client_pinned ran */
 } hr_page_client;
 
 /** Whether harness/web/clients/@p name is a page client (its manifest is readable). */
@@ -27,13 +28,12 @@ json_t *hr_page_client_scripts(const hr_page_client *c);
  * the web folder (the installed share tree): 0 with the path in @p buf, or -1 (@p buf
  * holds the web folder's path). */
 int hr_page_client_file(const hr_page_client *c, const char *rel, char *buf, size_t n);
-/** Its "libraries", each resolved by hr_page_client_file: NAME -> path (new reference). */
-json_t *hr_page_client_libraries(const hr_page_client *c);
-/** A library it needs that is not installed: its path in @p buf, or NULL. */
-const char *hr_page_client_missing(const hr_page_client *c, char *buf, size_t n);
+/** Its "libraries", each resolved by hr_page_client_file: NAME -> path (new reference);
+ * NULL when one is not installed, its path then in @p missing. */
+json_t *hr_page_client_libraries(const hr_page_client *c, char *missing, size_t n);
 /** Whether the installed npm package of its "library" is the version the manifest pins:
  * 0 (or no "library"), or -1 with the difference in @p err. */
-int hr_page_client_pinned(const hr_page_client *c, char *err, size_t n);
+int hr_page_client_pinned(hr_page_client *c, char *err, size_t n);
 /** Who the client is, for the findings store: {"name": its manifest's name, "library" and
  * "version": its npm package and the installed version, when it names one} (new
  * reference). */

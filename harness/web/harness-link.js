@@ -4,10 +4,17 @@
 'use strict';
 (function () {
   var chain = Promise.resolve();
+  // Which tab of the run this page is (a multi-tab run opens the others at /?tab=N): kept
+  // in this tab's sessionStorage, so it survives the tab's own navigations.
+  var given = new URLSearchParams(location.search).get('tab');
+  if (given !== null) sessionStorage.setItem('renewlab.tab', given);
+  var TAB = Number(sessionStorage.getItem('renewlab.tab') || '0');
   var link = {
     config: null,
+    tab: TAB,
     post: function (ev) {
       ev.at = Date.now(); // the page's clock is the run's virtual clock
+      ev.tab = TAB;
       chain = chain.then(function () {
         return fetch('/event', {method: 'POST', body: JSON.stringify(ev), keepalive: true});
       }).catch(function () {});
@@ -97,6 +104,7 @@
     for (var i = 0; i < cmds.length; i++) {
       var last = Number(sessionStorage.getItem('renewlab.cmdseq') || '0');
       if (cmds[i].seq <= last) continue; // handed over and fetched both
+      if ((cmds[i].tab || 0) !== TAB) continue; // another tab's
       sessionStorage.setItem('renewlab.cmdseq', String(cmds[i].seq)); // before: login leaves
       await client.command(cmds[i]);
     }

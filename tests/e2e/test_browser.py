@@ -184,6 +184,22 @@ def test_an_app_swallowing_messages_does_not_reach_our_client(iframe_report, mod
     assert run["verdict"] == "pass" and run["figures"]["silent_renewals"] >= 2
 
 
+def test_two_tabs_share_one_clock_and_renew_once_per_period(iframe_report):
+    """Two pages of one app origin in one Chromium, their virtual times in lockstep with the
+    IdP's: each renewal's token request at the IdP comes at most two slices (20 ms) before
+    the renewed event the requesting tab posts (the IdP sees a request at its slice's
+    start; the tab posts after its own work on the answer), both tabs report, and they
+    renew one at a time (a Web Lock), not once each."""
+    run = iframe_report[0][("sr_multi_tab", "iframe")]
+    assert run["verdict"] == "pass", story(run)
+    tabs = {e["tab"] for e in run["events"]}
+    assert tabs == {0, 1}, run["events"]
+    exchanges = [e["t"] for e in run["trace"] if e["endpoint"] == "token"][1:]  # after login
+    renewed = [e["t"] for e in run["events"] if e["event"] == "renewed"]
+    assert len(renewed) == len(exchanges) >= 2
+    assert all(0 <= a - b <= 0.0205 for a, b in zip(renewed, exchanges)), (renewed, exchanges)
+
+
 def test_the_error_page_cannot_take_the_app_away(iframe_report):
     run = iframe_report[0][("sr_error_targets_top", "iframe")]
     assert not events(run, "page_hijacked") and events(run, "interaction_required")
@@ -208,6 +224,8 @@ def passes_or_fails_as_recorded(tmp_path, target, package, *paths):
     r, report = run_json(tmp_path, "--target", target, "--jobs", str(JOBS), *paths)
     assert report, r.stderr
     runs = {run["scenario"]: run for run in report["runs"]}
+    if paths:  # a part of the catalogue: the records of the rest are not graded here
+        recorded = {k: v for k, v in recorded.items() if k in runs}
     assert set(recorded) <= set(runs), "a finding names a scenario the target does not run"
     for name, run in runs.items():
         failed = sorted(f'{c["kind"]} {c["name"]}' for c in run.get("checks", []) if not c["passed"])
@@ -225,12 +243,29 @@ def passes_or_fails_as_recorded(tmp_path, target, package, *paths):
     assert r.returncode == 0, r.stdout[-3000:]
 
 
+# Left out where a run's outcome depends on when two tabs' timers fall, which the browser
+# time model does not yet hold still (docs/browser.md, "Several tabs").
+VARIES = {"oidc-client-ts": {"rt_reuse_multi_tab_browser"}}
+
+
+def browser_catalogue(but=()):
+    names = []
+    for f in sorted(os.listdir(os.path.join(ROOT, "scenarios"))):
+        if f.endswith(".json") and not f.startswith("_"):
+            s = json.load(open(os.path.join(ROOT, "scenarios", f)))
+            if "browser" in s.get("targets", []) and s["id"] not in but:
+                names.append(os.path.join(ROOT, "scenarios", f))
+    return names
+
+
 @LIBRARY_SKIP
 def test_oidc_client_ts_passes_or_fails_exactly_as_recorded(tmp_path):
-    passes_or_fails_as_recorded(tmp_path, "oidc-client-ts", "oidc-client-ts")
+    passes_or_fails_as_recorded(tmp_path, "oidc-client-ts", "oidc-client-ts",
+                                *browser_catalogue(but=VARIES["oidc-client-ts"]))
 
 
-# Two refresh-token scenarios are left out until their renewal counts are settled: the
+# Left out until their counts are settled (the multi-tab scenarios vary
+# between runs by when two tabs' timers fall), and two refresh-token scenarios: the
 # library renews when round(exp - now - renew_before) <= 0, exp in whole seconds, polled
 # every second, so with 4 s tokens the count depends on where issuance falls in a second
 # (docs/browser.md).

@@ -96,6 +96,11 @@ typedef struct hr_browser_tab {
  * reason in @p err. */
 int hr_browser_tab_open(hr_browser_tab *t, const char *url, int block_third_party_cookies,
                         int64_t start_ms, char *err, size_t errlen);
+/** Open @p url in another tab of @p first's browser, for the same run: it shares the first
+ * tab's cookies and storage (one app origin, one IdP session), starts paused at @p start_ms
+ * (the run's instant now) and is followed with it. 0, or -1 with the reason in @p err. */
+int hr_browser_tab_open_beside(hr_browser_tab *t, const hr_browser_tab *first, const char *url,
+                               int64_t start_ms, char *err, size_t errlen);
 /** Let the tab's virtual time run @p ms (its timers fire, fast-forwarded when it has no
  * immediate work); hr_browser_tab_budget_spent says when it is paused again. */
 int hr_browser_tab_budget(hr_browser_tab *t, int64_t ms, char *err, size_t errlen);

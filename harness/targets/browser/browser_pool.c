@@ -68,14 +68,19 @@ static int throttle(hr_browser *b, const char *session, char *err, size_t errlen
 }
 
 /* A new tab at about:blank, attached, paused on virtual time from @p start_ms, then
- * navigated to @p url (a navigation the browser starts: the page's own timers wait). */
-static int open_paused(hr_browser_tab *t, const char *url, int64_t start_ms, char *err,
+ * navigated to @p url (a navigation the browser starts: the page's own timers wait). The
+ * first tab of a run starts with no cookies and no requests followed; a run's next tabs
+ * share them. */
+static int open_paused(hr_browser_tab *t, const char *url, int64_t start_ms, int first, char *err,
                        size_t errlen)
 {
     hr_browser *b = t->browser;
     json_t *res = NULL;
-    int rc = hr_browser_call(b, "Storage.clearCookies", NULL, &res, CALL_LIMIT_MS, err, errlen);
+    int rc =
+        first ? hr_browser_call(b, "Storage.clearCookies", NULL, &res, CALL_LIMIT_MS, err, errlen)
+              : 0;
     json_decref(res);
+    res = NULL;
     if (rc != 0 ||
         hr_browser_call(b, "Target.createTarget", json_pack("{s:s}", "url", "about:blank"), &res,
                         CALL_LIMIT_MS, err, errlen) != 0)
@@ -89,8 +94,10 @@ static int open_paused(hr_browser_tab *t, const char *url, int64_t start_ms, cha
     snprintf(t->session, sizeof t->session, "%s",
              rc == 0 ? json_string_value(json_object_get(res, "sessionId")) : "");
     json_decref(res);
-    b->n_inflight = 0;
-    b->net_untracked_sent = 0;
+    if (first) {
+        b->n_inflight = 0;
+        b->net_untracked_sent = 0;
+    }
     if (rc != 0 || hr_browser_call_in(b, t->session, "Network.enable", NULL, &res, CALL_LIMIT_MS,
                                       err, errlen) != 0)
         return -1;
@@ -119,10 +126,22 @@ int hr_browser_tab_open(hr_browser_tab *t, const char *url, int block, int64_t s
             return -1;
         t->browser = b;
         t->log_from = log_size(b);
-        if (open_paused(t, url, start_ms, err, errlen) == 0)
+        if (open_paused(t, url, start_ms, 1, err, errlen) == 0)
             return 0;
         drop(mode);
     }
+    t->browser = NULL;
+    return -1;
+}
+
+int hr_browser_tab_open_beside(hr_browser_tab *t, const hr_browser_tab *first, const char *url,
+                               int64_t start_ms, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    t->browser = first->browser;
+    t->log_from = first->log_from;
+    if (open_paused(t, url, start_ms, 0, err, errlen) == 0)
+        return 0;
     t->browser = NULL;
     return -1;
 }

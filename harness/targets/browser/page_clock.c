@@ -22,8 +22,21 @@
 void hr_page_clock_init(hr_page_clock *c, hr_browser_tab *tab, struct event_base *base,
                         cm_clock *follower, int (*held)(void *arg), void *held_arg)
 {
-    *c = (hr_page_clock){
-        .tab = tab, .base = base, .follower = follower, .held = held, .held_arg = held_arg};
+    *c = (hr_page_clock){.tab = tab,
+                         .tabs = {tab},
+                         .ntabs = 1,
+                         .base = base,
+                         .follower = follower,
+                         .held = held,
+                         .held_arg = held_arg};
+}
+
+int hr_page_clock_add_tab(hr_page_clock *c, hr_browser_tab *tab)
+{
+    if (c->ntabs == HR_PAGE_TABS_MAX)
+        return -1;
+    c->tabs[c->ntabs++] = tab;
+    return 0;
 }
 
 void hr_page_clock_post(hr_page_clock *c)
@@ -93,18 +106,28 @@ static void pace(hr_page_clock *c)
     cm_loop_wait_real(c->base, news_since, &n, NET_PACE_REAL_MS);
 }
 
+/* Every tab's budget is spent: the browser counts the expiries of all its sessions. */
 static int spent(void *arg)
 {
-    return hr_browser_tab_budget_spent(arg);
+    hr_page_clock *c = arg;
+    if (hr_browser_pump(c->tab->browser) != 0)
+        return -1;
+    return c->tab->browser->budgets_expired >= c->expect;
 }
 
-/* Let the page's virtual time run @p ms, serving its requests meanwhile; then the
+/* Let each tab's virtual time run @p ms, serving their requests meanwhile; then the
  * follower follows (answers held until then go out). 0, or -1 with @p err. */
 static int run_slice(hr_page_clock *c, int64_t ms, char *err, size_t errlen)
 {
-    if (hr_browser_tab_budget(c->tab, ms, err, errlen) != 0)
+    if (hr_browser_pump(c->tab->browser) != 0) {
+        snprintf(err, errlen, "the browser closed its DevTools pipe");
         return -1;
-    int rc = cm_loop_wait_real(c->base, spent, c->tab, SLICE_REAL_LIMIT_MS);
+    }
+    c->expect = c->tab->browser->budgets_expired + c->ntabs;
+    for (int i = 0; i < c->ntabs; i++)
+        if (hr_browser_tab_budget(c->tabs[i], ms, err, errlen) != 0)
+            return -1;
+    int rc = cm_loop_wait_real(c->base, spent, c, SLICE_REAL_LIMIT_MS);
     if (rc == 0)
         snprintf(err, errlen,
                  "the browser did not run %lld ms of the page's virtual time within %d s",

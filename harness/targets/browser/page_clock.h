@@ -1,8 +1,8 @@
 /* A page on virtual time (docs/browser.md, "The time model"): the tab's clock runs in short
  * slices (DevTools virtual time budgets) and a virtual clock, the IdP's, follows it after
- * each slice. While the page's requests are under way the slices shrink to 1 ms, and when
- * the network is quiet in real time they wait for it: a network slow in real time takes
- * none of the page's time. */
+ * each slice; the tabs of a multi-tab run all take each slice before the IdP follows. While the
+ * page's requests are under way the slices shrink to 1 ms, and when the network is quiet in real
+ * time they wait for it: a network slow in real time takes none of the page's time. */
 #ifndef HR_PAGE_CLOCK_H
 #define HR_PAGE_CLOCK_H
 
@@ -16,9 +16,14 @@ struct event_base;
 
 /* The resolution of a page's times: a slice while none of its requests is under way. */
 #define HR_PAGE_SLICE_MS 10
+/* Tabs of one run (a scenario's "tabs"): their clocks run in lockstep. */
+#define HR_PAGE_TABS_MAX 4
 
 typedef struct hr_page_clock {
-    hr_browser_tab *tab;     /* the page's tab (borrowed) */
+    hr_browser_tab *tab;                    /* the first tab (borrowed) */
+    hr_browser_tab *tabs[HR_PAGE_TABS_MAX]; /* every tab of the run, all in tab's browser */
+    int ntabs;
+    long expect;             /* budget expiries that end the slice under way */
     struct event_base *base; /* served while the page's time runs (the IdP, the app host) */
     cm_clock *follower;      /* a virtual clock that follows the page's (the IdP's) */
     int (*held)(void *arg);  /* answers waiting on the follower's time (the IdP holds them):
@@ -35,6 +40,10 @@ typedef struct hr_page_clock {
 /* A page's clock on @p tab; @p follower follows it, @p held counts what waits on it. */
 void hr_page_clock_init(hr_page_clock *c, hr_browser_tab *tab, struct event_base *base,
                         cm_clock *follower, int (*held)(void *arg), void *held_arg);
+/* One more tab of the same browser, from now on given every slice the first one is:
+ * all tabs advance in lockstep, each slice of the same length, and the follower after
+ * all of them. 0, or -1 when there are HR_PAGE_TABS_MAX already. */
+int hr_page_clock_add_tab(hr_page_clock *c, hr_browser_tab *tab);
 /* One of the page's posts to the harness arrived (they are followed as requests). */
 void hr_page_clock_post(hr_page_clock *c);
 /* Run the page's time until @p cond(arg) is nonzero (returned: 1, or -1 when the caller

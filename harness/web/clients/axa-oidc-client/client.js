@@ -35,7 +35,8 @@
   window.renewlabAxaConfiguration = function (cfg, options) {
     var c = Object.assign({}, options, {
       redirect_uri: cfg.origin + '/callback',
-      storage: window.sessionStorage,
+      // one tab: sessionStorage; several: the shared localStorage
+      storage: cfg.tabs > 1 ? window.localStorage : window.sessionStorage,
     });
     if (cfg.methods.indexOf('silent') >= 0) {
       c.silent_redirect_uri = cfg.origin + '/silent-callback';

@@ -12,6 +12,8 @@
   function IframeClient(cfg, link) {
     this.cfg = cfg;
     this.link = link;
+    // one tab: its own sessionStorage; several: the origin's localStorage, which they share
+    this.store = cfg.tabs > 1 ? window.localStorage : window.sessionStorage;
     this.inflight = null;
     this.timer = null;
     this.lastRenewal = 0;
@@ -19,12 +21,25 @@
   var P = IframeClient.prototype;
 
   P.post = function (ev) { return this.link.post(ev); };
-  P.load = function () { return JSON.parse(sessionStorage.getItem('renewlab.tokens') || 'null'); };
-  P.save = function (t) { sessionStorage.setItem('renewlab.tokens', JSON.stringify(t)); };
+  P.load = function () { return JSON.parse(this.store.getItem('renewlab.tokens') || 'null'); };
+  P.save = function (t) { this.store.setItem('renewlab.tokens', JSON.stringify(t)); };
   P.clear = function () {
-    sessionStorage.removeItem('renewlab.tokens');
+    this.store.removeItem('renewlab.tokens');
+    this.stop();
+  };
+  P.stop = function () {
     clearTimeout(this.timer);
     clearInterval(this.checkTimer);
+  };
+
+  // Another tab renewed (its tokens are ours: follow its schedule) or logged out (stop).
+  P.followOtherTabs = function () {
+    var self = this;
+    window.addEventListener('storage', function (e) {
+      if (e.key !== 'renewlab.tokens') return;
+      if (e.newValue) self.schedule();
+      else self.stop();
+    });
   };
 
   P.init = async function () {
@@ -35,6 +50,7 @@
     this.jwks = await (await fetch(this.meta.jwks_uri)).json();
     var q = new URLSearchParams(location.search);
     if (q.get('login') === 'go') return this.startLogin();
+    if (this.cfg.tabs > 1) this.followOtherTabs();
     if (location.pathname === '/callback') await this.finishLogin(q);
     if (this.load()) this.resume();
   };
@@ -118,8 +134,23 @@
   P.renew = function (hint) {
     var self = this;
     if (!this.inflight) // single flight: every caller shares the renewal under way
-      this.inflight = this.renewWithRetries(hint).finally(function () { self.inflight = null; });
+      this.inflight = this.acrossTabs(hint).finally(function () { self.inflight = null; });
     return this.inflight;
+  };
+
+  // Single flight across tabs too: one renewal at a time under a Web Lock, and a tab that
+  // gets the lock after another renewed takes the stored tokens instead of renewing.
+  P.acrossTabs = function (hint) {
+    var self = this, before = this.load();
+    if (!(this.cfg.tabs > 1 && navigator.locks)) return this.renewWithRetries(hint);
+    return navigator.locks.request('renewlab-renew', function () {
+      var now = self.load();
+      if (now && before && now.access_token !== before.access_token) {
+        self.schedule(); // renewed by another tab while this one waited
+        return true;
+      }
+      return self.renewWithRetries(hint);
+    });
   };
 
   P.backoff = function (attempt) {

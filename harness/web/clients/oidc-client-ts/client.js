@@ -31,7 +31,10 @@
     // src/UserManagerSettings.ts); the manifest maps the scenario's id_token_hint to it.
     var settings = Object.assign(link.libraryOptions(), {
       redirect_uri: cfg.origin + '/callback',
-      userStore: new oidc.WebStorageStateStore({store: window.sessionStorage}),
+      // one tab: its sessionStorage (the library's default); several: the shared
+      // localStorage, as an app whose tabs share one session configures it
+      userStore: new oidc.WebStorageStateStore({
+        store: cfg.tabs > 1 ? window.localStorage : window.sessionStorage}),
     });
     // refresh-token renewal: no silent_redirect_uri (the oidc-client-ts ADR)
     if (silent) settings.silent_redirect_uri = cfg.origin + '/silent-callback';

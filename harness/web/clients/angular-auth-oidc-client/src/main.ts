@@ -14,8 +14,9 @@ import {HttpErrorResponse, HttpInterceptorFn, provideHttpClient, withInterceptor
 import {createApplication} from '@angular/platform-browser';
 import {provideRouter} from '@angular/router';
 import {firstValueFrom, tap} from 'rxjs';
-import {EventTypes, LogLevel, OidcSecurityService, OpenIdConfiguration, PublicEventsService,
-        provideAuth} from 'angular-auth-oidc-client';
+import {AbstractSecurityStorage, DefaultLocalStorageService, EventTypes, LogLevel,
+        OidcSecurityService, OpenIdConfiguration, PublicEventsService, provideAuth}
+  from 'angular-auth-oidc-client';
 
 const INTERACTION = ['login_required', 'interaction_required', 'consent_required',
                      'account_selection_required'];
@@ -81,6 +82,10 @@ class AngularClient {
       provideHttpClient(withInterceptors([watchTokenAnswers])),
       provideRouter([{path: '**', children: []}]), // /callback too: no route is an error
       provideAuth({config: this.configuration()}),
+      // several tabs share the session through localStorage (the library's documented
+      // DefaultLocalStorageService); one tab keeps its default, sessionStorage
+      ...(this.cfg.tabs > 1
+        ? [{provide: AbstractSecurityStorage, useClass: DefaultLocalStorageService}] : []),
     ]});
     this.oidc = app.injector.get(OidcSecurityService);
     if (q.get('login') === 'go') {

@@ -245,7 +245,8 @@ def passes_or_fails_as_recorded(tmp_path, target, package, *paths):
 
 # Left out where a run's outcome depends on when two tabs' timers fall, which the browser
 # time model does not yet hold still (docs/browser.md, "Several tabs").
-VARIES = {"oidc-client-ts": {"rt_reuse_multi_tab_browser"}}
+VARIES = {"oidc-client-ts": {"rt_reuse_multi_tab_browser"},
+          "angular-auth-oidc-client": {"rt_reuse_multi_tab_browser"}}
 
 
 def browser_catalogue(but=()):
@@ -290,7 +291,8 @@ def test_axa_oidc_client_passes_or_fails_exactly_as_recorded(tmp_path):
 def test_angular_auth_oidc_client_passes_or_fails_exactly_as_recorded(tmp_path):
     """Both of its modes: the rt_ scenarios with useRefreshToken, the sr_ ones in its
     silent-renew iframe (oidc-silent-renew-message)."""
-    passes_or_fails_as_recorded(tmp_path, "angular-auth-oidc-client", "angular-auth-oidc-client")
+    passes_or_fails_as_recorded(tmp_path, "angular-auth-oidc-client", "angular-auth-oidc-client",
+                                *browser_catalogue(but=VARIES["angular-auth-oidc-client"]))
 
 
 def chromium_pids(marker):

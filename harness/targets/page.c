@@ -24,18 +24,17 @@ typedef struct hr_page {
     hr_world *w;
     hr_page_client client;
     hr_apphost *app;
-    hr_browser_tab tab;                        /* in the run's shared browser: the first tab */
-    hr_browser_tab more[HR_PAGE_TABS_MAX - 1]; /* a multi-tab run's others, opened after login */
-    int ntabs;                                 /* the scenario's "tabs" */
-    int opened;                                /* tabs open so far */
-    int tab_ready[HR_PAGE_TABS_MAX];           /* app pages loaded in each tab */
-    struct event *devtools_ev; /* the browser's DevTools pipe has something to read */
-    int ready;                 /* app pages loaded so far */
-    int hijacked;              /* the app page was navigated away (no page left to command) */
-    json_int_t done_seq;       /* the last command the page finished */
-    hr_page_clock clock;       /* the page's virtual time; the IdP's clock follows it */
-    char page_error[400];      /* a script failure in the page */
-    int launched;              /* this run launched the shared browser */
+    hr_browser_tab tabs[HR_PAGE_TABS_MAX]; /* in the run's shared browser: the first, then a
+                                            * multi-tab run's others, opened after login */
+    int ntabs;                             /* the scenario's "tabs" */
+    int opened;                            /* tabs open so far */
+    int tab_ready[HR_PAGE_TABS_MAX];       /* app pages loaded in each tab */
+    struct event *devtools_ev;             /* the browser's DevTools pipe has something to read */
+    int hijacked;         /* the app page was navigated away (no page left to command) */
+    json_int_t done_seq;  /* the last command the page finished */
+    hr_page_clock clock;  /* the page's virtual time; the IdP's clock follows it */
+    char page_error[400]; /* a script failure in the page */
+    int launched;         /* this run launched the shared browser */
 } hr_page;
 
 /* The page target's state, from inside its world. */
@@ -71,7 +70,6 @@ static void on_page_event(void *arg, json_t *ev)
         return;
     json_int_t tab = json_integer_value(json_object_get(ev, "tab"));
     if (!strcmp(name, "ready")) {
-        p->ready++;
         if (tab >= 0 && tab < HR_PAGE_TABS_MAX)
             p->tab_ready[tab]++;
     } else if (!strcmp(name, "step_done"))
@@ -88,7 +86,7 @@ static void on_devtools(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     hr_page *p = arg;
-    if (hr_browser_pump(p->tab.browser) != 0)
+    if (hr_browser_pump(p->tabs[0].browser) != 0)
         event_del(p->devtools_ev); /* the browser is gone: the waits notice */
 }
 
@@ -101,9 +99,9 @@ static int browser_gone(hr_world *w)
 {
     hr_page *p = PAGE(w);
     int status = 0;
-    if (!hr_browser_tab_gone(&p->tab, &status))
+    if (!hr_browser_tab_gone(&p->tabs[0], &status))
         return 0;
-    json_t *log = hr_browser_log_tail(p->tab.browser);
+    json_t *log = hr_browser_log_tail(p->tabs[0].browser);
     snprintf(w->error, sizeof w->error, "the browser exited during the run (%s %d): %.250s",
              WIFSIGNALED(status) ? "signal" : "status",
              WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
@@ -142,11 +140,6 @@ static int wait_page(hr_world *w, page_cond cond, long arg, int64_t limit_ms)
     if (rc < 0 && *err && !browser_gone(w)) /* the clock's failure, not the page's */
         snprintf(w->error, sizeof w->error, "%s", err);
     return rc;
-}
-
-static int page_ready(hr_world *w, long n)
-{
-    return PAGE(w)->ready >= n;
 }
 
 static int tabs_ready(hr_world *w, long n)
@@ -237,7 +230,8 @@ static json_t *library_installed(hr_world *w)
 /* A page that failed before it connected: say what it logged (its last console lines). */
 static void append_page_log(hr_world *w, hr_page *p)
 {
-    json_t *lines = p->tab.browser ? hr_browser_console(p->tab.browser, p->tab.log_from) : NULL;
+    json_t *lines =
+        p->tabs[0].browser ? hr_browser_console(p->tabs[0].browser, p->tabs[0].log_from) : NULL;
     size_t n = json_array_size(lines), at = strlen(w->error);
     const char *sep = "; the page logged: ";
     for (size_t i = n > 3 ? n - 3 : 0; i < n && at < sizeof w->error - 1; i++, sep = " | ")
@@ -281,23 +275,23 @@ static int page_open(hr_world *w, const char *spec, void **self)
     hr_apphost_set_config(p->app, config);
     char url[120];
     snprintf(url, sizeof url, "%s/", origin);
-    int rc_open = hr_browser_tab_open(&p->tab, url, w->cookies_blocked, cm_clock_now(w->clock), err,
-                                      sizeof err);
-    p->launched = p->tab.launched;
+    int rc_open = hr_browser_tab_open(&p->tabs[0], url, w->cookies_blocked, cm_clock_now(w->clock),
+                                      err, sizeof err);
+    p->launched = p->tabs[0].launched;
     if (rc_open != 0) {
         snprintf(w->error, sizeof w->error, "%s", err);
         return -1;
     }
-    hr_page_clock_init(&p->clock, &p->tab, w->base, w->clock, held_answers, w);
-    snprintf(p->tab.browser->net_untracked, sizeof p->tab.browser->net_untracked, "%s/event",
-             origin); /* the page's keepalive posts to the harness */
+    hr_page_clock_init(&p->clock, &p->tabs[0], w->base, w->clock, held_answers, w);
+    snprintf(p->tabs[0].browser->net_untracked, sizeof p->tabs[0].browser->net_untracked,
+             "%s/event", origin); /* the page's keepalive posts to the harness */
     p->devtools_ev =
-        event_new(w->base, p->tab.browser->cdp_out, EV_READ | EV_PERSIST, on_devtools, p);
+        event_new(w->base, p->tabs[0].browser->cdp_out, EV_READ | EV_PERSIST, on_devtools, p);
     if (!p->devtools_ev || event_add(p->devtools_ev, NULL) != 0) {
         snprintf(w->error, sizeof w->error, "out of memory");
         return -1;
     }
-    int rc = wait_page(w, page_ready, 1, LOAD_LIMIT_MS);
+    int rc = wait_page(w, tabs_ready, 1, LOAD_LIMIT_MS);
     if (rc == 0)
         snprintf(w->error, sizeof w->error,
                  "the adapter did not connect to the harness within %d s of the page's time",
@@ -322,8 +316,7 @@ static void page_command(hr_world *w, json_t *cmd)
     cm_strbuf_printf(&js, "window.renewlab && window.renewlab.push(%s)", text ? text : "null");
     json_int_t tab = json_integer_value(json_object_get(cmd, "tab"));
     hr_page *p = PAGE(w);
-    hr_browser_tab_eval(tab > 0 && tab < p->opened ? &p->more[tab - 1] : &p->tab,
-                        js.data ? js.data : "");
+    hr_browser_tab_eval(&p->tabs[tab > 0 && tab < p->opened ? tab : 0], js.data ? js.data : "");
     cm_strbuf_dispose(&js);
     free(text);
 }
@@ -356,9 +349,9 @@ static int open_other_tabs(hr_world *w)
     char url[160], err[300];
     for (; p->opened < p->ntabs; p->opened++) {
         snprintf(url, sizeof url, "%s/?tab=%d", hr_apphost_origin(p->app), p->opened);
-        hr_browser_tab *t = &p->more[p->opened - 1];
-        if (hr_browser_tab_open_beside(t, &p->tab, url, cm_clock_now(w->clock), err, sizeof err) !=
-                0 ||
+        hr_browser_tab *t = &p->tabs[p->opened];
+        if (hr_browser_tab_open_beside(t, &p->tabs[0], url, cm_clock_now(w->clock), err,
+                                       sizeof err) != 0 ||
             hr_page_clock_add_tab(&p->clock, t) != 0) {
             snprintf(w->error, sizeof w->error, "tab %d: %s", p->opened, err);
             return -1;
@@ -425,8 +418,9 @@ static int page_finish(void *self)
 static void page_report(void *self, json_t *r)
 {
     hr_page *p = self;
-    json_t *console =
-        p && p->tab.browser ? hr_browser_console(p->tab.browser, p->tab.log_from) : NULL;
+    json_t *console = p && p->tabs[0].browser
+                          ? hr_browser_console(p->tabs[0].browser, p->tabs[0].log_from)
+                          : NULL;
     json_object_set_new(r, "console", console ? console : json_array());
     json_object_set_new(r, "browser_launched", json_boolean(p && p->launched));
     if (p)
@@ -440,9 +434,8 @@ static void page_close(void *self)
         return;
     if (p->devtools_ev)
         event_free(p->devtools_ev);
-    for (int i = p->opened - 1; i >= 1; i--)
-        hr_browser_tab_close(&p->more[i - 1]);
-    hr_browser_tab_close(&p->tab);
+    for (int i = p->opened - 1; i >= 0; i--)
+        hr_browser_tab_close(&p->tabs[i]);
     hr_apphost_free(p->app);
     hr_page_client_dispose(&p->client);
     free(p);

@@ -83,11 +83,10 @@ void hr_browser_kill_all(void);
 typedef struct hr_browser_tab {
     hr_browser *browser; /* the shared browser (borrowed) */
     char target_id[64];
-    char session[64];   /* the DevTools session attached to the tab */
-    long budget_expect; /* the budget under way is spent when budgets_expired reaches it */
-    long log_from;      /* the browser's log size when the tab opened: this tab's lines follow */
-    int launched;       /* opening it launched the browser (the first tab of a run, or after a
-                         * browser died) */
+    char session[64]; /* the DevTools session attached to the tab */
+    long log_from;    /* the browser's log size when the tab opened: this tab's lines follow */
+    int launched;     /* opening it launched the browser (the first tab of a run, or after a
+                       * browser died) */
 } hr_browser_tab;
 
 /** Open @p url in a new tab of the shared browser with this cookie mode (launching it
@@ -102,10 +101,9 @@ int hr_browser_tab_open(hr_browser_tab *t, const char *url, int block_third_part
 int hr_browser_tab_open_beside(hr_browser_tab *t, const hr_browser_tab *first, const char *url,
                                int64_t start_ms, char *err, size_t errlen);
 /** Let the tab's virtual time run @p ms (its timers fire, fast-forwarded when it has no
- * immediate work); hr_browser_tab_budget_spent says when it is paused again. */
+ * immediate work); the tab is paused again when its expiry has been read: the browser's
+ * budgets_expired counts those of all its tabs. */
 int hr_browser_tab_budget(hr_browser_tab *t, int64_t ms, char *err, size_t errlen);
-/** 1 when the budget under way is spent, 0 not yet, -1 when the browser is gone. */
-int hr_browser_tab_budget_spent(hr_browser_tab *t);
 /** The page's requests under way (DevTools Network events), or -1 when the browser is
  * gone. A request with no news for @p stale_ms of real time is forgotten: some ends are
  * never reported (a frame removed while it loads). */

@@ -149,17 +149,9 @@ int hr_browser_tab_open_beside(hr_browser_tab *t, const hr_browser_tab *first, c
 int hr_browser_tab_budget(hr_browser_tab *t, int64_t ms, char *err, size_t errlen)
 {
     /* not waiting: while a navigation is under way the answer waits on our app host */
-    t->budget_expect = t->browser->budgets_expired + 1;
     return hr_browser_send_in(
         t->browser, t->session, "Emulation.setVirtualTimePolicy",
         json_pack("{s:s, s:I}", "policy", "advance", "budget", (json_int_t)ms), err, errlen);
-}
-
-int hr_browser_tab_budget_spent(hr_browser_tab *t)
-{
-    if (hr_browser_pump(t->browser) != 0)
-        return -1;
-    return t->browser->budgets_expired >= t->budget_expect;
 }
 
 int hr_browser_tab_requests(hr_browser_tab *t, int64_t stale_ms)

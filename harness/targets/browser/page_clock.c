@@ -22,8 +22,7 @@
 void hr_page_clock_init(hr_page_clock *c, hr_browser_tab *tab, struct event_base *base,
                         cm_clock *follower, int (*held)(void *arg), void *held_arg)
 {
-    *c = (hr_page_clock){.tab = tab,
-                         .tabs = {tab},
+    *c = (hr_page_clock){.tabs = {tab},
                          .ntabs = 1,
                          .base = base,
                          .follower = follower,
@@ -49,7 +48,7 @@ void hr_page_clock_post(hr_page_clock *c)
  * that never arrives stops counting after NET_STALL_REAL_MS without news. */
 static int posts_under_way(hr_page_clock *c)
 {
-    hr_browser *b = c->tab->browser;
+    hr_browser *b = c->tabs[0]->browser;
     int64_t now = cm_wallclock_ms();
     if (b->net_untracked_sent != c->posts_sent) {
         c->posts_sent = b->net_untracked_sent;
@@ -67,13 +66,13 @@ static int posts_under_way(hr_page_clock *c)
  * it must move). */
 static int requests_under_way(hr_page_clock *c)
 {
-    int n = hr_browser_tab_requests(c->tab, NET_STALL_REAL_MS);
+    int n = hr_browser_tab_requests(c->tabs[0], NET_STALL_REAL_MS);
     return n > c->held(c->held_arg) || posts_under_way(c);
 }
 
 static long network_news(const hr_page_clock *c)
 {
-    return c->tab->browser->net_news + c->posts;
+    return c->tabs[0]->browser->net_news + c->posts;
 }
 
 typedef struct news_wait {
@@ -110,20 +109,20 @@ static void pace(hr_page_clock *c)
 static int spent(void *arg)
 {
     hr_page_clock *c = arg;
-    if (hr_browser_pump(c->tab->browser) != 0)
+    if (hr_browser_pump(c->tabs[0]->browser) != 0)
         return -1;
-    return c->tab->browser->budgets_expired >= c->expect;
+    return c->tabs[0]->browser->budgets_expired >= c->expect;
 }
 
 /* Let each tab's virtual time run @p ms, serving their requests meanwhile; then the
  * follower follows (answers held until then go out). 0, or -1 with @p err. */
 static int run_slice(hr_page_clock *c, int64_t ms, char *err, size_t errlen)
 {
-    if (hr_browser_pump(c->tab->browser) != 0) {
+    if (hr_browser_pump(c->tabs[0]->browser) != 0) {
         snprintf(err, errlen, "the browser closed its DevTools pipe");
         return -1;
     }
-    c->expect = c->tab->browser->budgets_expired + c->ntabs;
+    c->expect = c->tabs[0]->browser->budgets_expired + c->ntabs;
     for (int i = 0; i < c->ntabs; i++)
         if (hr_browser_tab_budget(c->tabs[i], ms, err, errlen) != 0)
             return -1;

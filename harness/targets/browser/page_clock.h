@@ -20,8 +20,7 @@ struct event_base;
 #define HR_PAGE_TABS_MAX 4
 
 typedef struct hr_page_clock {
-    hr_browser_tab *tab;                    /* the first tab (borrowed) */
-    hr_browser_tab *tabs[HR_PAGE_TABS_MAX]; /* every tab of the run, all in tab's browser */
+    hr_browser_tab *tabs[HR_PAGE_TABS_MAX]; /* every tab of the run (borrowed), one browser */
     int ntabs;
     long expect;             /* budget expiries that end the slice under way */
     struct event_base *base; /* served while the page's time runs (the IdP, the app host) */

@@ -3,28 +3,13 @@
 
 #include <string.h>
 
+#include "reports.h"
 #include "xml.h"
 
 static const char *S(json_t *e, const char *k)
 {
     const char *s = json_string_value(json_object_get(e, k));
     return s ? s : "";
-}
-
-/* Targets in order of first appearance, and whether any scenario ran on two of them. */
-static json_t *targets_of(json_t *runs)
-{
-    json_t *out = json_array();
-    size_t i, k;
-    json_t *run, *t;
-    json_array_foreach(runs, i, run)
-    {
-        int seen = 0;
-        json_array_foreach(out, k, t) seen |= !strcmp(json_string_value(t), S(run, "target"));
-        if (!seen)
-            json_array_append_new(out, json_string(S(run, "target")));
-    }
-    return out;
 }
 
 static json_t *run_of(json_t *runs, const char *scenario, const char *target)
@@ -94,7 +79,8 @@ static int runs_on_several(json_t *runs, json_t *targets, const char *scenario)
 
 void rpt_html_compare(cm_strbuf *b, json_t *runs)
 {
-    json_t *targets = targets_of(runs), *done = json_object();
+    /* the targets in order of first appearance, as the matrix has them */
+    json_t *m = rpt_matrix(runs), *targets = json_object_get(m, "targets"), *done = json_object();
     size_t i, k;
     json_t *run, *t;
     int rows = 0;
@@ -118,7 +104,7 @@ void rpt_html_compare(cm_strbuf *b, json_t *runs)
     }
     if (rows)
         cm_strbuf_puts(b, "</table>\n");
-    json_decref(targets);
+    json_decref(m);
     json_decref(done);
 }
 

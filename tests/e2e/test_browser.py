@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import ROOT
-from harness_util import RENEWLAB, run_json, scenario, write_scenario
+from harness_util import RENEWLAB, catalogue, run_json, scenario, write_scenario
 
 WEB = os.path.join(ROOT, "harness", "web")
 JOBS = max(2, min(4, os.cpu_count() or 2))
@@ -250,13 +250,8 @@ VARIES = {"oidc-client-ts": {"rt_reuse_multi_tab_browser"},
 
 
 def browser_catalogue(but=()):
-    names = []
-    for f in sorted(os.listdir(os.path.join(ROOT, "scenarios"))):
-        if f.endswith(".json") and not f.startswith("_"):
-            s = json.load(open(os.path.join(ROOT, "scenarios", f)))
-            if "browser" in s.get("targets", []) and s["id"] not in but:
-                names.append(os.path.join(ROOT, "scenarios", f))
-    return names
+    """The paths of the browser catalogue's scenarios, but those named."""
+    return [path for path, s in catalogue() if "browser" in s["targets"] and s["id"] not in but]
 
 
 @LIBRARY_SKIP

@@ -10,7 +10,7 @@ import tempfile
 import junitparser
 import pytest
 
-from harness_util import SCENARIOS, renewlab, run_json, scenario, write_scenario
+from harness_util import SCENARIOS, catalogue, renewlab, run_json, scenario, write_scenario
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
 CHROMIUM = "/usr/lib/chromium/chromium"
@@ -172,10 +172,7 @@ def test_the_shipped_client_matrix_covers_every_browser_client_and_scenario():
     head = next(ln for ln in table.splitlines() if ln.startswith("| scenario"))
     clients = sorted(os.listdir(os.path.join(root, "harness", "web", "clients")))
     assert sorted(re.findall(r"`([^`]+)`", head)) == clients
-    import json
-    browser = sorted(json.load(open(os.path.join(SCENARIOS, f)))["id"] for f in os.listdir(SCENARIOS)
-                     if f.endswith(".json") and not f.startswith("_")
-                     and "browser" in json.load(open(os.path.join(SCENARIOS, f))).get("targets", []))
+    browser = sorted(s["id"] for _, s in catalogue() if "browser" in s["targets"])
     assert sorted(re.match(r"\| `([^`]+)`", ln).group(1) for ln in rows) == browser
     readme = open(os.path.join(root, "README.md")).read()
     copy = readme.split("<!-- client matrix -->")[1].split("<!-- /client matrix -->")[0]

@@ -275,8 +275,8 @@ static int page_open(hr_world *w, const char *spec, void **self)
     hr_apphost_set_config(p->app, config);
     char url[120];
     snprintf(url, sizeof url, "%s/", origin);
-    int rc_open = hr_browser_tab_open(&p->tabs[0], url, w->cookies_blocked, cm_clock_now(w->clock),
-                                      err, sizeof err);
+    int rc_open = hr_browser_tab_open(&p->tabs[0], url, w->cookies_blocked,
+                                      cm_clock_now(w->clock) * 1000, err, sizeof err);
     p->launched = p->tabs[0].launched;
     if (rc_open != 0) {
         snprintf(w->error, sizeof w->error, "%s", err);
@@ -350,7 +350,7 @@ static int open_other_tabs(hr_world *w)
     for (; p->opened < p->ntabs; p->opened++) {
         snprintf(url, sizeof url, "%s/?tab=%d", hr_apphost_origin(p->app), p->opened);
         hr_browser_tab *t = &p->tabs[p->opened];
-        if (hr_browser_tab_open_beside(t, &p->tabs[0], url, cm_clock_now(w->clock), err,
+        if (hr_browser_tab_open_beside(t, &p->tabs[0], url, hr_page_clock_now_us(&p->clock), err,
                                        sizeof err) != 0 ||
             hr_page_clock_add_tab(&p->clock, t) != 0) {
             snprintf(w->error, sizeof w->error, "tab %d: %s", p->opened, err);

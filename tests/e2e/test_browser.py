@@ -186,18 +186,17 @@ def test_an_app_swallowing_messages_does_not_reach_our_client(iframe_report, mod
 
 def test_two_tabs_share_one_clock_and_renew_once_per_period(iframe_report):
     """Two pages of one app origin in one Chromium, their virtual times in lockstep with the
-    IdP's: each renewal's token request at the IdP comes at most two slices (20 ms) before
+    IdP's: each renewal's token request at the IdP comes at most one slice (10 ms) before
     the renewed event the requesting tab posts (the IdP sees a request at its slice's
-    start; the tab posts after its own work on the answer), both tabs report, and they
-    renew one at a time (a Web Lock), not once each."""
+    start), and the tabs renew one at a time (a Web Lock), not once each: the tab whose
+    timer comes first renews, the other takes the stored tokens."""
     run = iframe_report[0][("sr_multi_tab", "iframe")]
     assert run["verdict"] == "pass", story(run)
-    tabs = {e["tab"] for e in run["events"]}
-    assert tabs == {0, 1}, run["events"]
+    assert {e["tab"] for e in run["events"]} <= {0, 1}, run["events"]
     exchanges = [e["t"] for e in run["trace"] if e["endpoint"] == "token"][1:]  # after login
     renewed = [e["t"] for e in run["events"] if e["event"] == "renewed"]
     assert len(renewed) == len(exchanges) >= 2
-    assert all(0 <= a - b <= 0.0205 for a, b in zip(renewed, exchanges)), (renewed, exchanges)
+    assert all(0 <= a - b <= 0.0105 for a, b in zip(renewed, exchanges)), (renewed, exchanges)
 
 
 def test_the_error_page_cannot_take_the_app_away(iframe_report):
@@ -246,7 +245,9 @@ def passes_or_fails_as_recorded(tmp_path, target, package, *paths):
 # Left out where a run's outcome depends on when two tabs' timers fall, which the browser
 # time model does not yet hold still (docs/browser.md, "Several tabs").
 VARIES = {"oidc-client-ts": {"rt_reuse_multi_tab_browser"},
-          "angular-auth-oidc-client": {"rt_reuse_multi_tab_browser"}}
+          "angular-auth-oidc-client": {"rt_reuse_multi_tab_browser", "rp_logout_other_tabs_browser"},
+          "axa-oidc-client": {"sr_multi_tab", "rt_reuse_multi_tab_browser",
+                              "rp_logout_other_tabs_browser"}}
 
 
 def browser_catalogue(but=()):
@@ -260,26 +261,10 @@ def test_oidc_client_ts_passes_or_fails_exactly_as_recorded(tmp_path):
                                 *browser_catalogue(but=VARIES["oidc-client-ts"]))
 
 
-# Left out until their counts are settled (the multi-tab scenarios vary
-# between runs by when two tabs' timers fall), and two refresh-token scenarios: the
-# library renews when round(exp - now - renew_before) <= 0, exp in whole seconds, polled
-# every second, so with 4 s tokens the count depends on where issuance falls in a second
-# (docs/browser.md).
-AXA_SCENARIOS = [s for s in ("sr_success", "rt_reuse_same_tab", "sr_login_required", "sr_interaction_required",
-                             "sr_consent_required", "sr_state_mismatch", "sr_late_response",
-                             "sr_3p_cookies_blocked", "revoke_on_signout",
-                             "sr_error_targets_top",
-                             "sr_id_token_hint_required", "sr_other_user",
-                             "sr_prompt_none_ignored", "sr_xfo_deny", "sr_csp_frame_ancestors",
-                             "sr_swallow_messages_capture", "sr_swallow_messages_bubble",
-                             "sr_swallow_messages_return_false")]
-
-
 @LIBRARY_SKIP
 def test_axa_oidc_client_passes_or_fails_exactly_as_recorded(tmp_path):
     passes_or_fails_as_recorded(tmp_path, "axa-oidc-client", "@axa-fr/oidc-client",
-                                *[os.path.join(ROOT, "scenarios", n + ".json")
-                                  for n in AXA_SCENARIOS])
+                                *browser_catalogue(but=VARIES["axa-oidc-client"]))
 
 
 @LIBRARY_SKIP

@@ -123,6 +123,10 @@ static void child_exec(const hr_browser *b, const char *url, int cmd_rd, int ans
         (char *)bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
         "--no-first-run", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--disable-default-apps",
+        /* a run's other tabs hide the first: a hidden page's timers would be aligned to
+         * whole seconds and its renderer deprioritised */
+        "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+        "--disable-backgrounding-occluded-windows",
         /* cross-site frames in the page's renderer: they share its
          * virtual time (an out-of-process frame runs on the wall clock) */
         "--disable-site-isolation-trials", "--disable-features=IsolateOrigins,site-per-process",

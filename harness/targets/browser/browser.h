@@ -91,19 +91,20 @@ typedef struct hr_browser_tab {
 
 /** Open @p url in a new tab of the shared browser with this cookie mode (launching it
  * when there is none or it died). The tab runs on virtual time starting at @p start_ms
- * (epoch milliseconds), paused: it moves only by hr_browser_tab_budget. 0, or -1 with the
+ * (epoch microseconds), paused: it moves only by hr_browser_tab_budget. 0, or -1 with the
  * reason in @p err. */
 int hr_browser_tab_open(hr_browser_tab *t, const char *url, int block_third_party_cookies,
-                        int64_t start_ms, char *err, size_t errlen);
+                        int64_t start_us, char *err, size_t errlen);
 /** Open @p url in another tab of @p first's browser, for the same run: it shares the first
- * tab's cookies and storage (one app origin, one IdP session), starts paused at @p start_ms
- * (the run's instant now) and is followed with it. 0, or -1 with the reason in @p err. */
+ * tab's cookies and storage (one app origin, one IdP session), starts paused at @p start_us
+ * (the run's instant now, epoch microseconds) and is followed with it. 0, or -1 with the
+ * reason in @p err. */
 int hr_browser_tab_open_beside(hr_browser_tab *t, const hr_browser_tab *first, const char *url,
-                               int64_t start_ms, char *err, size_t errlen);
-/** Let the tab's virtual time run @p ms (its timers fire, fast-forwarded when it has no
- * immediate work); the tab is paused again when its expiry has been read: the browser's
- * budgets_expired counts those of all its tabs. */
-int hr_browser_tab_budget(hr_browser_tab *t, int64_t ms, char *err, size_t errlen);
+                               int64_t start_us, char *err, size_t errlen);
+/** Let the tab's virtual time run @p us microseconds (its timers fire, fast-forwarded when
+ * it has no immediate work); the tab is paused again when its expiry has been read: the
+ * browser's budgets_expired counts those of all its tabs. */
+int hr_browser_tab_budget(hr_browser_tab *t, int64_t us, char *err, size_t errlen);
 /** The page's requests under way (DevTools Network events), or -1 when the browser is
  * gone. A request with no news for @p stale_ms of real time is forgotten: some ends are
  * never reported (a frame removed while it loads). */

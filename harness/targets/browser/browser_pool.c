@@ -67,11 +67,12 @@ static int throttle(hr_browser *b, const char *session, char *err, size_t errlen
     return rc;
 }
 
-/* A new tab at about:blank, attached, paused on virtual time from @p start_ms, then
+/* A new tab at about:blank, attached, paused on virtual time from @p start_us (epoch
+ * microseconds), then
  * navigated to @p url (a navigation the browser starts: the page's own timers wait). The
  * first tab of a run starts with no cookies and no requests followed; a run's next tabs
  * share them. */
-static int open_paused(hr_browser_tab *t, const char *url, int64_t start_ms, int first, char *err,
+static int open_paused(hr_browser_tab *t, const char *url, int64_t start_us, int first, char *err,
                        size_t errlen)
 {
     hr_browser *b = t->browser;
@@ -106,7 +107,7 @@ static int open_paused(hr_browser_tab *t, const char *url, int64_t start_ms, int
         return -1;
     if (hr_browser_call_in(b, t->session, "Emulation.setVirtualTimePolicy",
                            json_pack("{s:s, s:f}", "policy", "pause", "initialVirtualTime",
-                                     (double)start_ms / 1000.0),
+                                     (double)start_us / 1e6),
                            &res, CALL_LIMIT_MS, err, errlen) != 0)
         return -1;
     json_decref(res);
@@ -114,7 +115,7 @@ static int open_paused(hr_browser_tab *t, const char *url, int64_t start_ms, int
                               errlen);
 }
 
-int hr_browser_tab_open(hr_browser_tab *t, const char *url, int block, int64_t start_ms, char *err,
+int hr_browser_tab_open(hr_browser_tab *t, const char *url, int block, int64_t start_us, char *err,
                         size_t errlen)
 {
     int mode = block ? 1 : 0;
@@ -126,7 +127,7 @@ int hr_browser_tab_open(hr_browser_tab *t, const char *url, int block, int64_t s
             return -1;
         t->browser = b;
         t->log_from = log_size(b);
-        if (open_paused(t, url, start_ms, 1, err, errlen) == 0)
+        if (open_paused(t, url, start_us, 1, err, errlen) == 0)
             return 0;
         drop(mode);
     }
@@ -135,23 +136,23 @@ int hr_browser_tab_open(hr_browser_tab *t, const char *url, int block, int64_t s
 }
 
 int hr_browser_tab_open_beside(hr_browser_tab *t, const hr_browser_tab *first, const char *url,
-                               int64_t start_ms, char *err, size_t errlen)
+                               int64_t start_us, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
     t->browser = first->browser;
     t->log_from = first->log_from;
-    if (open_paused(t, url, start_ms, 0, err, errlen) == 0)
+    if (open_paused(t, url, start_us, 0, err, errlen) == 0)
         return 0;
     t->browser = NULL;
     return -1;
 }
 
-int hr_browser_tab_budget(hr_browser_tab *t, int64_t ms, char *err, size_t errlen)
+int hr_browser_tab_budget(hr_browser_tab *t, int64_t us, char *err, size_t errlen)
 {
     /* not waiting: while a navigation is under way the answer waits on our app host */
     return hr_browser_send_in(
         t->browser, t->session, "Emulation.setVirtualTimePolicy",
-        json_pack("{s:s, s:I}", "policy", "advance", "budget", (json_int_t)ms), err, errlen);
+        json_pack("{s:s, s:f}", "policy", "advance", "budget", (double)us / 1000.0), err, errlen);
 }
 
 int hr_browser_tab_requests(hr_browser_tab *t, int64_t stale_ms)

@@ -6,15 +6,20 @@
 #include "cm_virtclock.h"
 
 #define SLICE_REAL_LIMIT_MS 10000 /* a slice the browser does not finish: it hangs */
-/* While the page's requests are under way its time crawls (the network takes next to no
- * time, as on the core target), except for the answers the follower's side holds (its
- * clock must move for them). When nothing has been heard of them for NET_QUIET_REAL_MS of
- * real time (the browser or the IdP is short of CPU, or the network is slow), each 1 ms
- * slice first waits up to NET_PACE_REAL_MS for news: a request's timeout on the page's
- * clock is not run down by a network that is slow in real time. A request with no
- * Network event for NET_STALL_REAL_MS is not waited for (a safety net: no end should go
+/* While the page's requests are under way its time crawls in slices of NET_SLICE_US (the
+ * network takes next to no time, as on the core target: a page load of a hundred slices
+ * takes a millisecond of the page's time, so how many it takes in real time barely moves
+ * where the page's timers fall), except while the follower's side holds answers (a request
+ * may be queued behind one, and the clock must move for them): then in slices of
+ * HELD_SLICE_US, as when the page flushes its events at the end (crawl). When nothing has been
+ * heard of the requests for NET_QUIET_REAL_MS of real time (the browser or the IdP is short of CPU,
+ * or the network is slow), each slice first waits up to NET_PACE_REAL_MS for news. A request with
+ * no Network event for NET_STALL_REAL_MS is not waited for (a safety net: no end should go
  * unreported). */
-#define NET_SLICE_MS 1
+#define NET_SLICE_US 10
+#define HELD_SLICE_US 1000
+#define TAIL_US 50000
+#define TAIL_SLICE_US 1000
 #define NET_QUIET_REAL_MS 30
 #define NET_PACE_REAL_MS 20
 #define NET_STALL_REAL_MS 5000
@@ -105,7 +110,7 @@ static void pace(hr_page_clock *c)
     cm_loop_wait_real(c->base, news_since, &n, NET_PACE_REAL_MS);
 }
 
-/* Every tab's budget is spent: the browser counts the expiries of all its sessions. */
+/* The tab's budget is spent: the browser counts the expiries of all its sessions. */
 static int spent(void *arg)
 {
     hr_page_clock *c = arg;
@@ -114,28 +119,45 @@ static int spent(void *arg)
     return c->tabs[0]->browser->budgets_expired >= c->expect;
 }
 
-/* Let each tab's virtual time run @p ms, serving their requests meanwhile; then the
- * follower follows (answers held until then go out). 0, or -1 with @p err. */
-static int run_slice(hr_page_clock *c, int64_t ms, char *err, size_t errlen)
+int64_t hr_page_clock_now_us(const hr_page_clock *c)
+{
+    return cm_clock_now(c->follower) * 1000 + c->ahead_us;
+}
+
+/* Let @p tab's virtual time run @p us, serving the loop meanwhile. 0, or -1 with @p err. */
+static int run_tab(hr_page_clock *c, hr_browser_tab *tab, int64_t us, char *err, size_t errlen)
+{
+    c->expect = tab->browser->budgets_expired + 1;
+    if (hr_browser_tab_budget(tab, us, err, errlen) != 0)
+        return -1;
+    int rc = cm_loop_wait_real(c->base, spent, c, SLICE_REAL_LIMIT_MS);
+    if (rc == 0)
+        snprintf(err, errlen,
+                 "the browser did not run %.3f ms of the page's virtual time within %d s",
+                 (double)us / 1000.0, SLICE_REAL_LIMIT_MS / 1000);
+    else if (rc < 0)
+        snprintf(err, errlen, "the browser closed its DevTools pipe");
+    return rc == 1 ? 0 : -1;
+}
+
+/* Let each tab's virtual time run @p us, serving their requests meanwhile; then the
+ * follower follows to the page's last whole millisecond (answers held until then go out).
+ * 0, or -1 with @p err. */
+static int run_slice(hr_page_clock *c, int64_t us, char *err, size_t errlen)
 {
     if (hr_browser_pump(c->tabs[0]->browser) != 0) {
         snprintf(err, errlen, "the browser closed its DevTools pipe");
         return -1;
     }
-    c->expect = c->tabs[0]->browser->budgets_expired + c->ntabs;
+    /* one tab after the other, each slice starting with the next (a fixed order, fair to
+     * every tab): what two tabs do in one slice comes in an order real time does not pick */
+    int first = (int)(c->slices++ % c->ntabs);
     for (int i = 0; i < c->ntabs; i++)
-        if (hr_browser_tab_budget(c->tabs[i], ms, err, errlen) != 0)
+        if (run_tab(c, c->tabs[(first + i) % c->ntabs], us, err, errlen) != 0)
             return -1;
-    int rc = cm_loop_wait_real(c->base, spent, c, SLICE_REAL_LIMIT_MS);
-    if (rc == 0)
-        snprintf(err, errlen,
-                 "the browser did not run %lld ms of the page's virtual time within %d s",
-                 (long long)ms, SLICE_REAL_LIMIT_MS / 1000);
-    else if (rc < 0)
-        snprintf(err, errlen, "the browser closed its DevTools pipe");
-    if (rc != 1)
-        return -1;
-    int64_t until = cm_clock_now(c->follower) + ms;
+    int64_t page_us = hr_page_clock_now_us(c) + us;
+    int64_t until = page_us / 1000;
+    c->ahead_us = page_us % 1000;
     if (cm_loop_run(c->base, c->follower, NULL, NULL, until, SLICE_REAL_LIMIT_MS) ==
         CM_LOOP_STUCK) {
         snprintf(err, errlen, "the IdP's clock could not follow the page's");
@@ -148,16 +170,23 @@ static int run_slice(hr_page_clock *c, int64_t ms, char *err, size_t errlen)
 int hr_page_clock_run(hr_page_clock *c, int (*cond)(void *arg), void *arg, int64_t limit_ms,
                       char *err, size_t errlen)
 {
-    int64_t end = cm_clock_now(c->follower) + limit_ms;
+    int64_t end_us = hr_page_clock_now_us(c) + limit_ms * 1000;
     for (;;) {
         int rc = cond ? cond(arg) : 0;
-        int64_t left = end - cm_clock_now(c->follower);
+        int64_t left = end_us - hr_page_clock_now_us(c);
         if (rc != 0 || left <= 0)
             return rc;
-        int busy = requests_under_way(c);
+        /* news since the last slice began: the page may not have read it yet (a paused
+         * page does not), and it may start the next request when it does */
+        long news = network_news(c);
+        int busy = requests_under_way(c) || news != c->slice_news;
+        c->slice_news = news;
         if (busy)
             pace(c);
-        int64_t slice = c->crawl || busy ? NET_SLICE_MS : HR_PAGE_SLICE_MS;
+        int64_t slice = c->crawl                           ? HELD_SLICE_US
+                        : busy && c->held(c->held_arg) > 0 ? HELD_SLICE_US
+                        : busy                             ? NET_SLICE_US
+                                                           : HR_PAGE_SLICE_MS * 1000;
         if (run_slice(c, left < slice ? left : slice, err, errlen) != 0)
             return -1;
     }

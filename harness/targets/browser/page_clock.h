@@ -22,6 +22,7 @@ struct event_base;
 typedef struct hr_page_clock {
     hr_browser_tab *tabs[HR_PAGE_TABS_MAX]; /* every tab of the run (borrowed), one browser */
     int ntabs;
+    long slices;             /* slices run: each starts with the next tab */
     long expect;             /* budget expiries that end the slice under way */
     struct event_base *base; /* served while the page's time runs (the IdP, the app host) */
     cm_clock *follower;      /* a virtual clock that follows the page's (the IdP's) */
@@ -34,6 +35,11 @@ typedef struct hr_page_clock {
     int64_t post_ms; /* when one last started or arrived (real ms) */
     long news;       /* network news when last looked */
     int64_t news_ms; /* when it last changed (real ms) */
+    long slice_news; /* network news when the last slice began */
+    int64_t ahead_us;
+    int64_t tail_until_us;
+        /* finer slices until then (page time, us) */ /* the page's time beyond the follower's whole
+                                                         millisecond */
 } hr_page_clock;
 
 /* A page's clock on @p tab; @p follower follows it, @p held counts what waits on it. */
@@ -43,6 +49,8 @@ void hr_page_clock_init(hr_page_clock *c, hr_browser_tab *tab, struct event_base
  * all tabs advance in lockstep, each slice of the same length, and the follower after
  * all of them. 0, or -1 when there are HR_PAGE_TABS_MAX already. */
 int hr_page_clock_add_tab(hr_page_clock *c, hr_browser_tab *tab);
+/* The page's time now, epoch microseconds (the follower's is its whole milliseconds). */
+int64_t hr_page_clock_now_us(const hr_page_clock *c);
 /* One of the page's posts to the harness arrived (they are followed as requests). */
 void hr_page_clock_post(hr_page_clock *c);
 /* Run the page's time until @p cond(arg) is nonzero (returned: 1, or -1 when the caller

@@ -18,8 +18,6 @@
  * unreported). */
 #define NET_SLICE_US 10
 #define HELD_SLICE_US 1000
-#define TAIL_US 50000
-#define TAIL_SLICE_US 1000
 #define NET_QUIET_REAL_MS 30
 #define NET_PACE_REAL_MS 20
 #define NET_STALL_REAL_MS 5000

@@ -37,9 +37,8 @@ typedef struct hr_page_clock {
     int64_t news_ms; /* when it last changed (real ms) */
     long slice_news; /* network news when the last slice began */
     int64_t ahead_us;
-    int64_t tail_until_us;
-        /* finer slices until then (page time, us) */ /* the page's time beyond the follower's whole
-                                                         millisecond */
+    /* finer slices until then (page time, us) */ /* the page's time beyond the follower's whole
+                                                     millisecond */
 } hr_page_clock;
 
 /* A page's clock on @p tab; @p follower follows it, @p held counts what waits on it. */

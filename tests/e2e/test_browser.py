@@ -75,7 +75,10 @@ def test_the_page_and_the_idp_share_virtual_time(iframe_report, tmp_path):
                 (e["t"] for e in silent_authorizes(run) if e["t"] > tokens[0])]
     got, want = renewal_delays(page), renewal_delays(model)
     assert len(got) == len(want) == 3
-    assert all(abs(g - w) <= 0.1 for g, w in zip(got, want)), (got, want)
+    # within two slices: Chromium gives each request of the page 10 ms of its time, so the
+    # page reads each answer up to 10 ms after the IdP sent it (when the IdP did not follow
+    # those 10 ms, the page ran 80 ms ahead of it in each renewal: 1.92 s)
+    assert all(abs(g - w) <= 0.0205 for g, w in zip(got, want)), (got, want)
     # 20 virtual seconds of a Dex-style IdP: on the wall clock the run could not be shorter
     slow = runs[("sr_prompt_none_ignored", "iframe")]
     assert slow["end"] >= 20 and slow["wall_ms"] < slow["end"] * 1000, slow["wall_ms"]
@@ -186,17 +189,18 @@ def test_an_app_swallowing_messages_does_not_reach_our_client(iframe_report, mod
 
 def test_two_tabs_share_one_clock_and_renew_once_per_period(iframe_report):
     """Two pages of one app origin in one Chromium, their virtual times in lockstep with the
-    IdP's: each renewal's token request at the IdP comes at most one slice (10 ms) before
-    the renewed event the requesting tab posts (the IdP sees a request at its slice's
-    start), and the tabs renew one at a time (a Web Lock), not once each: the tab whose
-    timer comes first renews, the other takes the stored tokens."""
+    IdP's: each renewal's token request at the IdP comes at most 10 ms (Chromium's time
+    for a request) and one slice (the IdP sees a request at its slice's start) before the
+    renewed event the requesting tab posts, and the tabs renew one at a time (a Web Lock),
+    not once each: the tab whose timer comes first renews, the other takes the stored
+    tokens."""
     run = iframe_report[0][("sr_multi_tab", "iframe")]
     assert run["verdict"] == "pass", story(run)
     assert {e["tab"] for e in run["events"]} <= {0, 1}, run["events"]
     exchanges = [e["t"] for e in run["trace"] if e["endpoint"] == "token"][1:]  # after login
     renewed = [e["t"] for e in run["events"] if e["event"] == "renewed"]
     assert len(renewed) == len(exchanges) >= 2
-    assert all(0 <= a - b <= 0.0105 for a, b in zip(renewed, exchanges)), (renewed, exchanges)
+    assert all(0 <= a - b <= 0.0205 for a, b in zip(renewed, exchanges)), (renewed, exchanges)
 
 
 def test_the_error_page_cannot_take_the_app_away(iframe_report):
@@ -245,9 +249,8 @@ def passes_or_fails_as_recorded(tmp_path, target, package, *paths):
 # Left out where a run's outcome depends on when two tabs' timers fall, which the browser
 # time model does not yet hold still (docs/browser.md, "Several tabs").
 VARIES = {"oidc-client-ts": {"rt_reuse_multi_tab_browser"},
-          "angular-auth-oidc-client": {"rt_reuse_multi_tab_browser", "rp_logout_other_tabs_browser"},
-          "axa-oidc-client": {"sr_multi_tab", "rt_reuse_multi_tab_browser",
-                              "rp_logout_other_tabs_browser"}}
+          "angular-auth-oidc-client": {"rt_reuse_multi_tab_browser"},
+          "axa-oidc-client": {"rt_reuse_multi_tab_browser", "rp_logout_other_tabs_browser"}}
 
 
 def browser_catalogue(but=()):
@@ -388,3 +391,61 @@ def test_silent_renewal_passes_against_an_idp_insisting_on_id_token_hint(tmp_pat
     ran = [x for x in report["runs"] if x["verdict"] != "skip"]  # the targets each names
     bad = {(x["scenario"], x["target"]): story(x) for x in ran if x["verdict"] != "pass"}
     assert not bad and len(ran) >= 25, (r.stdout, bad)
+
+
+SW_PROBE = r"""
+// the page asks its service worker for its clock and its 1 s ticks (tests/e2e/test_browser.py)
+(function () {
+  var p0 = Date.now(), asks = 0, reg = null;
+  navigator.serviceWorker.addEventListener('message', function (e) {
+    console.log('SWCLOCK ' + JSON.stringify({page: Date.now() - p0, sw: e.data.now - p0,
+                                             ticks: e.data.ticks}));
+  });
+  function ask() { var w = reg.active || reg.waiting || reg.installing; if (w) w.postMessage(0); }
+  navigator.serviceWorker.register('/lib/clock-sw.js').then(function (r) {
+    reg = r;
+    // woken every second for 5 s, then left alone for 20 s, then asked once more
+    var t = setInterval(function () { ask(); if (++asks === 5) clearInterval(t); }, 1000);
+    setTimeout(ask, 25000);
+  }, function (err) { console.log('SWCLOCK refused ' + err); });
+})();
+"""
+SW_SCRIPT = r"""
+var ticks = 0;
+setInterval(function () { ticks++; }, 1000);
+self.addEventListener('install', function () { self.skipWaiting(); });
+self.addEventListener('message', function (e) { e.source.postMessage({now: Date.now(), ticks: ticks}); });
+"""
+
+
+def test_a_service_worker_shares_the_pages_clock_but_not_its_timers(tmp_path):
+    """What docs/browser.md says of @axa-fr/oidc-client's service-worker mode, measured: a
+    service worker registers on the app origin (http://127.0.0.1 is a secure context) and
+    its Date.now() is the page's virtual time (it runs in the page's renderer process,
+    whose clock DevTools overrides), but its timers fire on the worker's own wake-ups:
+    while the page wakes it every second they keep up with virtual time, and left alone for
+    20 virtual seconds (a fraction of a second of real time) they fall far behind."""
+    folder = tmp_path / "sw-clock"
+    shutil.copytree(os.path.join(ROOT, "harness", "web", "clients", "iframe"), folder)
+    (folder / "clock-sw.js").write_text(SW_SCRIPT)
+    client = folder / "client.js"
+    client.write_text(SW_PROBE + client.read_text())
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["name"] = "sw-clock"
+    manifest.setdefault("libraries", {})["clock-sw.js"] = "clock-sw.js"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    scn = scenario("sr_success")
+    scn["idp"]["client"]["access_token_lifetime"] = 600
+    scn.update(id="sw_clock", steps=[{"do": "login"}, {"do": "advance", "seconds": 27}],
+               expect={"events": {"logged_in": 1}})
+    _, report = run_json(tmp_path, "--target", f"page:{folder}", write_scenario(tmp_path, scn))
+    run = report["runs"][0]
+    said = [json.loads(line.split("SWCLOCK ", 1)[1].split('", source')[0].replace('\\"', '"'))
+            for line in run["console"] if "SWCLOCK {" in line]
+    assert not [l for l in run["console"] if "SWCLOCK refused" in l] and len(said) == 6, run["console"]
+    # one clock: the worker's time is the page's, to a slice
+    assert all(abs(s["sw"] - s["page"]) <= 10 for s in said), said
+    # woken each second, its 1 s timer keeps up; left alone for 20 s, it ticks a few times
+    woken, alone = said[4]["ticks"] - said[0]["ticks"], said[5]["ticks"] - said[4]["ticks"]
+    assert woken >= 3, said
+    assert alone <= 14, said  # 20 if they followed the page (3 to 8 here)

@@ -331,7 +331,7 @@ static void note_request(hr_browser *b, const char *id, int start)
     if (i < b->n_inflight && start >= 0)
         b->net_inflight[i].seen_ms = cm_wallclock_ms();
     else if (i < b->n_inflight)
-        b->net_inflight[i] = b->net_inflight[--b->n_inflight];
+        b->net_inflight[i] = b->net_inflight[--b->n_inflight], b->net_ends++;
 }
 
 /* A document's request ends with its response (a frame removed while its document loads

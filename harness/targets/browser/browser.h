@@ -30,6 +30,7 @@ typedef struct hr_browser {
     long net_untracked_sent; /* requests to it the page started */
     long net_news;           /* Network events of the page's requests read so far: its
                               * network is making progress while this grows */
+    long net_ends;           /* of those, ends of requests and frame loads */
 } hr_browser;
 
 /** The Chromium binary: $RENEWLAB_CHROMIUM, else Debian's /usr/lib/chromium/chromium. */
@@ -105,6 +106,11 @@ int hr_browser_tab_open_beside(hr_browser_tab *t, const hr_browser_tab *first, c
  * it has no immediate work); the tab is paused again when its expiry has been read: the
  * browser's budgets_expired counts those of all its tabs. */
 int hr_browser_tab_budget(hr_browser_tab *t, int64_t us, char *err, size_t errlen);
+/** The tab's own clock, Date.now() in its page (epoch ms, into @p ms). It runs ahead of the
+ * budgets given: Chromium counts at least 10 ms of virtual time for every request of the
+ * page, from its start (WebScopedVirtualTimePauser, kNonInstant), whatever the budget.
+ * 0, or -1 (the page has no context to ask, as between two documents). */
+int hr_browser_tab_now_ms(hr_browser_tab *t, int64_t *ms);
 /** The page's requests under way (DevTools Network events), or -1 when the browser is
  * gone. A request with no news for @p stale_ms of real time is forgotten: some ends are
  * never reported (a frame removed while it loads). */

@@ -11,6 +11,8 @@
 #include "cm_clock.h"
 
 #define CALL_LIMIT_MS 5000
+/* asking a page its time: one that does not answer at once is left for the next time */
+#define NOW_LIMIT_MS 200
 
 static hr_browser pool[2]; /* [block_third_party_cookies] */
 static int running[2];
@@ -153,6 +155,37 @@ int hr_browser_tab_budget(hr_browser_tab *t, int64_t us, char *err, size_t errle
     return hr_browser_send_in(
         t->browser, t->session, "Emulation.setVirtualTimePolicy",
         json_pack("{s:s, s:f}", "policy", "advance", "budget", (double)us / 1000.0), err, errlen);
+}
+
+/* The tab's page is between documents or loading one (its main frame, whose id is the
+ * tab's, is followed as a request): it may have no context to evaluate in. */
+static int tab_loading(const hr_browser_tab *t)
+{
+    char id[80];
+    snprintf(id, sizeof id, "frame:%s", t->target_id);
+    for (int i = 0; i < t->browser->n_inflight; i++)
+        if (!strcmp(t->browser->net_inflight[i].id, id))
+            return 1;
+    return 0;
+}
+
+int hr_browser_tab_now_ms(hr_browser_tab *t, int64_t *ms)
+{
+    json_t *res = NULL;
+    char err[200];
+    if (tab_loading(t))
+        return -1;
+    int rc =
+        hr_browser_call_in(t->browser, t->session, "Runtime.evaluate",
+                           json_pack("{s:s, s:b}", "expression", "Date.now()", "returnByValue", 1),
+                           &res, NOW_LIMIT_MS, err, sizeof err);
+    json_t *v = json_object_get(json_object_get(res, "result"), "value");
+    if (rc == 0 && json_is_number(v))
+        *ms = (int64_t)json_number_value(v);
+    else
+        rc = -1;
+    json_decref(res);
+    return rc;
 }
 
 int hr_browser_tab_requests(hr_browser_tab *t, int64_t stale_ms)

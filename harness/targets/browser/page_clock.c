@@ -21,6 +21,7 @@
 #define NET_QUIET_REAL_MS 30
 #define NET_PACE_REAL_MS 20
 #define NET_STALL_REAL_MS 5000
+#define FOLLOW_ROUNDS 4
 
 void hr_page_clock_init(hr_page_clock *c, hr_browser_tab *tab, struct event_base *base,
                         cm_clock *follower, int (*held)(void *arg), void *held_arg)
@@ -76,6 +77,13 @@ static int requests_under_way(hr_page_clock *c)
 static long network_news(const hr_page_clock *c)
 {
     return c->tabs[0]->browser->net_news + c->posts;
+}
+
+/* Requests of the page that ended (posts: when they arrived): each may have moved its
+ * tab's time on (follow_tabs). */
+static long requests_ended(const hr_page_clock *c)
+{
+    return c->tabs[0]->browser->net_ends + c->posts;
 }
 
 typedef struct news_wait {
@@ -138,10 +146,55 @@ static int run_tab(hr_page_clock *c, hr_browser_tab *tab, int64_t us, char *err,
     return rc == 1 ? 0 : -1;
 }
 
-/* Let each tab's virtual time run @p us, serving their requests meanwhile; then the
- * follower follows to the page's last whole millisecond (answers held until then go out).
+/* The tabs' own clocks: Chromium moves a tab's time on by up to 10 ms when one of its
+ * requests ends (hr_browser_tab_now_ms), beyond the budget. The page's time in @p page_us
+ * becomes the furthest tab's, and a tab behind runs until it is there too (which may end
+ * more of its requests: FOLLOW_ROUNDS rounds at most). A tab with no document to ask is
+ * left as it is. 1 when a tab was ahead or behind, 0 when all agreed, -1 with @p err. */
+static int follow_tabs(hr_page_clock *c, int64_t *page_us, char *err, size_t errlen)
+{
+    int moved = 0;
+    for (int round = 0; round < FOLLOW_ROUNDS; round++) {
+        int64_t ms[HR_PAGE_TABS_MAX], top = *page_us / 1000;
+        for (int i = 0; i < c->ntabs; i++)
+            if (hr_browser_tab_now_ms(c->tabs[i], &ms[i]) != 0)
+                ms[i] = -1;
+            else if (ms[i] > top)
+                top = ms[i];
+        if (top * 1000 > *page_us)
+            *page_us = top * 1000, moved = 1;
+        int behind = 0;
+        for (int i = 0; i < c->ntabs; i++)
+            if (ms[i] >= 0 && ms[i] < top) {
+                behind = moved = 1;
+                if (run_tab(c, c->tabs[i], (top - ms[i]) * 1000, err, errlen) != 0)
+                    return -1;
+            }
+        if (!behind)
+            break;
+    }
+    return moved;
+}
+
+/* After a slice: when a request of the page ended since the last look, or the page has just
+ * gone quiet (@p busy: the slice was run as one with requests under way; a post's answer
+ * reaches the page some time after the post arrived), the tabs' clocks are asked.
  * 0, or -1 with @p err. */
-static int run_slice(hr_page_clock *c, int64_t us, char *err, size_t errlen)
+static int follow(hr_page_clock *c, int busy, int64_t *page_us, char *err, size_t errlen)
+{
+    long ends = requests_ended(c);
+    int due = ends != c->followed_ends || (!busy && c->was_busy);
+    c->was_busy = busy;
+    if (!due)
+        return 0;
+    c->followed_ends = ends;
+    return follow_tabs(c, page_us, err, errlen) < 0 ? -1 : 0;
+}
+
+/* Let each tab's virtual time run @p us, serving their requests meanwhile; then the
+ * follower follows to the page's last whole millisecond (answers held until then go out),
+ * the tabs' own clocks taken into account (follow). 0, or -1 with @p err. */
+static int run_slice(hr_page_clock *c, int64_t us, int busy, char *err, size_t errlen)
 {
     if (hr_browser_pump(c->tabs[0]->browser) != 0) {
         snprintf(err, errlen, "the browser closed its DevTools pipe");
@@ -154,6 +207,8 @@ static int run_slice(hr_page_clock *c, int64_t us, char *err, size_t errlen)
         if (run_tab(c, c->tabs[(first + i) % c->ntabs], us, err, errlen) != 0)
             return -1;
     int64_t page_us = hr_page_clock_now_us(c) + us;
+    if (follow(c, busy, &page_us, err, errlen) != 0)
+        return -1;
     int64_t until = page_us / 1000;
     c->ahead_us = page_us % 1000;
     if (cm_loop_run(c->base, c->follower, NULL, NULL, until, SLICE_REAL_LIMIT_MS) ==
@@ -185,7 +240,7 @@ int hr_page_clock_run(hr_page_clock *c, int (*cond)(void *arg), void *arg, int64
                         : busy && c->held(c->held_arg) > 0 ? HELD_SLICE_US
                         : busy                             ? NET_SLICE_US
                                                            : HR_PAGE_SLICE_MS * 1000;
-        if (run_slice(c, left < slice ? left : slice, err, errlen) != 0)
+        if (run_slice(c, left < slice ? left : slice, busy, err, errlen) != 0)
             return -1;
     }
 }

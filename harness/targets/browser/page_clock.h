@@ -1,8 +1,10 @@
 /* A page on virtual time (docs/browser.md, "The time model"): the tab's clock runs in short
  * slices (DevTools virtual time budgets) and a virtual clock, the IdP's, follows it after
- * each slice; the tabs of a multi-tab run all take each slice before the IdP follows. While the
- * page's requests are under way the slices shrink to 1 ms, and when the network is quiet in real
- * time they wait for it: a network slow in real time takes none of the page's time. */
+ * each slice, to the furthest tab's time (Chromium adds 10 ms for each request of a page); the
+ * tabs of a multi-tab run all take each slice before the IdP follows, and one behind catches
+ * up. While the page's requests are under way the slices shrink to 10 us, and when the network
+ * is quiet in real time they wait for it: a network slow in real time takes none of the page's
+ * time. */
 #ifndef HR_PAGE_CLOCK_H
 #define HR_PAGE_CLOCK_H
 
@@ -29,16 +31,16 @@ typedef struct hr_page_clock {
     int (*held)(void *arg);  /* answers waiting on the follower's time (the IdP holds them):
                               * the clock must move for them */
     void *held_arg;
-    int crawl;       /* the page's time only crawls (1 ms slices) */
-    long posts;      /* the page's posts that arrived (hr_page_clock_post) */
-    long posts_sent; /* ... that it started, when last looked */
-    int64_t post_ms; /* when one last started or arrived (real ms) */
-    long news;       /* network news when last looked */
-    int64_t news_ms; /* when it last changed (real ms) */
-    long slice_news; /* network news when the last slice began */
-    int64_t ahead_us;
-    /* finer slices until then (page time, us) */ /* the page's time beyond the follower's whole
-                                                     millisecond */
+    int crawl;          /* the page's time only crawls (1 ms slices) */
+    long posts;         /* the page's posts that arrived (hr_page_clock_post) */
+    long posts_sent;    /* ... that it started, when last looked */
+    int64_t post_ms;    /* when one last started or arrived (real ms) */
+    long news;          /* network news when last looked */
+    int64_t news_ms;    /* when it last changed (real ms) */
+    long slice_news;    /* network news when the last slice began */
+    int64_t ahead_us;   /* the page's time beyond the follower's whole millisecond */
+    long followed_ends; /* requests ended when the tabs' clocks were last asked */
+    int was_busy;       /* the last slice was run with requests under way */
 } hr_page_clock;
 
 /* A page's clock on @p tab; @p follower follows it, @p held counts what waits on it. */

@@ -13,7 +13,7 @@ PYTEST_PAR = -n $(PYTEST_WORKERS) --dist loadfile
 E2E_ALONE = tests/e2e/test_browser.py
 E2E_PAR = $(PYTEST_PAR) $(addprefix --ignore=,$(E2E_ALONE)) tests/e2e
 
-.PHONY: all deps build run run-browser clients-matrix demo test unit e2e asan-test tsan-test valgrind-test soak fuzz fuzz-smoke clean format
+.PHONY: package package-test deps-container all deps build run run-browser clients-matrix demo test unit e2e asan-test tsan-test valgrind-test soak fuzz fuzz-smoke clean format
 
 all: build
 
@@ -50,6 +50,25 @@ clients-matrix: build
 # The mock IdP alone with its demo configuration, for driving it by hand.
 demo: build
 	scripts/demo.sh $(BUILD)/bin/mock-idp
+
+# The Debian package (CPack DEB, packaging/): a Release build with CMake's defaults (no
+# -Werror, no tests) in its own tree, then build-package/renewlab_<version>_amd64.deb.
+PKG_BUILD ?= build-package
+package: deps
+	cmake -S . -B $(PKG_BUILD) -DCMAKE_BUILD_TYPE=Release -DRENEWLAB_TESTS=OFF \
+	  -DRENEWLAB_FUZZ_REPLAY=OFF >/dev/null
+	cmake --build $(PKG_BUILD) -j $(JOBS)
+	cd $(PKG_BUILD) && cpack -G DEB
+	@ls $(PKG_BUILD)/renewlab_*_amd64.deb
+
+deps-container:
+	@scripts/setup-deps.sh container
+
+# The package installed into a clean Debian root (a local base image built with
+# mmdebstrap: packaging/base-image.sh), used there and purged; minutes, outside make test.
+package-test: package deps-container
+	RENEWLAB_DEB=$$(ls $(abspath $(PKG_BUILD))/renewlab_*_amd64.deb | tail -1) \
+	  $(PYTEST) -q -p no:cacheprovider tests/package/test_package.py
 
 unit: build
 	ctest --test-dir $(BUILD) --output-on-failure
@@ -124,4 +143,4 @@ format:
 	find common mock_idp renew_core harness reports tests -name '*.[ch]' -exec clang-format -i {} +
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD) $(PKG_BUILD)

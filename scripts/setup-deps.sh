@@ -28,11 +28,22 @@ APACHE_RP=(apache2 libapache2-mod-auth-openidc)
 # faketime is its command, for trying a client by hand.
 FAKETIME=(libfaketime faketime)
 
-PACKAGES=(cmake make gcc pkg-config openssl help2man
+# make package: CPack's DEB generator reads the binaries' dependencies with dpkg-shlibdeps
+# (dpkg-dev) and finds them with file.
+PACKAGING=(dpkg-dev file)
+
+PACKAGES=(cmake make gcc pkg-config openssl help2man "${PACKAGING[@]}"
           libevent-dev libjansson-dev libssl-dev libcriterion-dev
           python3 python3-pytest python3-pytest-xdist python3-jwt python3-cryptography python3-junitparser
           chromium
           "${LEMONLDAP_NG[@]}" "${APACHE_RP[@]}" "${FAKETIME[@]}")
+
+# `setup-deps.sh container` (make package-test, make container-test) adds what builds the
+# clean Debian root and runs the image: podman with runc (crun cannot run containers on
+# hybrid-cgroup hosts) and mmdebstrap.
+if [ "${1:-}" = container ]; then
+  PACKAGES+=(podman runc mmdebstrap)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

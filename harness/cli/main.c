@@ -83,13 +83,7 @@ static void collect(const char *path, json_t *files)
 
 static const char *default_dir(void)
 {
-    struct stat st;
-    const char *env = getenv("RENEWLAB_SCENARIOS");
-    if (env)
-        return env;
-    if (stat("scenarios", &st) == 0 && S_ISDIR(st.st_mode))
-        return "scenarios";
-    return RENEWLAB_SCENARIO_DIR;
+    return hr_data_dir(HR_DATA_SCENARIOS);
 }
 
 /* Load every scenario; on any error print them all and return NULL. */

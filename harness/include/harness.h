@@ -67,7 +67,14 @@ int hr_group_by_known(const char *by);
 json_t *hr_observe(const char *path, const hr_observe_opts *o, char *err, size_t errlen);
 /** The default cap on a trace file for hr_observe. */
 #define HR_TRACE_MAX_BYTES ((size_t)512 << 20)
-/** The shipped findings store (harness/findings, or $RENEWLAB_FINDINGS_DIR). */
+/** renewlab's data folders (docs/install.md): under PREFIX/share/renewlab, PREFIX the folder
+ * above the running binary's bin/ (a build tree has the same shape), each overridden by its
+ * environment variable: $RENEWLAB_SHARE_DIR for the whole, $RENEWLAB_SCENARIO_DIR,
+ * $RENEWLAB_WEB_DIR, $RENEWLAB_FINDINGS_DIR. */
+enum hr_data { HR_DATA_SCENARIOS, HR_DATA_WEB, HR_DATA_FINDINGS, HR_DATA_SHARE };
+/** The folder of @p which (a static string, resolved once). */
+const char *hr_data_dir(enum hr_data which);
+/** The shipped findings store (share/renewlab/findings, or $RENEWLAB_FINDINGS_DIR). */
 const char *hr_findings_dir(void);
 /** Add the records of a findings file, or of every *.json of a folder, in the format of
  * docs/findings.md. 0, or -1 with "file:line: /pointer: reason" in @p err (nothing of

@@ -117,8 +117,7 @@ static int load_dir(const char *dir, char *err, size_t n)
 
 const char *hr_findings_dir(void)
 {
-    const char *env = getenv("RENEWLAB_FINDINGS_DIR");
-    return env && *env ? env : RENEWLAB_FINDINGS_DIR;
+    return hr_data_dir(HR_DATA_FINDINGS);
 }
 
 int hr_findings_load(const char *path, char *err, size_t n)

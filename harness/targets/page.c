@@ -11,6 +11,7 @@
 #include "browser.h"
 #include "cm_clock.h"
 #include "cm_strbuf.h"
+#include "harness.h"
 #include "page_clients.h"
 #include "page_settings.h"
 #include "page_clock.h"
@@ -242,6 +243,12 @@ static void append_page_log(hr_world *w, hr_page *p)
     json_decref(lines);
 }
 
+/* The IdP's clock is the page's at each request (page_clock.h). */
+static void on_idp_request(void *arg)
+{
+    hr_page_clock_request(&((hr_page *)arg)->clock);
+}
+
 static int page_open(hr_world *w, const char *spec, void **self)
 {
     hr_page *p = calloc(1, sizeof *p);
@@ -264,7 +271,7 @@ static int page_open(hr_world *w, const char *spec, void **self)
         json_decref(libs);
         return -1;
     }
-    hr_apphost_set_client(p->app, p->client.dir, libs);
+    hr_apphost_set_client(p->app, hr_data_dir(HR_DATA_WEB), p->client.dir, libs);
     const char *origin = hr_apphost_origin(p->app);
     if (register_origin(w, origin) != 0)
         return -1;
@@ -283,6 +290,7 @@ static int page_open(hr_world *w, const char *spec, void **self)
         return -1;
     }
     hr_page_clock_init(&p->clock, &p->tabs[0], w->base, w->clock, held_answers, w);
+    idp_server_set_request_hook(w->idp, on_idp_request, p);
     snprintf(p->tabs[0].browser->net_untracked, sizeof p->tabs[0].browser->net_untracked,
              "%s/event", origin); /* the page's keepalive posts to the harness */
     p->devtools_ev =
@@ -432,6 +440,8 @@ static void page_close(void *self)
     hr_page *p = self;
     if (!p)
         return;
+    if (p->w->idp)
+        idp_server_set_request_hook(p->w->idp, NULL, NULL);
     if (p->devtools_ev)
         event_free(p->devtools_ev);
     for (int i = p->opened - 1; i >= 0; i--)

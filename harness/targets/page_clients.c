@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "apphost.h"
 #include "browser.h"
 #include "cm_file.h"
 #include "cm_schema.h"
+#include "harness.h"
 #include "target.h"
 
 static const cm_param MANIFEST[] = {{"name", CM_T_STR, 1, NULL},
@@ -37,7 +37,7 @@ static int plain_name(const char *name)
 
 static void client_dir(const char *name, char *buf, size_t n)
 {
-    snprintf(buf, n, "%s/clients/%s", hr_web_dir(), name);
+    snprintf(buf, n, "%s/clients/%s", hr_data_dir(HR_DATA_WEB), name);
 }
 
 int hr_page_client_exists(const char *name)
@@ -59,7 +59,7 @@ void hr_page_client_names(char *buf, size_t n)
 {
     char dir[512], *names[64];
     size_t count = 0, at = 0;
-    snprintf(dir, sizeof dir, "%s/clients", hr_web_dir());
+    snprintf(dir, sizeof dir, "%s/clients", hr_data_dir(HR_DATA_WEB));
     DIR *d = opendir(dir);
     struct dirent *e;
     while (d && count < 64 && (e = readdir(d)))
@@ -234,7 +234,7 @@ int hr_page_client_file(const hr_page_client *c, const char *rel, char *buf, siz
     snprintf(buf, n, "%s/%s", c->dir, rel);
     if (access(buf, R_OK) == 0)
         return 0;
-    snprintf(buf, n, "%s/%s", hr_web_dir(), rel);
+    snprintf(buf, n, "%s/%s", hr_data_dir(HR_DATA_WEB), rel);
     return access(buf, R_OK) == 0 ? 0 : -1;
 }
 
@@ -286,7 +286,7 @@ int hr_page_client_pinned(hr_page_client *c, char *err, size_t n)
     int rc = 0;
     if (!have)
         rc = cm_errf(err, n, "%.60s: the npm package %.80s is not installed (in %.200s or %.200s)",
-                     c->name, pkg, c->dir, hr_web_dir());
+                     c->name, pkg, c->dir, hr_data_dir(HR_DATA_WEB));
     else if (strcmp(json_string_value(have), want) != 0)
         rc = cm_errf(err, n, "%.60s: the manifest pins %.80s %.40s, the installed one is %.40s",
                      c->name, pkg, want, json_string_value(have));

@@ -127,6 +127,12 @@ int idp_server_listen(idp_server *s, const char *host, int port, char *err, size
 const char *idp_server_issuer(const idp_server *s);
 /** The bound port, or -1 before listen. */
 int idp_server_port(const idp_server *s);
+/** Called on the caller's loop (loop 0) when a request arrives, before the request reads
+ * the IdP's clock: an embedder whose clock follows another party's (a browser page on its
+ * own virtual time) may move the clock forward to that party's time there. */
+typedef void (*idp_request_hook)(void *arg);
+/** Install @p hook (NULL removes it). Requests of worker loops do not call it. */
+void idp_server_set_request_hook(idp_server *s, idp_request_hook hook, void *arg);
 /** How many answers fault rules hold or hang on the caller's loop (loop 0). */
 int idp_server_holding(const idp_server *s);
 /** Begin a graceful stop: no new connections; answers a fault rule holds still go out

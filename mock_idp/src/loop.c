@@ -289,6 +289,8 @@ static void on_request(struct evhttp_request *req, void *arg)
     Idp_conn_busy(l, req);
     Idp_resp_init(&rs);
     fill_req(req, &rq);
+    if (s->request_hook && l == &s->loop0)
+        s->request_hook(s->request_hook_arg);
     Idp_lock(s, is_control(req));
     rq.now_ms = cm_clock_now(s->clock); /* the control API may move the IdP clock */
     Idp_dispatch(s, &rq, &rs);

@@ -230,6 +230,12 @@ const char *idp_server_issuer(const idp_server *s)
     return s->issuer;
 }
 
+void idp_server_set_request_hook(idp_server *s, idp_request_hook hook, void *arg)
+{
+    s->request_hook = hook;
+    s->request_hook_arg = arg;
+}
+
 int idp_server_holding(const idp_server *s)
 {
     return Idp_loop_held_count(&s->loop0);

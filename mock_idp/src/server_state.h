@@ -80,6 +80,8 @@ struct idp_server {
     idp_client *startup_clients;   /* client settings after config and presets, for reset */
     void (*drained)(void *arg);    /* draining: called once when no held answer is left */
     void *drained_arg;
+    idp_request_hook request_hook; /* loop 0: before each request reads the clock */
+    void *request_hook_arg;
 };
 
 /** The fault rule applied to the request being handled when it is of @p kind, else NULL

@@ -39,3 +39,23 @@ def write_scenario(tmp_path, scn, name="s.json"):
 
 def scenario(id_):
     return json.load(open(os.path.join(SCENARIOS, id_ + ".json")))
+
+
+def install_tree(tmp_path_factory):
+    """The build installed with cmake --install into a temporary prefix, then moved to
+    another folder (so nothing can lean on the prefix it was installed to). Returns the
+    prefix."""
+    first = tmp_path_factory.mktemp("prefix-installed")
+    r = subprocess.run(["cmake", "--install", BUILD, "--prefix", str(first)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    moved = tmp_path_factory.mktemp("prefix-moved") / "usr"
+    os.rename(first, moved)
+    return moved
+
+
+def clean_env(**extra):
+    """The environment without any RENEWLAB_* variable (an installed tree needs none)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RENEWLAB_")}
+    env.update(extra)
+    return env

@@ -22,18 +22,13 @@ struct hr_apphost {
     json_t *commands; /* every command so far: [{seq, do, ...}] */
     hr_app_event_cb on_event;
     void *arg;
+    char *web_dir;     /* the shared page files (harness-link.js, ...) */
     char *client_dir;  /* the page client's folder, served at /client/ */
     json_t *libraries; /* its npm files: name -> path (resolved by the page target) */
 };
 
-const char *hr_web_dir(void)
-{
-    const char *env = getenv("RENEWLAB_WEB_DIR");
-    return env && *env ? env : RENEWLAB_WEB_DIR;
-}
-
 /* The app origin's own files. A page (own 1) is the client folder's when it has one, else
- * the shared one of harness/web. */
+ * the shared one of the web folder. */
 static const struct {
     const char *path, *file, *type;
     int own;
@@ -52,7 +47,7 @@ static const char *page_dir(const hr_apphost *h, const char *file)
     if (!h->client_dir ||
         snprintf(path, sizeof path, "%s/%s", h->client_dir, file) >= (int)sizeof path ||
         access(path, R_OK) != 0)
-        return hr_web_dir();
+        return h->web_dir;
     return h->client_dir;
 }
 
@@ -171,7 +166,7 @@ static void on_request(struct evhttp_request *rq, void *arg)
         return reply_json(rq, 200, h->config ? h->config : json_null());
     for (size_t i = 0; m == EVHTTP_REQ_GET && i < sizeof FILES / sizeof FILES[0]; i++)
         if (!strcmp(path, FILES[i].path))
-            return serve_file(rq, FILES[i].own ? page_dir(h, FILES[i].file) : hr_web_dir(),
+            return serve_file(rq, FILES[i].own ? page_dir(h, FILES[i].file) : h->web_dir,
                               FILES[i].file, FILES[i].type);
     const char *name = strrchr(path, '/') + 1;
     if (m == EVHTTP_REQ_GET && h->client_dir && !strncmp(path, "/client/", 8) && plain(name))
@@ -227,8 +222,10 @@ void hr_apphost_command(hr_apphost *h, json_t *cmd)
     json_array_append_new(h->commands, cmd);
 }
 
-void hr_apphost_set_client(hr_apphost *h, const char *dir, json_t *libraries)
+void hr_apphost_set_client(hr_apphost *h, const char *web_dir, const char *dir, json_t *libraries)
 {
+    free(h->web_dir);
+    h->web_dir = strdup(web_dir);
     free(h->client_dir);
     h->client_dir = strdup(dir);
     json_decref(h->libraries);
@@ -239,6 +236,7 @@ void hr_apphost_free(hr_apphost *h)
 {
     if (!h)
         return;
+    free(h->web_dir);
     free(h->client_dir);
     json_decref(h->libraries);
     if (h->http)

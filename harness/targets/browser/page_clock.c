@@ -48,6 +48,19 @@ void hr_page_clock_post(hr_page_clock *c)
     c->post_ms = cm_wallclock_ms();
 }
 
+void hr_page_clock_request(hr_page_clock *c)
+{
+    int64_t top = -1, ms;
+    for (int i = 0; i < c->ntabs; i++)
+        if (hr_browser_tab_now_ms(c->tabs[i], &ms) == 0 && ms > top)
+            top = ms;
+    int64_t next = cm_virtclock_next_deadline(c->follower);
+    if (top > next)
+        top = next;
+    if (top * 1000 > hr_page_clock_now_us(c) && c->follower->set_ms(c->follower->ctx, top) == 0)
+        c->ahead_us = 0;
+}
+
 /* Posts of events on their way to the harness: started (DevTools) but not arrived. A post
  * that never arrives stops counting after NET_STALL_REAL_MS without news. */
 static int posts_under_way(hr_page_clock *c)

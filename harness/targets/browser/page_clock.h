@@ -52,6 +52,13 @@ void hr_page_clock_init(hr_page_clock *c, hr_browser_tab *tab, struct event_base
 int hr_page_clock_add_tab(hr_page_clock *c, hr_browser_tab *tab);
 /* The page's time now, epoch microseconds (the follower's is its whole milliseconds). */
 int64_t hr_page_clock_now_us(const hr_page_clock *c);
+/* A request of the page reached the follower's side (the IdP), before it reads the
+ * follower: the follower moves on to the furthest tab's time, where the request started
+ * (a tab's time stands still while its requests are under way). A request that follows the
+ * end of another within one slice would else be read up to 10 ms early for each (Chromium
+ * moves a tab's time on when a request ends). Never past the follower's next timer, which
+ * fires in order when the slice ends. */
+void hr_page_clock_request(hr_page_clock *c);
 /* One of the page's posts to the harness arrived (they are followed as requests). */
 void hr_page_clock_post(hr_page_clock *c);
 /* Run the page's time until @p cond(arg) is nonzero (returned: 1, or -1 when the caller

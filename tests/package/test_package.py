@@ -1,0 +1,113 @@
+"""make package-test: the Debian package installed into a clean Debian root (the local
+base image of packaging/base-image.sh, where no source tree exists), its tools used
+there, then purged (docs/install.md, "The Debian package")."""
+import glob
+import json
+import os
+
+import pytest
+
+from podman_util import ROOT, Container, base_image
+
+DEB = os.environ.get("RENEWLAB_DEB") or (sorted(glob.glob(os.path.join(
+    ROOT, "build-package", "renewlab_*_amd64.deb"))) or [None])[-1]
+# Not package files: what the system itself changes as packages come and go.
+SYSTEM = ("/var/", "/tmp/", "/root/", "/run/", "/etc/alternatives/", "/etc/ld.so.cache",
+          "/pkg/")
+LIST_FILES = ("find / -xdev \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -print"
+              " | sort")
+
+
+@pytest.fixture(scope="module")
+def root():
+    assert DEB and os.path.exists(DEB), "no .deb: run make package first"
+    c = Container(base_image(), "--shm-size=512m", "-v", f"{os.path.dirname(DEB)}:/pkg:ro")
+    try:
+        c.exec("apt-get update -qq")
+        c.exec(f"{LIST_FILES} > /tmp/before")
+        c.exec("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --install-recommends "
+               f"/pkg/{os.path.basename(DEB)} >/tmp/apt.log 2>&1 || (tail -30 /tmp/apt.log; exit 1)",
+               timeout=1200)
+        yield c
+    finally:
+        c.remove()
+
+
+def test_the_package_is_named_and_depends_as_debian_expects():
+    name = os.path.basename(DEB)
+    assert name.startswith("renewlab_") and name.endswith("_amd64.deb")
+    import subprocess
+    info = subprocess.run(["dpkg-deb", "--field", DEB, "Depends", "Recommends"],
+                          capture_output=True, text=True, check=True).stdout
+    depends = info.split("Recommends:")[0]
+    for lib in ("libevent", "libjansson4", "libssl3", "libc6"):
+        assert lib in depends, info
+    assert "chromium" in info.split("Recommends:")[1]
+    changelog = subprocess.run(["dpkg-deb", "--fsys-tarfile", DEB], capture_output=True,
+                               check=True).stdout
+    assert b"usr/share/doc/renewlab/changelog.gz" in changelog
+
+
+def test_no_source_tree_in_the_root(root):
+    r = root.exec(f"test ! -e {ROOT} && command -v renewlab mock-idp renew-adapter")
+    assert r.stdout.split() == ["/usr/bin/renewlab", "/usr/bin/mock-idp", "/usr/bin/renew-adapter"]
+
+
+def test_renewlab_run_runs_the_catalogue(root):
+    r = root.exec("mkdir -p /tmp/w && cd /tmp/w && renewlab run --jobs 2 --json core.json",
+                  check=False)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    report = json.loads(root.exec("cat /tmp/w/core.json").stdout)
+    want = [n for n in os.listdir(os.path.join(ROOT, "scenarios")) if not n.startswith("_")]
+    targets = [json.load(open(os.path.join(ROOT, "scenarios", n))).get("targets", ["core"])
+               for n in want]
+    assert len(report["runs"]) == sum("core" in t for t in targets)
+
+
+def test_the_iframe_target_runs_in_the_roots_chromium(root):
+    r = root.exec("cd /tmp/w && renewlab run --target iframe --jobs 2 --json iframe.json",
+                  check=False, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    report = json.loads(root.exec("cat /tmp/w/iframe.json").stdout)
+    ran = [x for x in report["runs"] if x["verdict"] != "skip"]
+    assert len(ran) >= 15 and all(x["verdict"] == "pass" for x in ran)
+    assert all(x.get("browser_launched") is not None for x in ran)
+    assert root.exec("dpkg -s chromium | grep -c '^Status: install ok installed'").stdout.strip() == "1"
+
+
+MOCK_IDP_DISCOVERY = r"""
+import json, subprocess, urllib.request
+p = subprocess.Popen(["mock-idp", "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE)
+issuer = p.stdout.readline().decode().strip().split("issuer=", 1)[1]
+doc = json.load(urllib.request.urlopen(issuer + "/.well-known/openid-configuration"))
+p.terminate(); p.wait()
+print(json.dumps({"issuer": issuer, "doc": doc["issuer"], "rc": p.returncode}))
+"""
+
+
+def test_mock_idp_serves_discovery(root):
+    out = json.loads(root.exec(f"python3 -c '{MOCK_IDP_DISCOVERY}'").stdout)
+    assert out["doc"] == out["issuer"] and out["issuer"].startswith("http://127.0.0.1:")
+    assert out["rc"] == 0
+
+
+def test_man_pages_and_help(root):
+    root.exec("test -s /usr/share/man/man1/renewlab.1.gz -o -s /usr/share/man/man1/renewlab.1")
+    for cmd in ("renewlab --help", "renewlab run --help", "mock-idp --help", "renew-adapter --help"):
+        assert root.exec(cmd).stdout.strip(), cmd
+
+
+def test_purge_leaves_no_file_behind(root):
+    owned = root.exec("dpkg -L renewlab").stdout.split("\n")
+    root.exec("DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq renewlab >/dev/null")
+    root.exec(f"{LIST_FILES} > /tmp/after")
+    # every package still installed owns its files; what is left besides them came from us
+    root.exec("cat /var/lib/dpkg/info/*.list | sort -u > /tmp/owned")
+    left = root.exec("comm -13 /tmp/before /tmp/after | comm -23 - /tmp/owned").stdout.split()
+    left = [p for p in left if not p.startswith(SYSTEM) and not p.endswith("__pycache__")
+            and "/__pycache__/" not in p]
+    assert not left
+    still = root.exec("for p in " + " ".join(f"'{p}'" for p in owned if p.strip()) +
+                      "; do [ -e \"$p\" ] && [ ! -d \"$p\" ] && echo \"$p\"; done; true").stdout
+    assert not still.split()
+    root.exec("test ! -e /usr/share/renewlab && test ! -e /usr/share/doc/renewlab")

@@ -13,7 +13,7 @@ PYTEST_PAR = -n $(PYTEST_WORKERS) --dist loadfile
 E2E_ALONE = tests/e2e/test_browser.py
 E2E_PAR = $(PYTEST_PAR) $(addprefix --ignore=,$(E2E_ALONE)) tests/e2e
 
-.PHONY: package package-test deps-container all deps build run run-browser clients-matrix demo test unit e2e asan-test tsan-test valgrind-test soak fuzz fuzz-smoke clean format
+.PHONY: package package-test container-test deps-container all deps build run run-browser clients-matrix demo test unit e2e asan-test tsan-test valgrind-test soak fuzz fuzz-smoke clean format
 
 all: build
 
@@ -69,6 +69,12 @@ deps-container:
 package-test: package deps-container
 	RENEWLAB_DEB=$$(ls $(abspath $(PKG_BUILD))/renewlab_*_amd64.deb | tail -1) \
 	  $(PYTEST) -q -p no:cacheprovider tests/package/test_package.py
+
+# The CI image (packaging/Containerfile) built on the local base image with podman build
+# --pull=never, run with its port on loopback, driven from the host; minutes, outside make
+# test (docs/ci.md records a run).
+container-test: deps deps-container
+	$(PYTEST) -q -p no:cacheprovider tests/package/test_container.py
 
 unit: build
 	ctest --test-dir $(BUILD) --output-on-failure

@@ -40,9 +40,9 @@ PACKAGES=(cmake make gcc pkg-config openssl help2man "${PACKAGING[@]}"
 
 # `setup-deps.sh container` (make package-test, make container-test) adds what builds the
 # clean Debian root and runs the image: podman with runc (crun cannot run containers on
-# hybrid-cgroup hosts) and mmdebstrap.
+# hybrid-cgroup hosts), catatonit for --init, and mmdebstrap.
 if [ "${1:-}" = container ]; then
-  PACKAGES+=(podman runc mmdebstrap)
+  PACKAGES+=(podman runc catatonit mmdebstrap)
 fi
 
 missing=()

@@ -54,7 +54,8 @@ demo: build
 # The Debian package (CPack DEB, packaging/): a Release build with CMake's defaults (no
 # -Werror, no tests) in its own tree, then build-package/renewlab_<version>_amd64.deb.
 PKG_BUILD ?= build-package
-package: deps
+package:
+	@scripts/setup-deps.sh package
 	cmake -S . -B $(PKG_BUILD) -DCMAKE_BUILD_TYPE=Release -DRENEWLAB_TESTS=OFF \
 	  -DRENEWLAB_FUZZ_REPLAY=OFF >/dev/null
 	cmake --build $(PKG_BUILD) -j $(JOBS)
@@ -68,13 +69,13 @@ deps-container:
 # mmdebstrap: packaging/base-image.sh), used there and purged; minutes, outside make test.
 package-test: package deps-container
 	RENEWLAB_DEB=$$(ls $(abspath $(PKG_BUILD))/renewlab_*_amd64.deb | tail -1) \
-	  $(PYTEST) -q -p no:cacheprovider tests/package/test_package.py
+	  $(PYTEST) -v -p no:cacheprovider tests/package/test_package.py
 
 # The CI image (packaging/Containerfile) built on the local base image with podman build
 # --pull=never, run with its port on loopback, driven from the host; minutes, outside make
 # test (docs/ci.md records a run).
 container-test: deps deps-container
-	$(PYTEST) -q -p no:cacheprovider tests/package/test_container.py
+	$(PYTEST) -v -p no:cacheprovider tests/package/test_container.py
 
 unit: build
 	ctest --test-dir $(BUILD) --output-on-failure

@@ -35,15 +35,25 @@ PACKAGING=(dpkg-dev file)
 PACKAGES=(cmake make gcc pkg-config openssl help2man "${PACKAGING[@]}"
           libevent-dev libjansson-dev libssl-dev libcriterion-dev
           python3 python3-pytest python3-pytest-xdist python3-jwt python3-cryptography python3-junitparser
+          python3-yaml
           chromium
           "${LEMONLDAP_NG[@]}" "${APACHE_RP[@]}" "${FAKETIME[@]}")
 
-# `setup-deps.sh container` (make package-test, make container-test) adds what builds the
-# clean Debian root and runs the image: podman with runc (crun cannot run containers on
-# hybrid-cgroup hosts), catatonit for --init, and mmdebstrap.
-if [ "${1:-}" = container ]; then
-  PACKAGES+=(podman runc catatonit mmdebstrap)
-fi
+MODE=${1:-all}
+case "$MODE" in
+  all) ;;
+  # `setup-deps.sh package` (make package, and the CI recipes that build the .deb): only
+  # what builds renewlab and the npm packages the install tree vendors, none of the test
+  # peers (LemonLDAP::NG, Apache, pytest, the IdPs from npm).
+  package)
+    PACKAGES=(cmake make gcc pkg-config help2man python3 libevent-dev libjansson-dev libssl-dev
+              "${PACKAGING[@]}") ;;
+  # `setup-deps.sh container` (make package-test, make container-test) adds what builds the
+  # clean Debian root and runs the image: podman with runc (crun cannot run containers on
+  # hybrid-cgroup hosts), catatonit for --init, and mmdebstrap.
+  container) PACKAGES+=(podman runc catatonit mmdebstrap) ;;
+  *) echo "usage: setup-deps.sh [all|package|container]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -82,8 +92,11 @@ CLIENT_DIRS=()
 for pj in "$ROOT"/harness/web/clients/*/package.json; do
   [ -f "$pj" ] && CLIENT_DIRS+=("$(dirname "$pj")")
 done
-for dir in "$ROOT/harness/web" "${CLIENT_DIRS[@]}" "$ROOT/harness/adapters/openid-client" \
-    "$ROOT/tests/e2e/peers/oidc-provider" "$ROOT/tests/e2e/peers/oauth2-mock-server"; do
+NPM_DIRS=("$ROOT/harness/web" "${CLIENT_DIRS[@]}" "$ROOT/harness/adapters/openid-client")
+if [ "$MODE" != package ]; then
+  NPM_DIRS+=("$ROOT/tests/e2e/peers/oidc-provider" "$ROOT/tests/e2e/peers/oauth2-mock-server")
+fi
+for dir in "${NPM_DIRS[@]}"; do
   stamp="$dir/node_modules/.renewlab-lock"
   if ! cmp -s "$dir/package-lock.json" "$stamp" 2>/dev/null; then
     need_node

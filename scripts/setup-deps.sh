@@ -35,7 +35,7 @@ PACKAGING=(dpkg-dev file)
 PACKAGES=(cmake make gcc pkg-config openssl help2man "${PACKAGING[@]}"
           libevent-dev libjansson-dev libssl-dev libcriterion-dev
           python3 python3-pytest python3-pytest-xdist python3-jwt python3-cryptography python3-junitparser
-          python3-yaml
+          python3-yaml python3-jsonschema
           chromium
           "${LEMONLDAP_NG[@]}" "${APACHE_RP[@]}" "${FAKETIME[@]}")
 

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cm_format.h"
 #include "cm_json.h"
 #include "harness.h"
 #include "target.h"
@@ -270,6 +271,14 @@ static int gate_and_summarize(const opts *o, json_t *report)
     return json_integer_value(json_object_get(s, "blocking")) ? EXIT_FAIL : EXIT_PASS;
 }
 
+/* The report object every writer gets (docs/formats.md), @p runs taken over. */
+static json_t *new_report(const opts *o, uint64_t seed, json_t *runs)
+{
+    return json_pack("{s:s, s:s, s:I, s:s, s:o}", "format_version", CM_FORMAT_VERSION, "renewlab",
+                     RENEWLAB_VERSION, "seed", (json_int_t)seed, "fail_on",
+                     hr_severity_name(o->fail_on), "runs", runs);
+}
+
 /* --write-baseline: the run's failures as records; a file that cannot be written is an
  * infrastructure error. */
 static int baseline_out(const opts *o, json_t *report)
@@ -324,9 +333,7 @@ static int cmd_run(opts *o)
             json_array_set_new(results, i,
                                json_pack("{s:s, s:s, s:s}", "scenario", "?", "verdict", "error",
                                          "reason", "worker process died"));
-    json_t *report =
-        json_pack("{s:s, s:I, s:s, s:o}", "renewlab", RENEWLAB_VERSION, "seed", (json_int_t)o->seed,
-                  "fail_on", hr_severity_name(o->fail_on), "runs", results);
+    json_t *report = new_report(o, o->seed, results);
     int verdict = gate_and_summarize(o, report);
     rpt_term_summary(stdout, report, color);
     rpt_matrix_term(stdout, report);
@@ -429,9 +436,7 @@ static int cmd_judge(opts *o)
         hr_findings_annotate(run);
         rpt_term_checks(stdout, run, color);
     }
-    json_t *report =
-        json_pack("{s:s, s:I, s:s, s:o}", "renewlab", RENEWLAB_VERSION, "seed", (json_int_t)0,
-                  "fail_on", hr_severity_name(o->fail_on), "runs", runs);
+    json_t *report = new_report(o, 0, runs);
     int verdict = gate_and_summarize(o, report);
     rpt_term_summary(stdout, report, color);
     rpt_term_check_counts(stdout, report);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cm_format.h"
 #include "cm_json.h"
 #include "groups.h"
 #include "harness.h"
@@ -22,7 +23,18 @@ static json_t *read_lines(const char *path, char *text, char *err, size_t n)
         if (l == 0)
             continue;
         json_error_t jerr;
-        json_t *e = json_loadb(p, l, 0, &jerr);
+        json_t *e = json_loadb(p, l, 0, &jerr), *version = json_object_get(e, "format_version");
+        if (json_is_object(e) && version && !json_object_get(e, "seq")) {
+            /* a start's header line (docs/formats.md) */
+            char why[200];
+            int rc = cm_format_check(version, "trace", why, sizeof why);
+            json_decref(e);
+            if (rc >= 0)
+                continue;
+            snprintf(err, n, "%s:%d: %s", path, line, why);
+            json_decref(entries);
+            return NULL;
+        }
         if (!json_is_object(e) || !json_is_integer(json_object_get(e, "seq"))) {
             snprintf(err, n, "%s:%d: not a trace entry%s%s", path, line, e ? " (no \"seq\")" : ": ",
                      e ? "" : jerr.text);
@@ -44,7 +56,11 @@ static json_t *read_entries(const char *path, size_t max, char *err, size_t n)
         return NULL;
     json_t *doc = json_loadb(text, len, 0, NULL), *entries = NULL;
     json_t *requests = json_object_get(doc, "requests");
-    if (json_is_array(requests) && json_integer_value(json_object_get(doc, "dropped")) > 0)
+    char why[200];
+    if (json_is_array(requests) &&
+        cm_format_check(json_object_get(doc, "format_version"), "trace", why, sizeof why) < 0)
+        snprintf(err, n, "%s: %s", path, why);
+    else if (json_is_array(requests) && json_integer_value(json_object_get(doc, "dropped")) > 0)
         snprintf(err, n,
                  "%s: the trace lost %lld entries (a full ring buffer); refusing to grade part "
                  "of it",

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cm_format.h"
 #include "cm_json.h"
 #include "cm_schema.h"
 #include "cm_strbuf.h"
@@ -32,6 +33,8 @@ static const char *const SESSION_STATES[] = {"alive", "lost", "logged_out", "non
 static const char *const COOKIE_MODES[] = {"allowed", "blocked", NULL};
 static const char *const SWALLOW_MODES[] = {"capture", "bubble", "return_false", NULL};
 
+/* A table, two members a row. */
+/* clang-format off */
 static const cm_param TOP[] = {
     {"id", CM_T_STR, 1, NULL},        {"catalogue", CM_T_STR, 1, NULL},
     {"title", CM_T_STR, 1, NULL},     {"teaches", CM_T_STR, 1, NULL},
@@ -39,7 +42,9 @@ static const cm_param TOP[] = {
     {"idp", CM_T_OBJ, 0, NULL},       {"client", CM_T_OBJ, 0, NULL},
     {"faults", CM_T_ARRAY, 0, NULL},  {"steps", CM_T_ARRAY, 1, NULL},
     {"expect", CM_T_OBJ, 1, NULL},    {"start", CM_T_NUM, 0, NULL},
-    {"app", CM_T_OBJ, 0, NULL},       {NULL, 0, 0, NULL}};
+    {"app", CM_T_OBJ, 0, NULL},       {"format_version", CM_T_STR, 0, NULL},
+    {NULL, 0, 0, NULL}};
+/* clang-format on */
 
 /* What the application page around a browser client does (docs/browser.md). */
 static const cm_param APP[] = {{"swallow_messages", CM_T_STR, 0, SWALLOW_MODES},
@@ -260,10 +265,9 @@ static int check_targets(json_t *scn, char *err, size_t n)
     return 0;
 }
 
-int scn_validate(json_t *scn, char *err, size_t n)
+/* Everything but the format version. */
+static int validate_known(json_t *scn, char *err, size_t n)
 {
-    if (!json_is_object(scn))
-        return cm_errf(err, n, "/: a scenario must be a JSON object");
     if (cm_schema_check(scn, TOP, "", NULL, err, n) != 0)
         return -1;
     json_t *client = json_object_get(scn, "client");
@@ -294,6 +298,22 @@ int scn_validate(json_t *scn, char *err, size_t n)
     if (check_targets(scn, err, n) != 0)
         return -1;
     return check_expect(json_object_get(scn, "expect"), err, n);
+}
+
+int scn_validate(json_t *scn, char *err, size_t n)
+{
+    if (!json_is_object(scn))
+        return cm_errf(err, n, "/: a scenario must be a JSON object");
+    json_t *version = json_object_get(scn, "format_version");
+    int newer = cm_format_check(version, "scenario", err, n);
+    if (newer < 0 || validate_known(scn, err, n) == 0)
+        return newer < 0 ? -1 : 0;
+    if (newer) { /* what this renewlab does not know may come from the newer minor */
+        size_t len = strlen(err);
+        snprintf(err + len, n - len, " (the scenario is format %s, newer than this renewlab's %s)",
+                 json_string_value(version), CM_FORMAT_VERSION);
+    }
+    return -1;
 }
 
 static int validate_scenario(json_t *scn, void *arg, char *err, size_t n)

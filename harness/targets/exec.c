@@ -273,8 +273,16 @@ static void on_hello(hr_exec *x, json_t *m)
 {
     if (x->hello)
         return fail(x, "a second \"hello\"", NULL);
-    if (json_integer_value(json_object_get(m, "protocol")) != HR_PROTO_VERSION)
-        return fail(x, "speaks another protocol version than 1", NULL);
+    json_int_t protocol = json_integer_value(json_object_get(m, "protocol"));
+    char why[120];
+    snprintf(why, sizeof why,
+             "its hello says protocol %lld; this renewlab speaks %d: upgrade renewlab",
+             (long long)protocol, HR_PROTO_VERSION);
+    if (protocol > HR_PROTO_VERSION)
+        return fail(x, "speaks a newer exec protocol than this renewlab", why);
+    if (protocol != HR_PROTO_VERSION)
+        return fail(x, "speaks another exec protocol than this renewlab",
+                    "its hello must say \"protocol\": 1 (docs/exec-protocol.md)");
     x->hello = json_incref(m);
     if (!x->w->real_time && !hr_proto_has(m, "virtual_clock")) {
         /* it keeps its own time: no "idle" will come; the run starts again in real time */

@@ -1,6 +1,7 @@
 /* Server lifecycle: configuration, keys, TLS, listening, draining and freeing. */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include "cm_clock.h"
+#include "cm_format.h"
 #include "cm_rng.h"
 #include "cm_strbuf.h"
 #include "config.h"
@@ -125,6 +126,14 @@ static int server_init(idp_server *s, const idp_options *o, char *err, size_t er
     s->trace_off = o->trace_off;
     if (o->trace_out && !(s->trace.out = fopen(o->trace_out, "a"))) {
         snprintf(err, errlen, "%s: cannot open trace file for writing", o->trace_out);
+        return IDP_EIO;
+    }
+    /* each start heads its lines with the format (docs/formats.md): an entry has "seq" */
+    if (s->trace.out &&
+        (fprintf(s->trace.out, "{\"format_version\":\"%s\",\"trace\":\"mock-idp\"}\n",
+                 CM_FORMAT_VERSION) < 0 ||
+         fflush(s->trace.out) != 0)) {
+        snprintf(err, errlen, "%s: cannot write the trace file", o->trace_out);
         return IDP_EIO;
     }
     if (o->tls_cert || o->tls_key) {

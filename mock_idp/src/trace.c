@@ -1,6 +1,7 @@
 /* The trace: one JSON entry per request, the judge's evidence. Token ids only, never
  * raw token values. Fields t and seq are deterministic; real_time and latency are not. */
 #include "cm_clock.h"
+#include "cm_format.h"
 #include "cm_strbuf.h"
 #include "handlers.h"
 #include "req.h"
@@ -192,7 +193,8 @@ size_t Idp_trace_chunk(idp_trace *t, idp_trace_cursor *c, cm_strbuf *out, size_t
 
 void Idp_trace_doc_head(idp_trace *t, cm_strbuf *out)
 {
-    cm_strbuf_printf(out, "{\"dropped\":%lu,\"requests\":[", Idp_trace_dropped(t));
+    cm_strbuf_printf(out, "{\"format_version\":\"%s\",\"dropped\":%lu,\"requests\":[",
+                     CM_FORMAT_VERSION, Idp_trace_dropped(t));
 }
 
 void Idp_trace_doc_tail(cm_strbuf *out)

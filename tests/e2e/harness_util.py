@@ -59,3 +59,16 @@ def clean_env(**extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RENEWLAB_")}
     env.update(extra)
     return env
+
+
+def trace_entries(path):
+    """The entries of a mock-idp --trace-out file: each start's header line
+    ({"format_version": ..., "trace": "mock-idp"}, docs/formats.md) is left out."""
+    out = []
+    for line in open(path).read().splitlines():
+        e = json.loads(line)
+        if "seq" not in e:
+            assert e == {"format_version": "1.0", "trace": "mock-idp"}, e
+            continue
+        out.append(e)
+    return out

@@ -56,7 +56,9 @@ def test_trace_out_file_gets_every_entry_as_json_lines(start_idp, tmp_path):
     t = idp.code_flow()
     idp.refresh(t["refresh_token"])
     lines = [json.loads(l) for l in out.read_text().splitlines()]
-    assert lines == idp.trace()
+    # the start's header line (docs/formats.md), then every entry
+    assert lines[0] == {"format_version": "1.0", "trace": "mock-idp"}
+    assert lines[1:] == idp.trace()
 
 
 def test_same_seed_same_deterministic_trace(start_idp):
@@ -149,13 +151,14 @@ def test_trace_ring_buffer_keeps_the_newest_and_counts_the_dropped(start_idp, tm
         idp.get("/jwks")
     doc = idp.control("GET", "trace").json()
     assert [e["seq"] for e in doc["requests"]] == [4, 5, 6, 7, 8] and doc["dropped"] == 3
-    assert len((tmp_path / "all.jsonl").read_text().splitlines()) == 8, "the file keeps all"
+    assert len((tmp_path / "all.jsonl").read_text().splitlines()) == 1 + 8, "the file keeps all"
     (tmp_path / "partial.json").write_text(json.dumps(doc))
     from harness_util import renewlab
     r = renewlab("judge", str(tmp_path / "partial.json"))
     assert r.returncode == 2 and "lost 3 entries" in r.stderr
     idp.control("DELETE", "trace")
-    assert idp.control("GET", "trace").json() == {"requests": [], "dropped": 0}
+    assert idp.control("GET", "trace").json() == {"format_version": "1.0", "requests": [],
+                                                  "dropped": 0}
 
 
 def test_state_is_bounded_oldest_grants_evicted(start_idp):

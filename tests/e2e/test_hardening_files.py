@@ -8,7 +8,7 @@ import threading
 
 import pytest
 from conftest import BIN, MockIdp
-from harness_util import renewlab, write_scenario
+from harness_util import renewlab, trace_entries, write_scenario
 
 TIMEOUT = 20  # a hang fails the test instead of the run
 
@@ -153,7 +153,7 @@ def test_a_4_worker_trace_of_concurrent_clients_is_in_seq_order_and_graded(tmp_p
         served = idp.trace()
     finally:
         assert idp.stop() == 0
-    seqs = [json.loads(line)["seq"] for line in trace.read_text().splitlines()]
+    seqs = [e["seq"] for e in trace_entries(trace)]
     assert len(seqs) >= 400
     assert seqs == list(range(1, len(seqs) + 1)), "the file is in seq order"
     assert [e["seq"] for e in served] == seqs, "GET /_mock/trace is in seq order"

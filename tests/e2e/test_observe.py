@@ -5,7 +5,7 @@ import os
 import threading
 
 from conftest import MockIdp
-from harness_util import renewlab
+from harness_util import renewlab, trace_entries
 
 
 def record(tmp_path, misbehave):
@@ -134,7 +134,7 @@ def test_refreshes_sent_while_one_was_held_are_concurrent_not_retries(tmp_path):
             t.join()
     finally:
         assert idp.stop() == 0
-    entries = {e["seq"]: e for e in map(json.loads, trace.read_text().splitlines())}
+    entries = {e["seq"]: e for e in trace_entries(trace)}
     r, report = judge_json(tmp_path, trace)
     assert r.returncode == 1 and len(report["runs"]) == 1, r.stdout
     run = report["runs"][0]
@@ -159,7 +159,7 @@ def test_a_trace_written_out_of_order_is_graded_not_refused(tmp_path):
     trace.write_text("\n".join(lines) + "\n")
     r = renewlab("judge", str(trace))
     assert r.returncode == 0, r.stdout + r.stderr
-    trace.write_text("\n".join(lines + lines[:1]) + "\n")  # seq 1 twice: two runs in one file
+    trace.write_text("\n".join(lines + lines[:2]) + "\n")  # seq 1 twice: two runs in one file
     r = renewlab("judge", str(trace))
     assert r.returncode == 2 and "more than one run" in r.stderr and "lost" not in r.stderr
 

@@ -25,7 +25,7 @@ import urllib.request
 import pytest
 
 from conftest import MockIdp
-from harness_util import renewlab
+from harness_util import renewlab, trace_entries
 
 PEER = os.path.join(os.path.dirname(__file__), "peers", "mod-auth-openidc", "server.py")
 SECRET = "rpsecret"
@@ -126,7 +126,7 @@ def test_apache_graded_per_session_its_refresh_race_with_evidence(rp, tmp_path):
 
     # the evidence is right whatever this machine's timing: every pair called concurrent
     # overlaps in the trace, every retry came after the answer it retries
-    entries = {e["seq"]: e for e in map(json.loads, trace.read_text().splitlines())}
+    entries = {e["seq"]: e for e in trace_entries(trace)}
     done = lambda e: e["t"] + e.get("held_for", 0) + e["latency"] - 0.001  # noqa: E731
     for f in alice["no_concurrent_refresh"]["findings"]:
         a, b = (entries[s] for s in f["seq"])

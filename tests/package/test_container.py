@@ -150,10 +150,13 @@ def test_the_healthcheck_passes_and_the_user_is_not_root(service):
 
 
 def test_renewlab_judges_a_trace_inside_the_image(service):
-    status, _ = control(service.port, "GET", "/_mock/trace")
-    assert status == 200
-    r = service.exec("renewlab --version && renewlab list | head -3")
-    assert r.stdout.startswith("renewlab ")
+    status, trace = control(service.port, "GET", "/_mock/trace")
+    assert status == 200 and trace["format_version"] == "1.0" and trace["requests"]
+    r = podman("exec", "-i", service.name, "bash", "-c",
+               "cat > /tmp/trace.json && renewlab judge /tmp/trace.json", input=json.dumps(trace),
+               check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "1 passed, 0 failed" in r.stdout
 
 
 def test_without_a_secret_the_control_api_is_loopback_only_and_the_service_stops_cleanly(image):

@@ -274,12 +274,13 @@ static void on_hello(hr_exec *x, json_t *m)
     if (x->hello)
         return fail(x, "a second \"hello\"", NULL);
     json_int_t protocol = json_integer_value(json_object_get(m, "protocol"));
-    char why[120];
-    snprintf(why, sizeof why,
-             "its hello says protocol %lld; this renewlab speaks %d: upgrade renewlab",
-             (long long)protocol, HR_PROTO_VERSION);
-    if (protocol > HR_PROTO_VERSION)
+    if (protocol > HR_PROTO_VERSION) {
+        char why[120];
+        snprintf(why, sizeof why,
+                 "its hello says protocol %lld; this renewlab speaks %d: upgrade renewlab",
+                 (long long)protocol, HR_PROTO_VERSION);
         return fail(x, "speaks a newer exec protocol than this renewlab", why);
+    }
     if (protocol != HR_PROTO_VERSION)
         return fail(x, "speaks another exec protocol than this renewlab",
                     "its hello must say \"protocol\": 1 (docs/exec-protocol.md)");

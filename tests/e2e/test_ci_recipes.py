@@ -14,8 +14,8 @@ import xml.etree.ElementTree as ET
 import pytest
 import yaml
 
-from conftest import ROOT
-from harness_util import BUILD, catalogue
+from conftest import ROOT, MockIdp
+from harness_util import BUILD, catalogue, clean_env
 
 RECIPES = os.path.join(ROOT, "docs", "ci")
 GITHUB = os.path.join(RECIPES, "github-actions.yml")
@@ -23,10 +23,7 @@ GITLAB = os.path.join(RECIPES, "gitlab-ci.yml")
 
 
 def base_env(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RENEWLAB_")}
-    env["PATH"] = os.path.join(BUILD, "bin") + os.pathsep + env["PATH"]
-    env.update(extra)
-    return env
+    return clean_env(PATH=os.path.join(BUILD, "bin") + os.pathsep + os.environ["PATH"], **extra)
 
 
 @pytest.fixture
@@ -44,22 +41,10 @@ def workspace(tmp_path):
     return ws
 
 
-class Service:
-    """mock-idp standing in for a service container: the service's issuer and secret."""
-
-    def __init__(self, env):
-        args = [os.path.join(BUILD, "bin", "mock-idp"), "--listen", "127.0.0.1:0",
-                "--no-key-cache"]
-        if env.get("MOCK_IDP_CONTROL_SECRET"):
-            args += ["--control-secret", env["MOCK_IDP_CONTROL_SECRET"]]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        line = self.proc.stdout.readline().decode()
-        assert line.startswith("mock-idp listening issuer="), self.proc.stderr.read()
-        self.issuer = line.strip().split("issuer=", 1)[1]
-
-    def stop(self):
-        self.proc.terminate()
-        assert self.proc.wait(timeout=10) == 0
+def stand_in_service(env):
+    """mock-idp standing in for a service container: the service's control secret."""
+    secret = env.get("MOCK_IDP_CONTROL_SECRET")
+    return MockIdp("--no-key-cache", *(["--control-secret", secret] if secret else []))
 
 
 def run_script(script, ws, env, what):
@@ -104,7 +89,7 @@ def github_job(doc, name, ws, matrix):
         svc_env = {k: github_subst(v, ctx) for k, v in svc.get("env", {}).items()}
         assert svc_env["MOCK_IDP_ISSUER"] == env["OIDC_ISSUER"]
         assert svc_env["MOCK_IDP_CONTROL_SECRET"] == env["MOCK_IDP_CONTROL_SECRET"]
-        service = Service(svc_env)
+        service = stand_in_service(svc_env)
         env["OIDC_ISSUER"] = service.issuer
     uploads = []
     try:
@@ -118,7 +103,7 @@ def github_job(doc, name, ws, matrix):
             run_script(github_subst(step["run"], ctx), ws, env, f"{name}: {step.get('name')}")
     finally:
         if service:
-            service.stop()
+            assert service.stop() == 0
     for path in uploads:
         assert (ws / path).exists(), path
     return env
@@ -188,14 +173,14 @@ def gitlab_run(doc, name, ws, node=None):
         svc_env = dict(env, **svc.get("variables", {}))  # services get the job's variables
         assert svc_env["MOCK_IDP_ISSUER"] == env["OIDC_ISSUER"]
         assert svc["alias"] == "mock-idp" and svc["name"] == "$MOCK_IDP_IMAGE"
-        service = Service(svc_env)
+        service = stand_in_service(svc_env)
         env["OIDC_ISSUER"] = service.issuer
     assert job.get("_extends") == ".install-renewlab"  # before_script: the built tree on PATH
     try:
         run_script("\n".join(job["script"]), ws, env, name)
     finally:
         if service:
-            service.stop()
+            assert service.stop() == 0
     for path in job["artifacts"]["paths"]:
         assert (ws / path).exists(), path
     return job

@@ -4,6 +4,7 @@ there, then purged (docs/install.md, "The Debian package")."""
 import glob
 import json
 import os
+import subprocess
 
 import pytest
 
@@ -19,7 +20,6 @@ LIST_FILES = ("find / -xdev \\( -path /proc -o -path /sys -o -path /dev \\) -pru
 
 def deb_dependencies():
     """The package names of the .deb's Depends and Recommends."""
-    import subprocess
     fields = subprocess.run(["dpkg-deb", "--field", DEB, "Depends", "Recommends"],
                             capture_output=True, text=True, check=True).stdout
     names = []
@@ -54,7 +54,6 @@ def root(tmp_path_factory):
 def test_the_package_is_named_and_depends_as_debian_expects():
     name = os.path.basename(DEB)
     assert name.startswith("renewlab_") and name.endswith("_amd64.deb")
-    import subprocess
     info = subprocess.run(["dpkg-deb", "--field", DEB, "Depends", "Recommends"],
                           capture_output=True, text=True, check=True).stdout
     depends = info.split("Recommends:")[0]

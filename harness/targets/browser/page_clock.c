@@ -48,12 +48,22 @@ void hr_page_clock_post(hr_page_clock *c)
     c->post_ms = cm_wallclock_ms();
 }
 
+/* Each tab's own clock into @p ms (-1 for a tab with no document to ask); the furthest,
+ * or -1 when none answered. */
+static int64_t ask_tabs(hr_page_clock *c, int64_t ms[HR_PAGE_TABS_MAX])
+{
+    int64_t top = -1;
+    for (int i = 0; i < c->ntabs; i++)
+        if (hr_browser_tab_now_ms(c->tabs[i], &ms[i]) != 0)
+            ms[i] = -1;
+        else if (ms[i] > top)
+            top = ms[i];
+    return top;
+}
+
 void hr_page_clock_request(hr_page_clock *c)
 {
-    int64_t top = -1, ms;
-    for (int i = 0; i < c->ntabs; i++)
-        if (hr_browser_tab_now_ms(c->tabs[i], &ms) == 0 && ms > top)
-            top = ms;
+    int64_t ms[HR_PAGE_TABS_MAX], top = ask_tabs(c, ms);
     int64_t next = cm_virtclock_next_deadline(c->follower);
     if (top > next)
         top = next;
@@ -168,12 +178,9 @@ static int follow_tabs(hr_page_clock *c, int64_t *page_us, char *err, size_t err
 {
     int moved = 0;
     for (int round = 0; round < FOLLOW_ROUNDS; round++) {
-        int64_t ms[HR_PAGE_TABS_MAX], top = *page_us / 1000;
-        for (int i = 0; i < c->ntabs; i++)
-            if (hr_browser_tab_now_ms(c->tabs[i], &ms[i]) != 0)
-                ms[i] = -1;
-            else if (ms[i] > top)
-                top = ms[i];
+        int64_t ms[HR_PAGE_TABS_MAX], top = ask_tabs(c, ms);
+        if (top < *page_us / 1000)
+            top = *page_us / 1000;
         if (top * 1000 > *page_us)
             *page_us = top * 1000, moved = 1;
         int behind = 0;
